@@ -68,7 +68,7 @@ else
         # mmcv's setup.py must see torch: without --no-build-isolation it silently skips the ops.
         MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}" FORCE_CUDA=0 \
             "${PIP[@]}" wheel -v --no-build-isolation --no-deps "mmcv==$MMCV_V" -w "$tmp" 2>&1 \
-            | grep --line-buffered -E '^\[[0-9]+/[0-9]+\]|error|Error|Successfully|Stored' || true
+            | grep --line-buffered -oE '\[[0-9]+/[0-9]+\] [a-z+]+ .{0,0}|[^ ]*error:.*|Stored in directory.*' || true
         built="$(ls "$tmp"/mmcv-*.whl 2>/dev/null | head -n1 || true)"
         [ -n "$built" ] || { echo "mmcv wheel build produced no wheel (see the errors above)" >&2; false; }
         mkdir -p "$WHEELS"
@@ -82,6 +82,7 @@ else
 fi
 
 step 5 "runtime requirements (pinned; constrained by requirements.txt)"
+echo "(pip's notes that mmcv/mmengine/mmpose 'require opencv-python' or 'chumpy' are expected: see requirements.txt)"
 runtime="$(mktemp)"
 grep -vE '^\s*(#|$)|no-deps|^(mmcv|torch|torchvision)==' "$REQ" | sed 's/[[:space:]]*#.*//' > "$runtime"
 "${PIP[@]}" install -c "$REQ" -r "$runtime"

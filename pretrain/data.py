@@ -1,0 +1,215 @@
+"""Classification datasets for stage 1, with per-sample deterministic augmentation.
+
+Every dataset returns `{"inputs": float tensor CxHxW, "label": int, "index": int}` and is
+indexed by `(index, epoch)` pairs (see pretrain.sampler). The augmentation of sample i in
+epoch e draws from a generator seeded by (seed, epoch, i): runs are reproducible whatever the
+number of workers, and a resumed run sees exactly the crops and flips of an uninterrupted one.
+
+Sources: the embedded synthetic shapes (default), ImageNet-style class folders
+(`ROOT/train/<class>/*.JPEG`, `ROOT/val/<class>/*`), CIFAR-10/100 in torchvision's format
+under a local root (never downloaded), and ImageNet-LT (its published split lists, lines
+`train/n01440764/n01440764_190.JPEG 0`, over an ImageNet root).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+import torchvision.transforms as T
+from PIL import Image, UnidentifiedImageError
+
+from pretrain.synthetic import make_shapes
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
+
+
+def build_transform(preset: str, train: bool, image_size: int, mean: Sequence[float], std: Sequence[float]):
+    """The paper's recipes: ImageNet random-resized crop (8-100% area, 3/4-4/3) + flip;
+    CIFAR-style pad-4 random crop + flip (also used for the synthetic shapes)."""
+    normalize = [T.ToTensor(), T.Normalize(mean, std)]
+    if preset == "imagenet":
+        if train:
+            return T.Compose([T.RandomResizedCrop(image_size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
+                              T.RandomHorizontalFlip(), *normalize])
+        return T.Compose([T.Resize(int(image_size * 256 / 224)), T.CenterCrop(image_size), *normalize])
+    if preset == "cifar":
+        if train:
+            return T.Compose([T.RandomCrop(image_size, padding=image_size // 8), T.RandomHorizontalFlip(), *normalize])
+        return T.Compose(normalize)
+    raise ValueError(f"unknown transform preset {preset!r} (imagenet, cifar)")
+
+
+class ClassificationDataset(torch.utils.data.Dataset):
+    """Base: subclasses provide `__len__`, `num_classes`, `targets` and `load(i) -> PIL image`."""
+
+    num_classes: int
+    targets: np.ndarray
+
+    def __init__(self, transform, seed: int = 0):
+        self.transform = transform
+        self.seed = int(seed)
+
+    def load(self, index: int) -> Image.Image:
+        raise NotImplementedError
+
+    def __getitem__(self, key):
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        image = self.load(index)
+        # fork_rng: torchvision's random transforms draw from the global torch RNG; give
+        # them a private, per-(seed, epoch, index) stream and leave the global one untouched.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(np.random.SeedSequence([self.seed, epoch, index]).generate_state(1)[0]))
+            inputs = self.transform(image)
+        return {"inputs": inputs, "label": int(self.targets[index]), "index": int(index)}
+
+
+class SyntheticShapes(ClassificationDataset):
+    """The embedded default (pretrain.synthetic): generated in memory, deterministically."""
+
+    def __init__(self, num_samples: int, image_size: int, transform, data_seed: int = 0, seed: int = 0):
+        super().__init__(transform, seed)
+        self.images, self.targets, self.kinds = make_shapes(num_samples, image_size, data_seed)
+        self.num_classes = int(self.targets.max()) + 1
+
+    def __len__(self):
+        return len(self.targets)
+
+    def load(self, index):
+        return Image.fromarray(self.images[index])
+
+
+def _open_rgb(path: str) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image file missing: {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"corrupt or unreadable image: {path} ({exc})") from None
+
+
+class ImageFolder(ClassificationDataset):
+    """ImageNet layout: `root/<class>/<image>`; classes sorted by name as in torchvision."""
+
+    def __init__(self, root: str, transform, seed: int = 0):
+        super().__init__(transform, seed)
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"dataset folder not found: {root}")
+        classes = sorted(d.name for d in os.scandir(root) if d.is_dir())
+        if not classes:
+            raise ValueError(f"no class folders in {root} (expected {root}/<class>/<image>)")
+        self.samples: list[str] = []
+        targets = []
+        for label, name in enumerate(classes):
+            files = sorted(e.path for e in os.scandir(root / name)
+                           if e.is_file() and e.name.lower().endswith(IMG_EXTENSIONS))
+            if not files:
+                raise ValueError(f"class folder {root / name} holds no images ({', '.join(IMG_EXTENSIONS)})")
+            self.samples += files
+            targets += [label] * len(files)
+        self.classes = classes
+        self.targets = np.asarray(targets, dtype=np.int64)
+        self.num_classes = len(classes)
+
+    def __len__(self):
+        return len(self.samples)
+
+    def load(self, index):
+        return _open_rgb(self.samples[index])
+
+
+class ListDataset(ClassificationDataset):
+    """A split list (`relative/path label` per line) over a root: ImageNet-LT's format."""
+
+    def __init__(self, root: str, list_file: str, transform, seed: int = 0, num_classes: int | None = None):
+        super().__init__(transform, seed)
+        if not Path(list_file).is_file():
+            raise FileNotFoundError(f"split list not found: {list_file}")
+        self.samples, targets = [], []
+        for lineno, line in enumerate(Path(list_file).read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].isdigit():
+                raise ValueError(f"{list_file}:{lineno}: expected 'path label', got {line!r}")
+            self.samples.append(os.path.join(root, parts[0]))
+            targets.append(int(parts[1]))
+        if not self.samples:
+            raise ValueError(f"split list {list_file} is empty")
+        self.targets = np.asarray(targets, dtype=np.int64)
+        self.num_classes = num_classes or int(self.targets.max()) + 1
+
+    def __len__(self):
+        return len(self.samples)
+
+    def load(self, index):
+        return _open_rgb(self.samples[index])
+
+
+class Cifar(ClassificationDataset):
+    """CIFAR-10/100 in torchvision's format under a local root (never downloaded)."""
+
+    def __init__(self, root: str, variant: str, train: bool, transform, seed: int = 0):
+        super().__init__(transform, seed)
+        cls = {"cifar10": torchvision.datasets.CIFAR10, "cifar100": torchvision.datasets.CIFAR100}[variant]
+        try:
+            data = cls(root, train=train, download=False)
+        except RuntimeError as exc:
+            raise FileNotFoundError(f"{variant} not found under {root}: {exc}") from None
+        self.images, self.targets = data.data, np.asarray(data.targets, dtype=np.int64)
+        self.num_classes = 10 if variant == "cifar10" else 100
+
+    def __len__(self):
+        return len(self.targets)
+
+    def load(self, index):
+        return Image.fromarray(self.images[index])
+
+
+def shot_groups(train_targets: np.ndarray, num_classes: int) -> np.ndarray:
+    """ImageNet-LT's class groups from training counts: 0 many (>100), 1 medium, 2 few (<20)."""
+    counts = np.bincount(train_targets, minlength=num_classes)
+    return np.where(counts > 100, 0, np.where(counts < 20, 2, 1))
+
+
+def build_datasets(data: dict, seed: int):
+    """(train, val) datasets from a config's `data` dict; see configs/pretrain/*.py."""
+    kind = data["type"]
+    size = data["image_size"]
+    if kind == "synthetic":
+        mean, std = data.get("mean", CIFAR_MEAN), data.get("std", CIFAR_STD)
+        train = SyntheticShapes(data["num_train"], size, build_transform("cifar", True, size, mean, std),
+                                data_seed=data.get("data_seed", 0), seed=seed)
+        val = SyntheticShapes(data["num_val"], size, build_transform("cifar", False, size, mean, std),
+                              data_seed=data.get("data_seed", 0) + 1000, seed=seed)
+    elif kind in ("cifar10", "cifar100"):
+        mean, std = CIFAR_MEAN, CIFAR_STD
+        train = Cifar(data["root"], kind, True, build_transform("cifar", True, size, mean, std), seed)
+        val = Cifar(data["root"], kind, False, build_transform("cifar", False, size, mean, std), seed)
+    elif kind == "imagenet":
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+        train = ImageFolder(os.path.join(data["root"], "train"),
+                            build_transform("imagenet", True, size, mean, std), seed)
+        val = ImageFolder(os.path.join(data["root"], "val"),
+                          build_transform("imagenet", False, size, mean, std), seed)
+    elif kind == "imagenet_lt":
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+        train = ListDataset(data["root"], data["train_list"],
+                            build_transform("imagenet", True, size, mean, std), seed, 1000)
+        val = ListDataset(data["root"], data["val_list"],
+                          build_transform("imagenet", False, size, mean, std), seed, 1000)
+        val.shot_groups = shot_groups(train.targets, 1000)
+    else:
+        raise ValueError(f"unknown data.type {kind!r} (synthetic, cifar10, cifar100, imagenet, imagenet_lt)")
+    train.normalization = val.normalization = {"mean": [255 * m for m in mean], "std": [255 * s for s in std]}
+    return train, val

@@ -1,0 +1,116 @@
+"""The contract between stage 1 and stage 2: an exported backbone and its metadata.
+
+An export is a directory with two files:
+  backbone.pth   the backbone's state dict in torchvision's key layout (`conv1.weight`,
+                 `layer1.0.bn1.running_mean`, ...), classifier removed (`fc.*` for ResNet
+                 and MobileNet-V1, `classifier.*` for DenseNet); float32 tensors, no pickle
+                 of project classes.
+  backbone.json  metadata, with at least the keys of `REQUIRED_META`:
+                 arch, arm, arm_params, dataset, num_classes, epochs, seed,
+                 cost (sample-forwards / the i.i.d. run's over the same epochs; 1.0 = i.i.d.),
+                 forwards, iid_forwards, wall_clock_s, top1, top5 (percent, last evaluation),
+                 config_hash, versions, normalization (pixel mean/std, 0-255 scale).
+Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
+classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
+i.i.d. recipe those weights were trained with).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from pretrain.utils import atomic_path, write_json_atomic
+
+FORMAT = "transfer-suite/backbone/v1"
+CLASSIFIER_PREFIXES = ("fc.", "classifier.")
+REQUIRED_META = (
+    "arch", "arm", "arm_params", "dataset", "num_classes", "epochs", "seed", "cost",
+    "forwards", "iid_forwards", "wall_clock_s", "top1", "top5", "config_hash", "versions",
+    "normalization",
+)
+IMAGENET_NORMALIZATION = {"mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
+
+
+def strip_classifier(state_dict: dict) -> dict:
+    """The backbone part of a classifier's state dict (torchvision key layout)."""
+    return {
+        k: v.detach().cpu().clone() for k, v in state_dict.items()
+        if not k.startswith(CLASSIFIER_PREFIXES) and not k.endswith("num_batches_tracked")
+    }
+
+
+def write_export(out_dir: str | os.PathLike, classifier_state: dict, meta: dict) -> Path:
+    """Write backbone.pth and backbone.json atomically into `out_dir`; return the .pth path."""
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ValueError(f"export metadata lacks {missing}")
+    out_dir = Path(out_dir)
+    weights = out_dir / "backbone.pth"
+    with atomic_path(weights) as tmp:
+        torch.save(strip_classifier(classifier_state), tmp)
+    write_json_atomic(out_dir / "backbone.json", {"format": FORMAT, **meta})
+    return weights
+
+
+def resolve_backbone_path(path: str | os.PathLike) -> Path:
+    """Accept an export directory or a .pth file; fail clearly when it does not exist."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "backbone.pth"
+    if not path.is_file():
+        raise FileNotFoundError(f"backbone checkpoint not found: {path}")
+    return path
+
+
+def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dict, dict]:
+    """Load an export (or a plain torchvision checkpoint) → (backbone state dict, metadata).
+
+    The metadata's arch must match `arch` when both are given; a plain checkpoint without
+    backbone.json needs `arch`.
+    """
+    path = resolve_backbone_path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt or truncated file, or not a state dict
+        raise ValueError(f"cannot read backbone checkpoint {path}: {exc}") from exc
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} is not a state dict of tensors")
+    state = strip_classifier(state)
+
+    meta_path = path.with_suffix(".json")
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"backbone metadata {meta_path} is not valid JSON: {exc}") from exc
+        missing = [k for k in REQUIRED_META if k not in meta]
+        if missing:
+            raise ValueError(f"backbone metadata {meta_path} lacks keys {missing}")
+        if arch is not None and meta["arch"] != arch:
+            raise ValueError(f"--arch {arch} but {meta_path} says the backbone is {meta['arch']}")
+    else:
+        if arch is None:
+            raise ValueError(
+                f"{path} has no metadata ({meta_path.name}); pass --arch to use it as a plain "
+                "torchvision checkpoint"
+            )
+        meta = plain_checkpoint_meta(arch)
+    meta["path"] = str(path)
+    return state, meta
+
+
+def plain_checkpoint_meta(arch: str) -> dict:
+    """Metadata for an official torchvision checkpoint: i.i.d. ImageNet training, cost 1.0."""
+    return {
+        "format": FORMAT, "arch": arch, "arm": "torchvision", "arm_params": {},
+        "dataset": "imagenet", "num_classes": 1000, "epochs": None, "seed": None,
+        "cost": 1.0, "forwards": None, "iid_forwards": None, "wall_clock_s": None,
+        "top1": None, "top5": None, "config_hash": None, "versions": None,
+        "normalization": IMAGENET_NORMALIZATION,
+    }

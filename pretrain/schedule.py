@@ -1,0 +1,119 @@
+"""The Drop-and-Refresh (DaR) schedule: which fraction of the data each epoch trains on.
+
+Pure logic, no I/O and no torch: the sampler and the mmengine hook call it, the calculator
+(tools/schedule.py) and the tests simulate it.
+
+The rule, with W warm-up epochs, I interval, p keep fraction, α active epochs and R refresh
+epochs. Start with T_start = T_prev = W and the full set. Epoch τ = 1..E trains on the
+current subset; then
+  * if τ > W and τ − T_prev = I and τ − T_start < α: keep the hardest fraction p of the
+    current subset (highest training loss), T_prev ← τ;
+  * if τ ∈ R: back to the full set, T_start ← τ and T_prev ← τ.
+The paper's pseudo-code resets only T_start at a refresh; read literally, τ − T_prev then
+never equals I again and no drop happens after the first refresh, which contradicts its
+text ("restart the process of reducing training data"). We implement the text: a refresh
+resets both counters. When a drop and a refresh fall on the same epoch, the refresh wins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+DROP = "drop"
+REFRESH = "refresh"
+
+
+@dataclass(frozen=True)
+class DaRParams:
+    """Hyperparameters of DaR; the defaults are the paper's ImageNet setting."""
+
+    warmup: int = 10  # W: epochs on the full set before the first drop
+    interval: int = 2  # I: epochs between two drops
+    keep: float = 0.9  # p: fraction of the current subset kept at a drop
+    active: int = 10  # α: drops happen only within α epochs of the last (re)start
+    refresh: tuple[int, ...] = (30, 60, 90)  # R: epochs after which the full set returns
+    accumulate: str = "mean"  # loss used for ranking: "mean" over the interval, or "last"
+
+    def __post_init__(self):
+        if not 0.0 < self.keep <= 1.0:
+            raise ValueError(f"DaR keep fraction p must be in (0, 1], got {self.keep}")
+        if self.interval < 1:
+            raise ValueError(f"DaR interval I must be >= 1, got {self.interval}")
+        if self.warmup < 0 or self.active < 0:
+            raise ValueError(f"DaR warmup W and active α must be >= 0, got {self.warmup}, {self.active}")
+        if self.accumulate not in ("mean", "last"):
+            raise ValueError(f"DaR accumulate must be 'mean' or 'last', got {self.accumulate!r}")
+        object.__setattr__(self, "refresh", tuple(sorted(int(r) for r in self.refresh)))
+
+
+@dataclass
+class ScheduleState:
+    """The two counters of the rule; saved in checkpoints so a resumed run continues exactly."""
+
+    t_start: int
+    t_prev: int
+
+    @classmethod
+    def initial(cls, params: DaRParams) -> ScheduleState:
+        return cls(t_start=params.warmup, t_prev=params.warmup)
+
+
+def end_of_epoch(params: DaRParams, state: ScheduleState, epoch: int) -> str | None:
+    """Apply the rule after 1-based `epoch` has trained; update `state`, return the event."""
+    event = None
+    if (
+        epoch > params.warmup
+        and epoch - state.t_prev == params.interval
+        and epoch - state.t_start < params.active
+    ):
+        state.t_prev = epoch
+        event = DROP
+    if epoch in params.refresh:
+        state.t_start = state.t_prev = epoch
+        event = REFRESH
+    return event
+
+
+def num_kept(keep: float, current: int) -> int:
+    """Size of the subset kept at a drop: p·n rounded half up, at least one sample."""
+    return max(1, min(current, math.floor(keep * current + 0.5)))
+
+
+@dataclass
+class Plan:
+    """A simulated run: the subset size of every epoch and the event after it."""
+
+    dataset_size: int | None
+    sizes: list[float] = field(default_factory=list)  # samples trained in epoch τ (index τ-1)
+    events: list[str | None] = field(default_factory=list)  # event after epoch τ
+
+    @property
+    def fractions(self) -> list[float]:
+        n = self.dataset_size or 1.0
+        return [s / n for s in self.sizes]
+
+    @property
+    def cost(self) -> float:
+        """Sample-forwards relative to i.i.d. over the same epochs: the mean kept fraction."""
+        return sum(self.fractions) / len(self.fractions) if self.sizes else 0.0
+
+
+def simulate(params: DaRParams | None, epochs: int, dataset_size: int | None = None) -> Plan:
+    """Kept fraction per epoch. With `dataset_size`, subset sizes are rounded as in a run.
+
+    `params=None` is the i.i.d. arm (always the full set).
+    """
+    plan = Plan(dataset_size=dataset_size)
+    full = float(dataset_size) if dataset_size else 1.0
+    current = full
+    state = ScheduleState.initial(params) if params else None
+    for epoch in range(1, epochs + 1):
+        plan.sizes.append(current)
+        event = end_of_epoch(params, state, epoch) if params else None
+        if event == DROP:
+            current = num_kept(params.keep, int(current)) if dataset_size else current * params.keep
+        elif event == REFRESH:
+            current = full
+        plan.events.append(event)
+    return plan

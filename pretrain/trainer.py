@@ -1,0 +1,208 @@
+"""Stage 1 on mmengine: config → datasets, model, sampler, hook → Runner; train; export.
+
+The Runner brings logging, checkpoints, epoch-based LR schedules and the torchrun/Slurm
+launchers. Everything this suite adds (the arm's sampling, the loss table, the cost) lives in
+pretrain.{schedule,loss_table,sampler} and is wired in by pretrain.hook.SamplingHook.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dist import get_dist_info, init_dist, is_distributed
+from mmengine.evaluator import BaseMetric, Evaluator
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.runner import Runner
+
+from pretrain.data import build_datasets
+from pretrain.hook import SamplingHook, arm_params
+from pretrain.models import Classifier
+from pretrain.sampler import SubsetSampler
+from pretrain.utils import config_hash, versions
+
+# Every key a pretraining config may set, with its meaning; anything else is an error.
+CONFIG_KEYS = {
+    "arch": "network name, see pretrain.models.ARCHS",
+    "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...)",
+    "arm": "dict(name=iid|dar|dap|reweight, <DaR params>)",
+    "train": "dict(epochs, batch_size, lr, momentum, weight_decay, milestones, gamma, workers, ...)",
+    "seed": "seed of model init, shuffling and augmentation",
+    "deterministic": "torch deterministic algorithms (exact resume on CPU)",
+    "val_interval": "evaluate every N epochs (and after the last)",
+    "checkpoint_interval": "save a checkpoint every N epochs",
+    "max_keep_ckpts": "keep the newest N epoch checkpoints",
+    "log_interval": "log every N iterations",
+}
+TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
+              "gamma", "workers", "warmup_epochs"}
+
+
+def check_config(cfg: dict) -> None:
+    """Reject unknown or missing keys with their names (a typo must not be silently ignored)."""
+    unknown = sorted(set(cfg) - set(CONFIG_KEYS) - {"filename", "work_dir", "launcher", "resume"})
+    if unknown:
+        raise KeyError(f"unknown config key(s) {unknown}; known: {sorted(CONFIG_KEYS)}")
+    for key in ("arch", "data", "arm", "train"):
+        if key not in cfg:
+            raise KeyError(f"config lacks required key '{key}' ({CONFIG_KEYS[key]})")
+    unknown = sorted(set(cfg["train"]) - TRAIN_KEYS)
+    if unknown:
+        raise KeyError(f"unknown key(s) in train: {unknown}; known: {sorted(TRAIN_KEYS)}")
+    for key in ("epochs", "batch_size", "lr"):
+        if key not in cfg["train"]:
+            raise KeyError(f"config lacks train.{key}")
+    arm_params(cfg["arm"])
+
+
+def plain_config(cfg: Config) -> dict:
+    """The config as plain JSON-able data: what the hash and the saved config are made of."""
+    d = cfg.to_dict() if isinstance(cfg, Config) else copy.deepcopy(cfg)
+    return json.loads(json.dumps({k: d[k] for k in sorted(d) if k in CONFIG_KEYS}, default=list))
+
+
+class TopKAccuracy(BaseMetric):
+    """Top-1/top-5 accuracy in percent; with `shot_groups` (ImageNet-LT) also many/medium/few."""
+
+    default_prefix = None
+
+    def __init__(self, shot_groups: np.ndarray | None = None):
+        super().__init__()
+        self.shot_groups = shot_groups
+
+    def process(self, data_batch, data_samples) -> None:
+        logits = torch.cat([s["logits"] for s in data_samples]).float().cpu()
+        labels = torch.as_tensor(data_batch["label"]).cpu()
+        top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        hit1 = (top5[:, 0] == labels)
+        hit5 = (top5 == labels[:, None]).any(dim=1)
+        for h1, h5, y in zip(hit1.tolist(), hit5.tolist(), labels.tolist(), strict=True):
+            self.results.append((h1, h5, y))
+
+    def compute_metrics(self, results) -> dict:
+        hit1 = np.array([r[0] for r in results], dtype=float)
+        hit5 = np.array([r[1] for r in results], dtype=float)
+        metrics = {"top1": 100 * hit1.mean(), "top5": 100 * hit5.mean()}
+        if self.shot_groups is not None:
+            groups = self.shot_groups[np.array([r[2] for r in results])]
+            for g, name in enumerate(("many_shot", "medium_shot", "few_shot")):
+                if (groups == g).any():
+                    metrics[f"{name}_top1"] = 100 * hit1[groups == g].mean()
+        return metrics
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend, but every write goes to a temp file and is renamed:
+    a run killed mid-save leaves the previous checkpoint intact, never a truncated one."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        from pretrain.utils import atomic_path
+
+        with atomic_path(filepath) as tmp:
+            tmp.write_bytes(obj)
+
+    def put_text(self, obj: str, filepath, encoding: str = "utf-8") -> None:
+        self.put(obj.encode(encoding), filepath)
+
+
+register_backend("atomic_local", AtomicLocalBackend, force=True)
+
+
+def _collate(batch):
+    return {"inputs": torch.stack([b["inputs"] for b in batch]),
+            "label": torch.tensor([b["label"] for b in batch]),
+            "index": torch.tensor([b["index"] for b in batch])}
+
+
+def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False) -> Runner:
+    """A Runner for one pretraining run; `resume=True` continues from work_dir's last checkpoint."""
+    check_config(cfg)
+    if launcher != "none" and not is_distributed():
+        # before building the samplers: they shard by rank
+        init_dist(launcher, backend="nccl" if torch.cuda.is_available() else "gloo")
+    seed = int(cfg.get("seed", 0))
+    train_cfg = cfg["train"]
+    train_set, val_set = build_datasets(cfg["data"], seed)
+    batch_size = int(train_cfg["batch_size"])
+    workers = int(train_cfg.get("workers", 0))
+    sampler = SubsetSampler(len(train_set), seed=seed, batch_size=batch_size)
+    loader_kw = dict(num_workers=workers, persistent_workers=workers > 0, collate_fn=_collate,
+                     pin_memory=torch.cuda.is_available())
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, sampler=sampler, **loader_kw)
+    from mmengine.dataset import DefaultSampler
+
+    val_loader = torch.utils.data.DataLoader(
+        val_set, batch_size=batch_size, sampler=DefaultSampler(val_set, shuffle=False), **loader_kw)
+
+    plain = plain_config(cfg)
+    export_meta = {
+        "arch": cfg["arch"],
+        "dataset": cfg["data"]["type"],
+        "num_classes": train_set.num_classes,
+        "seed": seed,
+        "config_hash": config_hash(plain),
+        "versions": versions(),
+        "normalization": train_set.normalization,
+    }
+    hook = SamplingHook(cfg["arm"], sampler, export_dir=os.path.join(work_dir, "export"),
+                        export_meta=export_meta, batch_size=batch_size)
+    epochs = int(train_cfg["epochs"])
+    schedulers = []
+    warmup = int(train_cfg.get("warmup_epochs", 0))
+    if warmup:
+        schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=warmup,
+                               convert_to_iter_based=False))
+    schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=list(train_cfg.get("milestones", [])),
+                           gamma=float(train_cfg.get("gamma", 0.1))))
+    log_interval = int(cfg.get("log_interval", 50))
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    if get_dist_info()[0] == 0:
+        (Path(work_dir) / "config.json").write_text(json.dumps(plain, indent=2) + "\n")
+    # The model is built before Runner seeds anything: give its init a private, seeded stream.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Classifier(cfg["arch"], train_set.num_classes)
+    return Runner(
+        model=model,
+        work_dir=work_dir,
+        train_dataloader=train_loader,
+        val_dataloader=val_loader,
+        val_evaluator=Evaluator([TopKAccuracy(getattr(val_set, "shot_groups", None))]),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=int(cfg.get("val_interval", 1))),
+        val_cfg=dict(),
+        optim_wrapper=dict(optimizer=dict(
+            type="SGD", lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
+            weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
+            nesterov=bool(train_cfg.get("nesterov", False)))),
+        param_scheduler=schedulers,
+        default_hooks=dict(
+            logger=dict(type="LoggerHook", interval=log_interval),
+            checkpoint=dict(type="CheckpointHook", interval=int(cfg.get("checkpoint_interval", 1)),
+                            max_keep_ckpts=int(cfg.get("max_keep_ckpts", 2)),
+                            backend_args=dict(backend="atomic_local")),
+        ),
+        custom_hooks=[hook],
+        launcher=launcher,
+        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="gloo")),
+        # Runner reads the wrapper from `cfg`; device_ids=None lets DDP wrap a CPU model
+        # (mmengine's default passes [LOCAL_RANK], which DDP rejects for CPU modules).
+        cfg=Config({**plain, "model_wrapper_cfg": dict(type="MMDistributedDataParallel", device_ids=None,
+                                                       broadcast_buffers=False)}),
+        randomness=dict(seed=seed, deterministic=bool(cfg.get("deterministic", False))),
+        resume=resume,
+        default_scope="mmengine",
+        experiment_name="pretrain",
+    )
+
+
+def train(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False) -> dict:
+    """Train (or resume), evaluate, export; return the export metadata."""
+    runner = build_runner(cfg, work_dir, launcher, resume)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, SamplingHook))
+    return hook.export_meta_now()

@@ -1,0 +1,94 @@
+"""Stage 1 end to end on the embedded data through mmengine's Runner: every arm trains and
+exports with its measured cost; a stopped-and-resumed run equals an uninterrupted one."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.hooks import Hook
+
+from pretrain.config import load_config
+from pretrain.export import REQUIRED_META, load_backbone
+from pretrain.hook import arm_params, export_checkpoint
+from pretrain.schedule import simulate
+from pretrain.trainer import build_runner, train
+
+TINY = "configs/pretrain/resnet18_shapes_tiny_{}.py"
+FAST = {  # a few seconds per run on 2 cores
+    "arch": "resnet10",
+    "data.num_train": 90, "data.num_val": 24, "data.image_size": 16,
+    "train.epochs": 4, "train.batch_size": 16, "train.milestones": [3],
+    "val_interval": 2, "log_interval": 2, "deterministic": True,
+}
+FAST_DAR = {**FAST, "arm": dict(name="dar", warmup=1, interval=1, keep=0.75, active=3, refresh=[3])}
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tiny_cfg(arm="iid", **extra):
+    overrides = {**(FAST_DAR if arm == "dar" else FAST), **extra}
+    return load_config(str(REPO / TINY.format(arm)), overrides)
+
+
+@pytest.mark.parametrize("arm", ["iid", "dar", "reweight"])
+def test_arm_trains_and_exports_with_measured_cost(arm, tmp_path):
+    cfg = tiny_cfg(arm)
+    meta = train(cfg, str(tmp_path))
+    expected = simulate(arm_params(cfg["arm"]), 4, 90)
+    assert meta["cost"] == pytest.approx(expected.cost, abs=0.02)  # padding to even batches
+    assert [row["trained"] for row in meta["history"]] == [int(s) for s in expected.sizes]
+    state, saved = load_backbone(tmp_path / "export")
+    assert set(REQUIRED_META) <= set(saved)
+    assert saved["cost"] == meta["cost"] and saved["arm"] == arm and saved["epochs"] == 4
+    assert 0.0 <= saved["top1"] <= 100.0
+    assert not any(k.startswith("fc.") for k in state) and "conv1.weight" in state
+    if arm == "dar":
+        assert meta["cost"] < 1.0
+
+
+class Interrupt(Hook):
+    """Kills the run after epoch `stop`, once its checkpoint is written (like a lost node)."""
+
+    def __init__(self, stop):
+        self.stop = stop
+
+    def after_train_epoch(self, runner):
+        if runner.epoch + 1 == self.stop:
+            raise KeyboardInterrupt(f"stopped after epoch {self.stop}")
+
+
+def test_resume_after_any_epoch_reproduces_the_uninterrupted_run(tmp_path):
+    full = train(tiny_cfg("dar"), str(tmp_path / "full"))
+    ref = torch.load(tmp_path / "full" / "epoch_4.pth", weights_only=False)
+    for stop in (1, 2, 3):
+        work = tmp_path / f"stop{stop}"
+        runner = build_runner(tiny_cfg("dar"), str(work))
+        runner.register_hook(Interrupt(stop), priority="LOWEST")  # after CheckpointHook
+        with pytest.raises(KeyboardInterrupt):
+            runner.train()
+        resumed = train(tiny_cfg("dar"), str(work), resume=True)
+        got = torch.load(work / "epoch_4.pth", weights_only=False)
+        assert np.array_equal(got["sampling"]["subset"], ref["sampling"]["subset"])
+        assert [r["trained"] for r in resumed["history"]] == [r["trained"] for r in full["history"]]
+        assert resumed["forwards"] == full["forwards"]
+        for key, value in ref["state_dict"].items():
+            assert torch.equal(got["state_dict"][key], value), f"stopped after epoch {stop}: {key} differs"
+
+
+def test_export_from_any_checkpoint(tmp_path):
+    train(tiny_cfg("dar"), str(tmp_path))
+    path = export_checkpoint(str(tmp_path / "epoch_3.pth"), str(tmp_path / "e3"))
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["epochs"] == 3 and 0 < meta["cost"] < 1
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(KeyError, match="trian"):
+        tiny_cfg("iid", trian=dict(epochs=1))
+    with pytest.raises(KeyError, match="warmpu"):
+        tiny_cfg("iid", arm=dict(name="dar", warmpu=1))
+    with pytest.raises(FileNotFoundError, match="nope.py"):
+        load_config(str(tmp_path / "nope.py"))

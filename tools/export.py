@@ -1,0 +1,27 @@
+"""Export the backbone of any pretraining checkpoint (torchvision keys + metadata JSON).
+
+    python tools/export.py work_dirs/pretrain/x/epoch_6.pth --out work_dirs/pretrain/x/export_e6
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pretrain.hook import export_checkpoint  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint")
+    parser.add_argument("--out", help="default: <checkpoint dir>/export_<checkpoint name>")
+    args = parser.parse_args()
+    ckpt = Path(args.checkpoint)
+    if not ckpt.is_file():
+        sys.exit(f"checkpoint not found: {ckpt}")
+    out = args.out or str(ckpt.parent / f"export_{ckpt.stem}")
+    print(f"wrote {export_checkpoint(str(ckpt), out)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from pretrain.loss_table import LossTable, select_hardest
+from pretrain.loss_table import select_hardest
 from pretrain.sampler import SubsetSampler, per_rank_length
 
 

@@ -1,0 +1,175 @@
+"""Find and parse the results of stages 1 and 2 under a directory: the only I/O of the tables.
+
+Two kinds of files, searched recursively:
+  results.json   one transfer run (schema: transfer/results.py) -> TransferRow
+  backbone.json  one pretraining export (schema: pretrain/export.py) -> PretrainRow
+Only the keys the tables need are read, leniently, because the schemas may still grow; a file
+that cannot be read or lacks those keys is skipped with a warning that names it, so that one
+broken run never hides the others. Metric values stay exactly as the file has them (fractions
+or percent, -1 sentinels); scaling is the tables' job (gather.tables.Metric).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS_FORMAT = "transfer-suite/results/v1"  # transfer/results.py RESULTS_FORMAT
+BACKBONE_FORMAT = "transfer-suite/backbone/v1"  # pretrain/export.py FORMAT
+RESULTS_NAME = "results.json"
+BACKBONE_NAME = "backbone.json"
+
+Warn = Callable[[str], None]
+
+
+def warn_stderr(message: str) -> None:
+    """Default warning sink: one line on stderr."""
+    print(f"gather: warning: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """One fine-tuning run: task, the pretraining arm it started from, its seed and metrics."""
+
+    task: str
+    arm: str
+    seed: int
+    arch: str
+    cost: float | None  # measured pretraining cost, 1.0 = i.i.d.
+    metrics: dict = field(hash=False)  # {name: number or None} as the toolbox reported them
+    config_hash: str | None
+    pretrain_dataset: str | None  # what the backbone was pretrained on (None: random init)
+    path: str
+
+
+@dataclass(frozen=True)
+class PretrainRow:
+    """One pretraining export: dataset, arch, arm, seed, cost, accuracies and history."""
+
+    dataset: str
+    arch: str
+    arm: str
+    seed: int | None
+    cost: float | None
+    metrics: dict = field(hash=False)  # top1, top5 and the export's "metrics" (percent)
+    history: list = field(hash=False)  # one row per epoch (pretrain.hook.SamplingHook)
+    epochs: int | None
+    path: str
+
+
+class ParseError(ValueError):
+    """A file that does not carry what the tables need."""
+
+
+def _number(value) -> float | None:
+    """A finite float, or None for null, NaN, infinities and non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(obj: dict, key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise ParseError(f"{key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _metrics(value) -> dict:
+    if not isinstance(value, dict):
+        raise ParseError(f"'metrics' must be a dict, got {type(value).__name__}")
+    return {str(k): _number(v) for k, v in value.items()}
+
+
+def parse_results(obj, path: str = "") -> TransferRow:
+    """A TransferRow from a parsed results.json; ParseError says what is missing."""
+    if not isinstance(obj, dict):
+        raise ParseError(f"expected a JSON object, got {type(obj).__name__}")
+    if obj.get("format") != RESULTS_FORMAT:
+        raise ParseError(f"format is {obj.get('format')!r}, expected {RESULTS_FORMAT!r}")
+    seed = obj.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ParseError(f"'seed' must be an int, got {seed!r}")
+    pretrain = obj.get("pretrain")
+    if not isinstance(pretrain, dict):
+        raise ParseError("'pretrain' must be a dict (the stage-1 metadata)")
+    if "cost" in pretrain and pretrain["cost"] is not None and _number(pretrain["cost"]) is None:
+        raise ParseError(f"pretrain.cost must be a number, got {pretrain['cost']!r}")
+    return TransferRow(task=_text(obj, "task"), arm=_text(obj, "arm"), seed=seed,
+                       arch=_text(pretrain, "arch"), cost=_number(pretrain.get("cost")),
+                       metrics=_metrics(obj.get("metrics")), config_hash=obj.get("config_hash"),
+                       pretrain_dataset=pretrain.get("dataset"), path=str(path))
+
+
+def parse_backbone(obj, path: str = "") -> PretrainRow:
+    """A PretrainRow from a parsed backbone.json; ParseError says what is missing."""
+    if not isinstance(obj, dict):
+        raise ParseError(f"expected a JSON object, got {type(obj).__name__}")
+    if obj.get("format", BACKBONE_FORMAT) != BACKBONE_FORMAT:
+        raise ParseError(f"format is {obj.get('format')!r}, expected {BACKBONE_FORMAT!r}")
+    seed = obj.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ParseError(f"'seed' must be an int or null, got {seed!r}")
+    metrics = _metrics(obj.get("metrics") or {})
+    # top1/top5 are the export's required keys; "metrics" (last evaluation) may repeat them
+    metrics.update({k: _number(obj.get(k)) for k in ("top1", "top5") if k in obj})
+    history = obj.get("history") or []
+    if not isinstance(history, list):
+        raise ParseError("'history' must be a list of per-epoch rows")
+    epochs = obj.get("epochs")
+    return PretrainRow(dataset=_text(obj, "dataset"), arch=_text(obj, "arch"),
+                       arm=_text(obj, "arm"), seed=seed, cost=_number(obj.get("cost")),
+                       metrics=metrics, history=[r for r in history if isinstance(r, dict)],
+                       epochs=epochs if isinstance(epochs, int) else None, path=str(path))
+
+
+def find_result_files(results_dir: str | Path) -> tuple[list[Path], list[Path]]:
+    """(results.json paths, backbone.json paths) under `results_dir`, sorted for determinism."""
+    root = Path(results_dir)
+    return sorted(root.rglob(RESULTS_NAME)), sorted(root.rglob(BACKBONE_NAME))
+
+
+def _load(path: Path, parse, warn: Warn):
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        warn(f"skipping {path}: cannot read JSON ({exc})")
+        return None
+    try:
+        return parse(obj, str(path))
+    except ParseError as exc:
+        warn(f"skipping {path}: {exc}")
+        return None
+
+
+def drop_duplicates(rows: list, key, warn: Warn, prefer=None) -> list:
+    """One row per `key(row)`: the first in `prefer` order (default: as given, i.e. by path);
+    each dropped duplicate is warned about, since averaging it in would fake an extra seed."""
+    ordered = sorted(rows, key=prefer) if prefer else rows
+    kept: dict = {}
+    for row in ordered:
+        k = key(row)
+        if k in kept:
+            warn(f"duplicate run {k}: keeping {kept[k].path}, ignoring {row.path}")
+            continue
+        kept[k] = row
+    return [row for row in rows if kept.get(key(row)) is row]
+
+
+def collect(results_dir: str | Path, warn: Warn = warn_stderr
+            ) -> tuple[list[TransferRow], list[PretrainRow]]:
+    """All readable runs under `results_dir`: (transfer rows, pretraining rows)."""
+    results_paths, backbone_paths = find_result_files(results_dir)
+    transfer = [r for p in results_paths if (r := _load(p, parse_results, warn)) is not None]
+    pretrain = [r for p in backbone_paths if (r := _load(p, parse_backbone, warn)) is not None]
+    transfer = drop_duplicates(transfer, lambda r: (r.task, r.arch, r.arm, r.seed), warn)
+    # an early export (tools/export.py of epoch k) sits beside the final one: keep the longest
+    pretrain = drop_duplicates(pretrain, lambda r: (r.dataset, r.arch, r.arm, r.seed), warn,
+                               prefer=lambda r: (-(r.epochs or 0), r.path))
+    return transfer, pretrain

@@ -1,0 +1,149 @@
+"""Figures of the gathered results (matplotlib, Agg backend, PNGs written atomically).
+
+  plot_deltas           per table: Δ (arm − baseline) per metric column, one panel per
+                        (task, arch) group, error bars = the 95% t interval (>= 2 paired seeds)
+  plot_kept_fraction    per pretraining group: kept fraction per epoch of each arm
+  plot_training_curves  per pretraining group: mean training loss per epoch of each arm
+The numbers are the tables' own (gather.tables.Table rows), so a figure never disagrees with
+the table printed beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from gather.collect import PretrainRow  # noqa: E402
+from gather.stats import Delta  # noqa: E402
+from gather.tables import Table, arch_name, arm_name, order_arms  # noqa: E402
+from pretrain.utils import atomic_path  # noqa: E402
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def plot_deltas(table: Table, path: str | Path) -> Path | None:
+    """Δ per metric with 95% intervals, one panel per group; None if the table has no Δ row."""
+    groups: dict[str, list] = defaultdict(list)
+    for row in table.rows:
+        if row.kind == "delta":
+            groups[row.group].append(row)
+    if not groups:
+        return None
+    # only the columns some Δ row has a number for (FPN rows leave the mask columns empty)
+    columns = [j for j in range(len(table.spec.metrics))
+               if any(isinstance(r.values[j], Delta) for rs in groups.values() for r in rs)]
+    labels = [table.spec.metrics[j].label for j in columns]
+    fig, axes = plt.subplots(len(groups), 1, squeeze=False, dpi=120,
+                             figsize=(max(4.0, 0.7 * len(labels) + 2.0), 2.6 * len(groups)))
+    for ax, (group, rows) in zip(axes[:, 0], groups.items(), strict=True):
+        width = 0.8 / len(rows)
+        for i, row in enumerate(rows):
+            xs, ys, err_lo, err_hi = [], [], [], []
+            for x, j in enumerate(columns):
+                d = row.values[j]
+                if not isinstance(d, Delta):
+                    continue  # a missing metric: no point rather than a fake zero
+                xs.append(x + (i - (len(rows) - 1) / 2) * width)
+                ys.append(d.mean)
+                err_lo.append(d.mean - d.low if d.low is not None else 0.0)
+                err_hi.append(d.high - d.mean if d.high is not None else 0.0)
+            ax.errorbar(xs, ys, yerr=[err_lo, err_hi], fmt="o", capsize=3,
+                        label=arm_name(row.arm))
+        ax.axhline(0.0, color="0.5", linewidth=0.8)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, fontsize=8, rotation=30 if len(labels) > 6 else 0)
+        ax.set_ylabel("Δ vs baseline (points)\nbars: 95% t interval", fontsize=8)
+        ax.set_title(group, fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(table.spec.heading, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_kept_fraction(exports: dict[str, dict], path: str | Path, title: str = "") -> Path:
+    """Kept fraction per epoch for each arm ({arm: backbone.json metadata with "history"})."""
+    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=120)
+    for arm, meta in exports.items():
+        history = meta.get("history") or []
+        epochs = [row["epoch"] for row in history]
+        cost = meta.get("cost")
+        # the measured cost of the export, the number the tables print, not a recomputation
+        shown = f" (cost {100 * cost:.1f}%)" if cost is not None else ""
+        ax.step(epochs, [row["fraction"] for row in history], where="mid",
+                label=arm_name(arm) + shown)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("kept fraction")
+    ax.set_ylim(0, 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_training_curves(exports: dict[str, dict], path: str | Path, title: str = "") -> Path:
+    """Mean training loss per epoch for each arm ({arm: backbone.json metadata})."""
+    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=120)
+    for arm, meta in exports.items():
+        history = [row for row in meta.get("history") or [] if row.get("mean_loss") is not None]
+        ax.plot([row["epoch"] for row in history], [row["mean_loss"] for row in history],
+                marker=".", label=arm_name(arm))
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("mean training loss (kept samples)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def exports_by_group(pretrain: list[PretrainRow], baseline: str = "iid"
+                     ) -> dict[tuple[str, str], dict[str, dict]]:
+    """{(dataset, arch): {arm: metadata}} for the curve plots, the baseline arm first; the
+    lowest seed stands for an arm."""
+    groups: dict = defaultdict(dict)
+    for row in sorted(pretrain, key=lambda r: (r.seed is None, r.seed or 0, r.path)):
+        arms = groups[(row.dataset, row.arch)]
+        if row.arm not in arms and row.history:
+            arms[row.arm] = {"history": row.history, "cost": row.cost}
+    return {k: {a: v[a] for a in order_arms(v, baseline)} for k, v in groups.items() if v}
+
+
+def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Path,
+             baseline: str = "iid") -> list[Path]:
+    """Every figure: deltas_<table>.png, kept_fraction_/training_curves_<dataset>_<arch>.png."""
+    out_dir = Path(out_dir)
+    written = []
+    for table in tables:
+        path = plot_deltas(table, out_dir / f"deltas_{_slug(table.spec.key)}.png")
+        if path is not None:
+            written.append(path)
+    for (dataset, arch), exports in exports_by_group(pretrain, baseline).items():
+        title = f"{dataset} {arch_name(arch)}"
+        name = f"{_slug(dataset)}_{_slug(arch)}"
+        written.append(plot_kept_fraction(exports, out_dir / f"kept_fraction_{name}.png", title))
+        written.append(plot_training_curves(exports, out_dir / f"training_curves_{name}.png",
+                                            title))
+    return written

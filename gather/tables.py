@@ -1,0 +1,470 @@
+"""The paper's tables (T2-T8) from collected runs: pure construction, then md / csv / tex text.
+
+Every table has the same shape, whatever the task: rows grouped by (task or dataset, backbone
+arch), so that different architectures are never compared; in a group one row per pretraining
+arm (the baseline first) and then one Δ row per other arm (arm − baseline). A cell holds
+mean ± sample std over seeds; a Δ cell holds the mean ± std of the per-seed differences over the
+seeds both arms ran, with a 95% Student-t interval (gather.stats.delta).
+
+Scales come from one table, METRICS below, never from the values: mmdet and mmpose report COCO
+AP as fractions (x100, and -1 means "no ground truth of that size"), mmseg reports percent.
+
+Text formats (`render(tables, fmt)`):
+  md   GitHub pipe tables, a "### T5 ..." heading, notes as a list; unicode −, ±, –, Δ, †.
+  csv  per table a "# T5 ..." line, one header row, the rows, "# note" lines, a blank line.
+       A cell stays one string, in ASCII: "35.8 +/- 0.3", Δ "+0.4 +/- 0.2 [-0.1, +0.9]",
+       missing "-", unpaired Δ marked "*". (Split on " +/- " and "[" to get the numbers.)
+  tex  per table a "% T5 ..." comment and a booktabs tabular; "$\\pm$", "--" for missing,
+       ASCII "-" for minus, notes as "% " comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gather.collect import PretrainRow, TransferRow, Warn, collect, warn_stderr
+from gather.stats import Delta, Summary, delta, summarize
+
+FRACTION = 100.0  # mmdet / mmpose CocoMetric report fractions
+PERCENT = 1.0  # mmseg IoUMetric and the pretraining accuracies report percent
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One column: where the number is (`key`), its header, and how to bring it to percent."""
+
+    key: str
+    label: str
+    scale: float  # FRACTION or PERCENT
+    sentinel: float | None = None  # a reported value meaning "not measured" (COCO: -1)
+    complement: bool = False  # show 100 − value (an error rate from an accuracy)
+
+    def percent(self, raw: float | None) -> float | None:
+        """The value in percent as the table shows it; None when missing or the sentinel."""
+        if raw is None or (self.sentinel is not None and raw == self.sentinel):
+            return None
+        value = raw * self.scale
+        return 100.0 - value if self.complement else value
+
+
+def _coco(key: str, label: str) -> Metric:
+    return Metric(key, label, FRACTION, sentinel=-1.0)
+
+
+_SIZES = (("", ""), ("_50", "50"), ("_75", "75"), ("_s", "S"), ("_m", "M"), ("_l", "L"))
+BOX = tuple(_coco(f"coco/bbox_mAP{k}", f"AP{s}^bb") for k, s in _SIZES)
+MASK = tuple(_coco(f"coco/segm_mAP{k}", f"AP{s}^m") for k, s in _SIZES)
+_KP = (("", ""), (" .5", "50"), (" .75", "75"), (" (M)", "M"), (" (L)", "L"))
+KEYPOINTS = (tuple(_coco(f"coco/AP{k}", f"AP{s}") for k, s in _KP)
+             + tuple(_coco(f"coco/AR{k}", f"AR{s}") for k, s in _KP))
+MIOU = (Metric("mIoU", "mIoU", PERCENT),)
+TOP1 = Metric("top1", "top-1", PERCENT)
+TOP5 = Metric("top5", "top-5", PERCENT)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A paper table: its key (T5), title, metric columns, and whether it has a Method column."""
+
+    key: str
+    title: str
+    metrics: tuple[Metric, ...]
+    has_method: bool
+
+    @property
+    def heading(self) -> str:
+        return f"{self.key} {self.title}"
+
+    @property
+    def label_columns(self) -> tuple[str, ...]:
+        return (("Method",) if self.has_method else ()) + ("Backbone", "Pre-train Cost")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.label_columns + tuple(m.label for m in self.metrics)
+
+
+SPECS = {s.key: s for s in [
+    TableSpec("T2", "CIFAR-10 test accuracy (%)", (TOP1,), False),
+    TableSpec("T3", "CIFAR-100 test accuracy (%)", (TOP1,), False),
+    TableSpec("T4", "ImageNet val single-crop error (%)",
+              (Metric("top1", "top-1 err", PERCENT, complement=True),
+               Metric("top5", "top-5 err", PERCENT, complement=True)), False),
+    TableSpec("T5", "COCO val detection and instance segmentation (%)", BOX + MASK, True),
+    TableSpec("T6", "COCO val keypoints (%)", KEYPOINTS, True),
+    TableSpec("T7", "Cityscapes val semantic segmentation (%)", MIOU, True),
+    TableSpec("T8", "ImageNet-LT top-1 accuracy (%)",
+              (Metric("many_shot_top1", "Many-shot", PERCENT),
+               Metric("medium_shot_top1", "Medium-shot", PERCENT),
+               Metric("few_shot_top1", "Few-shot", PERCENT),
+               Metric("top1", "Overall", PERCENT)), False),
+    TableSpec("Synthetic", "shapes (demo pretraining data) val accuracy (%)", (TOP1, TOP5), False),
+]}
+# transfer task (without "_tiny") -> (table, Method column); the order is the table's row order
+TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
+               "simplebaseline": ("T6", "SimpleBaseline"), "pspnet": ("T7", "PSPNet")}
+TINY_SUFFIX = "_tiny"
+DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
+                  "synthetic": "Synthetic"}
+ARM_NAMES = {"iid": "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
+             "random_init": "random init", "torchvision": "torchvision"}
+ARM_ORDER = ("iid", "torchvision", "dar", "dap", "reweight", "random_init")
+
+
+def task_table(task: str) -> tuple[str, str] | None:
+    """(table key, Method label) of a transfer task, e.g. "fpn_tiny" -> ("T5", "FPN (tiny)")."""
+    base = task.removesuffix(TINY_SUFFIX)
+    if base not in TASK_TABLES:
+        return None
+    key, method = TASK_TABLES[base]
+    return key, method + (" (tiny)" if task != base else "")
+
+
+def arch_name(arch: str) -> str:
+    """Paper-style backbone name: resnet50 -> R-50, densenet121 -> DenseNet-121."""
+    for pattern, fmt in ((r"resnet(\d+)", "R-{}"), (r"densenet(\d+)", "DenseNet-{}"),
+                         (r"mobilenet_?v1", "MobileNet-V1")):
+        match = re.fullmatch(pattern, arch)
+        if match:
+            return fmt.format(*match.groups())
+    return arch
+
+
+def arm_name(arm: str) -> str:
+    """Display name of an arm: iid -> i.i.d., dar -> DaR; unknown arms as they are."""
+    return ARM_NAMES.get(arm, arm)
+
+
+def order_arms(arms: Iterable[str], baseline: str) -> list[str]:
+    """The baseline first, then the known arms in ARM_ORDER, then the others alphabetically."""
+    rank = {a: i for i, a in enumerate(ARM_ORDER)}
+    return sorted(set(arms), key=lambda a: (a != baseline, rank.get(a, len(rank)), a))
+
+
+# --- table contents: plain data, formatted only at the end ---------------------------------
+@dataclass(frozen=True)
+class Cost:
+    """A Pre-train Cost cell: a fraction (1.0 = i.i.d.), or a difference of fractions."""
+
+    value: float | None
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row: an arm's results (kind "arm") or an arm − baseline difference (kind "delta")."""
+
+    kind: str
+    group: str  # "FPN R-50": what the row is compared within
+    arm: str
+    labels: tuple  # str or Cost, one per label column
+    values: tuple  # Summary / Delta / None (missing), one per metric column
+
+
+@dataclass
+class Table:
+    """A built table: its spec, rows in print order, and notes printed under it."""
+
+    spec: TableSpec
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A table's view of one run (transfer or pretraining): what one row averages over."""
+
+    arm: str
+    seed: int | None
+    cost: float | None
+    metrics: dict
+
+
+def seed_values(runs: list[Run], metric: Metric) -> dict:
+    """{seed: value in percent or None} of one arm's runs."""
+    return {r.seed: metric.percent(r.metrics.get(metric.key)) for r in runs}
+
+
+def mean_cost(runs: list[Run]) -> float | None:
+    """The mean measured cost of an arm's runs (None when no run reports one)."""
+    costs = [r.cost for r in runs if r.cost is not None]
+    return sum(costs) / len(costs) if costs else None
+
+
+def _seeds(runs: list[Run]) -> str:
+    return ", ".join(str(s) for s in sorted((r.seed for r in runs), key=lambda s: (s is None, s)))
+
+
+def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
+                baseline: str) -> tuple[list[Row], list[str]]:
+    """Rows (arms, then Δ rows) and notes of one (task or dataset, arch) group."""
+    group = f"{method} {arch_name(arch)}" if method else arch_name(arch)
+    by_arm: dict[str, list[Run]] = defaultdict(list)
+    for run in runs:
+        by_arm[run.arm].append(run)
+    arms = order_arms(by_arm, baseline)
+    lead = (method,) if spec.has_method else ()
+    rows, notes = [], []
+    for arm in arms:
+        values = tuple(summarize(v for v in seed_values(by_arm[arm], m).values() if v is not None)
+                       for m in spec.metrics)
+        labels = lead + (f"{arch_name(arch)} ({arm_name(arm)})", Cost(mean_cost(by_arm[arm])))
+        rows.append(Row("arm", group, arm, labels, values))
+    if any(len(r) > 1 for r in by_arm.values()):
+        notes.append(f"{group}: mean ± std (ddof=1) over seeds "
+                     + "; ".join(f"{arm_name(a)}: {_seeds(by_arm[a])}" for a in arms) + ".")
+    if baseline not in by_arm:
+        notes.append(f"{group}: no {arm_name(baseline)} (baseline) run, so no Δ rows.")
+        return rows, notes
+    base_runs = by_arm[baseline]
+    base_seeds = {r.seed for r in base_runs}
+    base_cost = mean_cost(base_runs)
+    for arm in arms[1:]:
+        values = tuple(delta(seed_values(base_runs, m), seed_values(by_arm[arm], m))
+                       for m in spec.metrics)
+        cost = mean_cost(by_arm[arm])
+        cost_delta = cost - base_cost if cost is not None and base_cost is not None else None
+        labels = lead + (f"Δ {arm_name(arm)} − {arm_name(baseline)}", Cost(cost_delta, True))
+        rows.append(Row("delta", group, arm, labels, values))
+        unpaired = sorted({r.seed for r in by_arm[arm]} - base_seeds,
+                          key=lambda s: (s is None, s))
+        if unpaired and len(unpaired) < len(by_arm[arm]):
+            notes.append(f"{group}: {arm_name(arm)} seed(s) {', '.join(map(str, unpaired))} "
+                         f"have no {arm_name(baseline)} run and are left out of the paired Δ.")
+    if any(isinstance(v, Delta) and not v.paired for r in rows for v in r.values):
+        notes.append(f"{group}: † no seed ran in both arms: Δ is the difference of the means, "
+                     "not paired.")
+    if any(isinstance(v, Delta) and v.n >= 2 for r in rows for v in r.values):
+        notes.append(f"{group}: Δ = mean ± std of the per-seed differences "
+                     "[95% Student-t interval].")
+    return rows, notes
+
+
+def provenance_notes(group: str, provenance: list[dict]) -> list[str]:
+    """A note per provenance field (recipe hash, pretraining dataset) that differs within a
+    group: such rows are not a controlled comparison, though they share task and arch."""
+    notes = []
+    for name in sorted({k for p in provenance for k in p}):
+        values = sorted({str(p[name]) for p in provenance if p.get(name) is not None})
+        if len(values) > 1:
+            notes.append(f"{group}: runs differ in {name} ({', '.join(values)}): "
+                         "compare with care.")
+    return notes
+
+
+def _group_tables(entries, baseline: str) -> list[Table]:
+    """Tables from (table key, sort key, method, arch, Run, provenance) entries."""
+    grouped: dict = defaultdict(list)
+    for key, order, method, arch, run, provenance in entries:
+        grouped[(key, order, method, arch)].append((run, provenance))
+    tables: dict[str, Table] = {}
+    for group_key in sorted(grouped):
+        key, _, method, arch = group_key
+        table = tables.setdefault(key, Table(SPECS[key]))
+        members = grouped[group_key]
+        rows, notes = build_group(table.spec, method, arch, [m[0] for m in members], baseline)
+        table.rows.extend(rows)
+        table.notes.extend(notes + provenance_notes(rows[0].group, [m[1] for m in members]))
+    return [tables[k] for k in SPECS if k in tables]
+
+
+def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
+                 baseline: str = "iid") -> tuple[list[Table], list[str]]:
+    """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
+    warnings, entries = [], []
+    task_rank = {t: i for i, t in enumerate(TASK_TABLES)}
+    for r in transfer:
+        found = task_table(r.task)
+        if found is None:
+            warnings.append(f"skipping {r.path}: unknown task {r.task!r} "
+                            f"(known: {', '.join(TASK_TABLES)} and their {TINY_SUFFIX} variants)")
+            continue
+        base = r.task.removesuffix(TINY_SUFFIX)
+        order = (r.task != base, task_rank[base])  # paper-scale groups before tiny ones
+        entries.append((found[0], order, found[1], r.arch, Run(r.arm, r.seed, r.cost, r.metrics),
+                        {"config_hash": r.config_hash, "pretraining dataset": r.pretrain_dataset}))
+    for r in pretrain:
+        if r.dataset not in DATASET_TABLES:
+            warnings.append(f"skipping {r.path}: no table for dataset {r.dataset!r}")
+            continue
+        entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch,
+                        Run(r.arm, r.seed, r.cost, r.metrics), {}))
+    return _group_tables(entries, baseline), warnings
+
+
+# --- formatting ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Glyphs:
+    """The characters a format prints for minus, ±, a missing cell, % and the unpaired mark."""
+
+    minus: str
+    pm: str
+    missing: str
+    percent: str
+    unpaired: str
+    delta: str
+
+
+MD = Glyphs(minus="−", pm="±", missing="–", percent="%", unpaired="†", delta="Δ")
+CSV = Glyphs(minus="-", pm="+/-", missing="-", percent="%", unpaired="*", delta="Delta")
+TEX = Glyphs(minus="-", pm="$\\pm$", missing="--", percent="\\%", unpaired="$^\\dagger$",
+             delta="$\\Delta$")
+
+
+def format_number(x: float, g: Glyphs, signed: bool = False, decimals: int = 1) -> str:
+    """x to `decimals` places; signed adds "+" to positives; a value rounding to 0 is "0.0"."""
+    text = f"{abs(x):.{decimals}f}"
+    if float(text) == 0.0:
+        return text
+    if x < 0:
+        return g.minus + text
+    return ("+" if signed else "") + text
+
+
+def format_summary(s: Summary | None, g: Glyphs) -> str:
+    """"35.8" for one seed, "35.8 ± 0.3" for several, the missing glyph for none."""
+    if s is None:
+        return g.missing
+    if s.std is None:
+        return format_number(s.mean, g)
+    return f"{format_number(s.mean, g)} {g.pm} {format_number(s.std, g)}"
+
+
+def format_delta(d: Delta | None, g: Glyphs) -> str:
+    """"+0.4" (one pair), "+0.4 ± 0.2 [−0.1, +0.9]" (several), "+0.4†" (unpaired means)."""
+    if d is None:
+        return g.missing
+    head = format_number(d.mean, g, signed=True)
+    if not d.paired:
+        return head + g.unpaired
+    if d.std is None:
+        return head
+    return (f"{head} {g.pm} {format_number(d.std, g)} "
+            f"[{format_number(d.low, g, True)}, {format_number(d.high, g, True)}]")
+
+
+def format_cost(c: Cost, g: Glyphs) -> str:
+    """A cost in percent, at most one decimal, "%": 1.0 -> "100%", Δ -0.14 -> "−14%"."""
+    if c.value is None:
+        return g.missing
+    text = format_number(100.0 * c.value, g, signed=c.signed).removesuffix(".0")
+    return text + g.percent
+
+
+def format_cell(cell, g: Glyphs) -> str:
+    """Any cell of a Row as text in the glyphs of one format."""
+    if isinstance(cell, Cost):
+        return format_cost(cell, g)
+    if isinstance(cell, Delta):
+        return format_delta(cell, g)
+    if isinstance(cell, Summary) or cell is None:
+        return format_summary(cell, g)
+    return glyph_text(str(cell), g)
+
+
+def glyph_text(text: str, g: Glyphs) -> str:
+    """Free text (labels) with the unicode Δ and − swapped for the format's glyphs."""
+    return text.replace("Δ", g.delta).replace("−", g.minus)
+
+
+def text_rows(table: Table, g: Glyphs) -> list[list[str]]:
+    """The table's rows as strings in the glyphs of one format."""
+    return [[format_cell(c, g) for c in row.labels + row.values] for row in table.rows]
+
+
+def _ascii(note: str) -> str:
+    return (note.replace("Δ", "Delta").replace("−", "-").replace("±", "+/-")
+            .replace("†", "*"))
+
+
+def render_md(table: Table) -> str:
+    """A GitHub pipe table under a "### T5 ..." heading, notes as a list."""
+    spec = table.spec
+    align = [":--"] * len(spec.label_columns) + ["--:"] * len(spec.metrics)
+    lines = [f"### {spec.heading}", "", "| " + " | ".join(spec.columns) + " |",
+             "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in text_rows(table, MD)]
+    if table.notes:
+        lines += [""] + [f"- {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(table: Table) -> str:
+    """"# T5 ..." then one header row and the rows (ASCII cells), then "# note" lines."""
+    out = io.StringIO()
+    out.write(f"# {table.spec.heading}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.spec.columns)
+    writer.writerows(text_rows(table, CSV))
+    for note in table.notes:
+        out.write(f"# {_ascii(note)}\n")
+    return out.getvalue()
+
+
+_TEX_SPECIAL = {"_": "\\_", "%": "\\%", "&": "\\&", "#": "\\#"}
+
+
+def tex_header(label: str) -> str:
+    """A column header in TeX: "AP50^bb" -> "AP50$^{bb}$", "Pre-train Cost" unchanged."""
+    base, _, sup = label.partition("^")
+    return base + (f"$^{{{sup}}}$" if sup else "")
+
+
+def _tex_text(cell: str) -> str:
+    # only free text (arm and arch names) can carry TeX specials; numbers come from TEX glyphs
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in cell)
+
+
+def render_tex(table: Table) -> str:
+    """A booktabs tabular under a "% T5 ..." comment; a midrule between groups."""
+    spec = table.spec
+    n_labels = len(spec.label_columns)
+    align = "l" * n_labels + "r" * len(spec.metrics)
+    lines = [f"% {spec.heading}", f"\\begin{{tabular}}{{{align}}}",
+             "\\toprule", " & ".join(tex_header(c) for c in spec.columns) + " \\\\", "\\midrule"]
+    previous = None
+    for row in table.rows:
+        if previous is not None and row.group != previous:
+            lines.append("\\midrule")
+        previous = row.group
+        # escape the free text before the glyphs add TeX of their own ($\Delta$)
+        cells = [glyph_text(_tex_text(c), TEX) if isinstance(c, str) else format_cell(c, TEX)
+                 for c in row.labels]
+        cells += [format_cell(v, TEX) for v in row.values]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    lines += [f"% {_ascii(note)}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"md": render_md, "csv": render_csv, "tex": render_tex}
+
+
+def render(tables: list[Table], fmt: str = "md") -> str:
+    """All tables in one format ("md", "csv" or "tex"), separated by blank lines."""
+    if fmt not in RENDERERS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(RENDERERS)}")
+    return "\n".join(RENDERERS[fmt](t) for t in tables)
+
+
+def render_all(results_dir: str | Path, baseline: str = "iid", fmt: str = "md",
+               warn: Warn = warn_stderr) -> str:
+    """Collect every run under `results_dir` and render every table with data."""
+    tables, _ = gather_tables(results_dir, baseline, warn)
+    return render(tables, fmt)
+
+
+def gather_tables(results_dir: str | Path, baseline: str = "iid", warn: Warn = warn_stderr
+                  ) -> tuple[list[Table], list[PretrainRow]]:
+    """(tables, pretraining rows) of `results_dir`, every skipped file or run warned about."""
+    transfer, pretrain = collect(results_dir, warn)
+    tables, warnings = build_tables(transfer, pretrain, baseline)
+    for message in warnings:
+        warn(message)
+    return tables, pretrain

@@ -1,0 +1,72 @@
+"""Every task config loads, names its toolbox, and states the protocol both arms share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from transfer.build import REMOTE_PREFIXES, walk_strings
+from transfer.contract import arch_of_backbone_cfg
+from transfer.tasks import FAMILY_METRICS, TASKS, describe_tasks, get_task
+
+IMAGENET_MEAN = [123.675, 116.28, 103.53]
+IMAGENET_STD = [58.395, 57.12, 57.375]
+
+
+def test_task_names_and_families():
+    paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline"}
+    assert set(TASKS) == paper | {f"{name}_tiny" for name in paper}
+    for name in paper:
+        assert TASKS[name].family == TASKS[f"{name}_tiny"].family
+        assert TASKS[name].scope == TASKS[f"{name}_tiny"].scope
+    assert all(t.family in FAMILY_METRICS for t in TASKS.values())
+
+
+def test_describe_tasks_is_one_line_per_task():
+    lines = describe_tasks().splitlines()
+    assert len(lines) == len(TASKS)
+    assert all(line.split()[0] in TASKS for line in lines)
+
+
+def test_unknown_task_lists_known_ones():
+    with pytest.raises(KeyError, match="fpn_tiny"):
+        get_task("yolo")
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_config_loads_and_states_protocol(name):
+    task = TASKS[name]
+    cfg = Config.fromfile(str(task.config))
+    assert cfg.default_scope == task.scope
+    backbone = cfg.model.backbone
+    # explicit, because the toolboxes' defaults differ (mmdet norm_eval=True, mmseg False)
+    assert {"norm_cfg", "norm_eval", "frozen_stages"} <= set(backbone)
+    assert backbone.init_cfg is None  # filled by transfer/build.py only
+    assert backbone.get("deep_stem", False) is False
+    expected_arch = "resnet18" if name.endswith("_tiny") else {
+        "simplebaseline": "resnet101"}.get(name, "resnet50")
+    assert arch_of_backbone_cfg(backbone) == expected_arch
+    prep = cfg.model.data_preprocessor
+    assert list(prep.mean) == IMAGENET_MEAN and list(prep.std) == IMAGENET_STD
+    assert prep.bgr_to_rgb is True
+    remote = [v for _, v in walk_strings(cfg.to_dict()) if v.startswith(REMOTE_PREFIXES)]
+    assert remote == []
+    assert cfg.test_dataloader and cfg.test_evaluator and cfg.train_dataloader
+
+
+def test_pspnet_is_dilated_plain_stem_resnet():
+    for name in ("pspnet", "pspnet_tiny"):
+        backbone = Config.fromfile(str(TASKS[name].config)).model.backbone
+        assert backbone.type == "ResNet"
+        assert tuple(backbone.strides) == (1, 2, 1, 1)
+        assert tuple(backbone.dilations) == (1, 1, 2, 4)
+
+
+def test_tiny_configs_read_the_shared_samples(shared_data):
+    for name in ("fpn_tiny", "mask_rcnn_tiny", "simplebaseline_tiny", "pspnet_tiny"):
+        cfg = Config.fromfile(str(TASKS[name].config))
+        root = cfg.train_dataloader.dataset.data_root
+        assert root == cfg.test_dataloader.dataset.data_root
+        assert Path(root).resolve().parent == shared_data.resolve()

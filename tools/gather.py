@@ -1,0 +1,59 @@
+"""Stage 3 CLI: every results.json / backbone.json under a directory -> the paper's tables.
+
+  python tools/gather.py work_dirs                       # markdown on stdout
+  python tools/gather.py work_dirs --format tex --out tables.tex --plots figures/
+  python tools/gather.py work_dirs --baseline torchvision --format csv
+Unreadable files and unknown tasks are warned about on stderr and skipped (logic in gather/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+# The repo root instead of tools/ (sys.path[0] for a script), so that `gather` is the package.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from gather.tables import RENDERERS, gather_tables, render  # noqa: E402
+from pretrain.utils import atomic_path  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", help="searched recursively for results.json and "
+                        "backbone.json")
+    parser.add_argument("--baseline", default="iid", help="the arm every Δ is taken against")
+    parser.add_argument("--format", choices=list(RENDERERS), default="md")
+    parser.add_argument("--out", help="write the tables to this file instead of stdout")
+    parser.add_argument("--plots", help="also write PNG figures into this directory")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not Path(args.results_dir).is_dir():
+        print(f"gather: {args.results_dir} is not a directory", file=sys.stderr)
+        return 2
+    tables, pretrain = gather_tables(args.results_dir, args.baseline)
+    if not tables:
+        print(f"gather: no usable results.json or backbone.json under {args.results_dir}",
+              file=sys.stderr)
+        return 1
+    text = render(tables, args.format)
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(text)
+        print(f"gather: wrote {len(tables)} tables to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.plots:
+        from gather.plots import plot_all  # matplotlib only when figures are asked for
+
+        for path in plot_all(tables, pretrain, args.plots, args.baseline):
+            print(f"gather: wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

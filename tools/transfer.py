@@ -1,0 +1,66 @@
+"""Stage 2 CLI: fine-tune a stage-1 backbone on one downstream task (logic in transfer/).
+
+  python tools/transfer.py --list
+  python tools/transfer.py --task fpn_tiny --backbone runs/pretrain/iid [--seed 0]
+  python tools/transfer.py --task pspnet --backbone none --dry-run
+  torchrun --nproc_per_node 8 tools/transfer.py --task fpn --backbone X --launcher pytorch
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# The repo root instead of tools/ (sys.path[0] for a script): tools/pretrain.py and this file
+# would otherwise shadow the `pretrain` and `transfer` packages.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true", help="list the tasks and exit")
+    parser.add_argument("--task", help="task name (see --list)")
+    parser.add_argument("--backbone", help="stage-1 export dir, backbone .pth, or 'none' "
+                        "(random-init arm)")
+    parser.add_argument("--arch", help="torchvision arch of a plain checkpoint without "
+                        "backbone.json, e.g. resnet50")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work-dir", help="run directory (default work_dirs/transfer/"
+                        "<task>/<arm>_seed<seed>)")
+    parser.add_argument("--data-root", help="dataset root for the task's datasets")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
+                        help="config overrides, key=value (mmengine DictAction)")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
+    parser.add_argument("--dry-run", action="store_true", help="build config and model, "
+                        "check the backbone contract, stop before reading data")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0,
+                        help=argparse.SUPPRESS)  # torch.distributed.launch passes it
+    args = parser.parse_args(argv)
+    if not args.list and (args.task is None or args.backbone is None):
+        parser.error("--task and --backbone are required (or --list)")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        from transfer.tasks import describe_tasks
+
+        print(describe_tasks())
+        return 0
+    from transfer.run import run_transfer
+
+    result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
+                          work_dir=args.work_dir, cfg_options=args.cfg_options,
+                          data_root=args.data_root, dry_run=args.dry_run,
+                          launcher=args.launcher)
+    print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

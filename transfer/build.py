@@ -1,0 +1,253 @@
+"""Task config + backbone checkpoint + overrides -> the mmengine Config of one run.
+
+`build_run` is the whole wiring, in order:
+  1. load the task's config file (configs/transfer/, see transfer.tasks) and merge the
+     `--cfg-options` overrides, then `--data-root`;
+  2. read the arch the config builds from `model.backbone` (a toolbox `ResNet`);
+  3. the backbone: a stage-1 export (or a plain torchvision checkpoint) is loaded with
+     `pretrain.export.load_backbone`, its arch compared with the config's, and its keys and
+     shapes checked against the backbone the config builds (transfer.contract); the backbone's
+     `init_cfg` then points at that local file. `none` is the random-init arm: `init_cfg=None`,
+     the toolbox's default initialisation;
+  4. nothing may be fetched: any `torchvision://`, `open-mmlab://` or http(s) checkpoint left in
+     the config, and `load_from`/`resume`, are errors;
+  5. the machine: SyncBN becomes BN unless several processes run on GPUs; distributed CPU runs
+     use the gloo backend;
+  6. seed, work dir, launcher and a unique experiment name (mmengine keys its logger,
+     visualizer and message hub by it, so consecutive runs in one process stay apart).
+The pixel mean/std, BN protocol and schedule come from the task config only, never from the
+arm, so all arms of a comparison share them; `protocol_of` records them for results.json.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+from pretrain.export import load_backbone
+from pretrain.utils import config_hash
+from transfer.contract import arch_of_backbone_cfg, check_arch, check_backbone_state
+from transfer.data import set_data_root
+from transfer.tasks import REPO_ROOT, Task, get_task
+
+RANDOM_INIT = "random_init"
+LAUNCHERS = ("none", "pytorch", "slurm")
+# Checkpoint schemes mmengine would download at init_weights time; this suite runs offline.
+REMOTE_PREFIXES = ("torchvision://", "open-mmlab://", "mmcls://", "mmpretrain://", "http://",
+                   "https://", "modelzoo://")
+# Keys that say where and as which process a run happens, not what it computes: left out of
+# config_hash so that every arm and seed of one recipe shares the hash.
+RUN_SPECIFIC_KEYS = ("work_dir", "experiment_name", "launcher", "randomness")
+
+
+@dataclass
+class RunSpec:
+    """Everything one run needs, decided before the Runner exists."""
+
+    task: Task
+    cfg: Config
+    arm: str
+    seed: int
+    backbone: str  # the checkpoint path as given, or "none"
+    pretrain: dict  # stage-1 metadata (pretrain.export), or the random-init stand-in
+    checkpoint: dict | None  # the backbone state dict, None for random init
+    contract: dict = field(default_factory=dict)  # {"loaded": [...], "unexpected": [...]}
+
+    @property
+    def work_dir(self) -> Path:
+        return Path(self.cfg.work_dir)
+
+
+def is_random_init(backbone) -> bool:
+    """True for the random-init arm (`--backbone none`)."""
+    return backbone is None or str(backbone).lower() == "none"
+
+
+def random_init_meta(arch: str) -> dict:
+    """Stand-in stage-1 metadata for the random-init arm: nothing pretrained, cost 0."""
+    return {"arch": arch, "arm": RANDOM_INIT, "arm_params": {}, "dataset": None,
+            "num_classes": None, "epochs": 0, "seed": None, "cost": 0.0, "forwards": 0,
+            "iid_forwards": None, "wall_clock_s": 0.0, "top1": None, "top5": None,
+            "config_hash": None, "versions": None, "normalization": None, "path": None}
+
+
+def build_in_scope(module_cfg: dict, scope: str) -> torch.nn.Module:
+    """Build a model (or a backbone) from its config with the toolbox registry of `scope`."""
+    from mmengine.registry import MODELS, init_default_scope
+
+    # The three toolboxes register same-named classes (ResNet) in separate registries; the
+    # default scope picks the one this config was written for.
+    init_default_scope(scope)
+    return MODELS.build(copy.deepcopy(module_cfg))
+
+
+def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
+              work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
+              data_root: str | os.PathLike | None = None, launcher: str = "none") -> RunSpec:
+    """Build the Config of one run and check the backbone contract (no data touched)."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
+    spec_task = get_task(task)
+    cfg = Config.fromfile(str(spec_task.config))
+    if cfg.get("default_scope") != spec_task.scope:
+        raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "
+                         f"expected {spec_task.scope!r}")
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+
+    backbone_cfg = cfg.model.backbone
+    config_arch = arch_of_backbone_cfg(backbone_cfg)
+    backbone_cfg.pop("pretrained", None)  # mmseg's deprecated alias of init_cfg
+    cfg.model.pop("pretrained", None)
+    checkpoint, contract = None, {}
+    if is_random_init(backbone):
+        if arch is not None and arch != config_arch:
+            raise ValueError(f"--arch {arch} but task {task!r} builds a {config_arch}")
+        pretrain = random_init_meta(config_arch)
+        backbone_cfg.init_cfg = None  # the toolbox's own default init of a fresh ResNet
+        backbone_label = "none"
+    else:
+        checkpoint, pretrain = load_backbone(backbone, arch)
+        check_arch(pretrain["arch"], config_arch, task)
+        backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
+        model_backbone = build_in_scope(backbone_cfg, spec_task.scope)
+        contract = check_backbone_state(model_backbone.state_dict(), checkpoint,
+                                        source=pretrain["path"])
+        del model_backbone
+        # mmengine's PretrainedInit loads this local file at init_weights; the contract hook
+        # (transfer.contract.VerifyBackboneHook) then proves the load was complete.
+        backbone_cfg.init_cfg = dict(type="Pretrained",
+                                     checkpoint=os.path.abspath(pretrain["path"]))
+        backbone_label = str(backbone)
+    arm = pretrain["arm"]
+
+    assert_offline(cfg)
+    distributed = launcher != "none"
+    if not (distributed and torch.cuda.is_available()):
+        # SyncBN needs several CUDA processes; a single process or CPU gets plain BN, the same
+        # normalization within each process.
+        for value in cfg.values():  # Config itself is no dict: walk its top-level values
+            replace_type(value, "SyncBN", "BN")
+    if not torch.cuda.is_available():
+        cfg.setdefault("env_cfg", ConfigDict())
+        cfg.env_cfg.setdefault("dist_cfg", ConfigDict())
+        cfg.env_cfg.dist_cfg.backend = "gloo"  # NCCL is GPU-only
+        if distributed:
+            # mmengine passes device_ids=[LOCAL_RANK] to DDP, which DDP rejects for CPU modules.
+            cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None)
+
+    cfg.randomness = dict(seed=int(seed), deterministic=False)
+    cfg.launcher = launcher
+    cfg.work_dir = str(work_dir or Path("work_dirs") / "transfer" / task / f"{arm}_seed{seed}")
+    cfg.experiment_name = f"{task}_{arm}_seed{seed}_{uuid.uuid4().hex[:8]}"
+    return RunSpec(task=spec_task, cfg=cfg, arm=arm, seed=int(seed), backbone=backbone_label,
+                   pretrain=pretrain, checkpoint=checkpoint, contract=contract)
+
+
+def assert_offline(cfg: Config) -> None:
+    """Fail if the config would download anything or load weights other than the backbone's."""
+    remote = [f"{path} = {value!r}" for path, value in walk_strings(cfg.to_dict())
+              if value.startswith(REMOTE_PREFIXES)]
+    if remote:
+        raise ValueError("the config would download checkpoints (this suite runs offline): "
+                         + "; ".join(remote))
+    if cfg.get("load_from") or cfg.get("resume"):
+        raise ValueError("load_from/resume would overwrite the backbone under test after its "
+                         "contract check; start transfer runs from the backbone only")
+
+
+def walk_strings(obj, path: str = ""):
+    """Yield (dotted.path, value) for every string inside nested dicts and lists."""
+    if isinstance(obj, str):
+        yield path, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from walk_strings(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(obj, list | tuple):
+        for index, value in enumerate(obj):
+            yield from walk_strings(value, f"{path}[{index}]")
+
+
+def replace_type(obj, old: str, new: str) -> None:
+    """Replace `type=old` by `type=new` in every dict nested in `obj` (in place)."""
+    if isinstance(obj, dict):
+        if obj.get("type") == old:
+            obj["type"] = new
+        for value in obj.values():
+            replace_type(value, old, new)
+    elif isinstance(obj, list | tuple):
+        for value in obj:
+            replace_type(value, old, new)
+
+
+def to_plain(obj):
+    """ConfigDicts, tuples and numpy scalars -> plain JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_plain(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy / torch scalars
+        return obj.item()
+    return obj
+
+
+def protocol_of(cfg: Config) -> dict:
+    """The settings both arms of a comparison must share, as results.json records them.
+
+    Every task config states the backbone's norm_cfg, norm_eval and frozen_stages explicitly
+    (the toolboxes' defaults differ), so the record never depends on a hidden default.
+    """
+    backbone = cfg.model.backbone
+    missing = [k for k in ("norm_cfg", "norm_eval", "frozen_stages") if k not in backbone]
+    if missing:
+        raise ValueError(f"model.backbone must state {missing} explicitly so that the "
+                         "protocol both arms share is on record")
+    preprocessor = cfg.model.data_preprocessor
+    protocol = {
+        "norm_cfg": to_plain(backbone.norm_cfg),
+        "norm_eval": bool(backbone.norm_eval),
+        "frozen_stages": int(backbone.frozen_stages),
+        "mean": to_plain(preprocessor.mean),
+        "std": to_plain(preprocessor.std),
+        "bgr_to_rgb": bool(preprocessor.get("bgr_to_rgb", False)),
+        "optimizer": to_plain(cfg.optim_wrapper.optimizer),
+        "batch_size_per_process": int(cfg.train_dataloader.batch_size),
+    }
+    train_cfg = cfg.train_cfg
+    for key in ("max_iters", "max_epochs"):
+        if key in train_cfg:
+            protocol[key] = int(train_cfg[key])
+    return protocol
+
+
+def recipe_hash(cfg: Config) -> str:
+    """config_hash of the recipe: the config without run-specific keys and backbone file.
+
+    Equal for every arm and seed of one task config (+ overrides), so equal hashes show that
+    two runs followed the same protocol. The checkout's path is replaced by `<repo>` so that
+    two clones hash alike.
+    """
+    plain = to_plain(cfg.to_dict())
+    for key in RUN_SPECIFIC_KEYS:
+        plain.pop(key, None)
+    plain["model"]["backbone"].pop("init_cfg", None)
+    repo = str(REPO_ROOT)
+    return config_hash(_replace_prefix(plain, repo, "<repo>"))
+
+
+def _replace_prefix(obj, old: str, new: str):
+    if isinstance(obj, str):
+        return obj.replace(old, new)
+    if isinstance(obj, dict):
+        return {k: _replace_prefix(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_replace_prefix(v, old, new) for v in obj]
+    return obj

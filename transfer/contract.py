@@ -1,0 +1,125 @@
+"""The backbone contract: what a stage-1 checkpoint must give the toolbox backbone.
+
+mmengine's `init_cfg=dict(type='Pretrained')` loads with strict=False and only warns on
+missing keys, so a partly loaded backbone would train silently. Here:
+  before the Runner   `check_backbone_state` compares the checkpoint with the state dict of the
+                      backbone the config builds: every parameter and buffer must be present
+                      with the same shape (a missing key is an error that names it), and the
+                      keys the model does not use are listed;
+                      `check_arch` compares the metadata's arch with the config's ResNet depth;
+  after init_weights  `verify_backbone_equals` (run by `VerifyBackboneHook` at before_train, or
+                      by a dry run after `model.init_weights()`) checks that every backbone
+                      tensor equals the checkpoint's.
+mmdet, mmseg and mmpose `ResNet` (style='pytorch', plain stem) name their tensors exactly as
+torchvision does (`conv1.weight`, `bn1.running_mean`, `layer1.0.downsample.0.weight`, ...),
+and stage 1 exports that layout, so no key is renamed.
+"""
+
+from __future__ import annotations
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+# The ResNet depths mmdet/mmseg/mmpose can build. Stage 1 also trains resnet10
+# (torchvision ResNet(BasicBlock, [1, 1, 1, 1])), which none of the toolboxes can build.
+ARCH_DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152}
+# BatchNorm's step counter is a buffer but not a weight: stage 1 drops it (pretrain.export)
+# and momentum-based BN never reads it, so it is the one backbone tensor not loaded.
+IGNORED_SUFFIXES = ("num_batches_tracked",)
+
+
+class BackboneContractError(ValueError):
+    """A checkpoint that cannot fill the model's backbone exactly."""
+
+
+def arch_of_backbone_cfg(backbone_cfg: dict) -> str:
+    """The torchvision arch name ('resnet50') of a toolbox ResNet backbone config."""
+    kind, depth = backbone_cfg.get("type"), backbone_cfg.get("depth")
+    if kind != "ResNet":
+        # mmseg's ResNetV1c/V1d (deep stem, `stem.*` keys) or any other family: no torchvision
+        # layout, so a stage-1 export could never fill it.
+        raise BackboneContractError(
+            f"model.backbone.type is {kind!r}; transfer supports the toolboxes' plain-stem "
+            "'ResNet' only (the torchvision key layout stage 1 exports)")
+    arch = f"resnet{depth}"
+    if arch not in ARCH_DEPTH:
+        raise BackboneContractError(
+            f"model.backbone.depth={depth} is not one of {sorted(ARCH_DEPTH.values())}")
+    return arch
+
+
+def check_arch(meta_arch: str, config_arch: str, task: str) -> None:
+    """Fail unless the checkpoint's arch is buildable and equals the arch the task builds."""
+    if meta_arch not in ARCH_DEPTH:
+        raise BackboneContractError(
+            f"backbone arch {meta_arch!r} cannot be fine-tuned: mmdet/mmseg/mmpose ResNet builds "
+            f"{', '.join(ARCH_DEPTH)} only (resnet10 has no toolbox counterpart)")
+    if meta_arch != config_arch:
+        raise BackboneContractError(
+            f"the checkpoint is a {meta_arch} but task {task!r} builds a {config_arch} "
+            f"(model.backbone.depth={ARCH_DEPTH[config_arch]}); use a {config_arch} export, a "
+            "*_tiny task (resnet18), or override the depth and the channels that follow it")
+
+
+def expected_backbone_state(backbone_state: dict) -> dict:
+    """The backbone tensors a checkpoint must provide (all but BN's step counters)."""
+    return {k: v for k, v in backbone_state.items() if not k.endswith(IGNORED_SUFFIXES)}
+
+
+def check_backbone_state(backbone_state: dict, checkpoint: dict, source: str = "checkpoint"
+                         ) -> dict:
+    """Check keys and shapes of `checkpoint` against a backbone state dict.
+
+    Raises BackboneContractError naming every missing key and every shape mismatch; returns
+    {"loaded": [keys filled], "unexpected": [checkpoint keys the backbone does not have]}.
+    """
+    expected = expected_backbone_state(backbone_state)
+    missing = [k for k in expected if k not in checkpoint]
+    if missing:
+        raise BackboneContractError(
+            f"{source} lacks {len(missing)} of the {len(expected)} backbone tensors the model "
+            f"needs: {', '.join(missing)}")
+    mismatched = [f"{k}: checkpoint {tuple(checkpoint[k].shape)} vs model {tuple(v.shape)}"
+                  for k, v in expected.items() if tuple(checkpoint[k].shape) != tuple(v.shape)]
+    if mismatched:
+        raise BackboneContractError(
+            f"{source} has {len(mismatched)} backbone tensor(s) of the wrong shape: "
+            + "; ".join(mismatched))
+    unexpected = sorted(k for k in checkpoint if k not in expected)
+    return {"loaded": list(expected), "unexpected": unexpected}
+
+
+def verify_backbone_equals(backbone: torch.nn.Module, checkpoint: dict, source: str = "checkpoint"
+                           ) -> int:
+    """Check that every backbone tensor equals the checkpoint's; return how many were compared.
+
+    Run after the model's init_weights: proves the Pretrained init loaded everything and that
+    no later initializer overwrote part of it.
+    """
+    expected = expected_backbone_state(backbone.state_dict())
+    check_backbone_state(expected, checkpoint, source)
+    differing = [k for k, v in expected.items()
+                 if not torch.equal(v.detach().cpu(), checkpoint[k].to(dtype=v.dtype))]
+    if differing:
+        raise BackboneContractError(
+            f"after init_weights {len(differing)} backbone tensor(s) differ from {source}: "
+            + ", ".join(differing))
+    return len(expected)
+
+
+class VerifyBackboneHook(Hook):
+    """At before_train, i.e. after the Runner's init_weights, check the backbone equals the
+    checkpoint. Registered on the Runner object (`runner.register_hook`), not by name."""
+
+    priority = "VERY_HIGH"
+
+    def __init__(self, checkpoint: dict, source: str):
+        self.checkpoint = checkpoint
+        self.source = source
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        count = verify_backbone_equals(model.backbone, self.checkpoint, self.source)
+        runner.logger.info(f"backbone contract: all {count} backbone tensors equal {self.source}")
+        self.checkpoint = None  # free the copy; training changes the weights from here on

@@ -1,0 +1,171 @@
+"""results.json: one file per transfer run, in the run's work dir, written atomically.
+
+Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
+  format         "transfer-suite/results/v1"
+  task           a name of transfer.tasks.TASKS, e.g. "fpn", "pspnet_tiny"
+  arm            the stage-1 arm ("iid", "dar", ..., "torchvision" for an official checkpoint)
+                 or "random_init"; equals pretrain.arm
+  seed           int, the fine-tuning seed (mmengine `randomness.seed`)
+  backbone       the checkpoint path as given, or "none" for random init
+  pretrain       the stage-1 metadata (pretrain.export: arch, arm, arm_params, dataset,
+                 num_classes, epochs, seed, cost, forwards, iid_forwards, wall_clock_s, top1,
+                 top5, config_hash, versions, normalization, path); for random init
+                 {"arm": "random_init", "cost": 0.0, "arch": <the config's arch>, rest null}
+  metrics        {name: number} exactly as the toolbox evaluator returned them, names included:
+                 mmdet CocoMetric  coco/bbox_mAP, coco/bbox_mAP_50, coco/bbox_mAP_75,
+                                   coco/bbox_mAP_s, coco/bbox_mAP_m, coco/bbox_mAP_l
+                                   (+ the same six coco/segm_* for Mask R-CNN); fractions,
+                                   -1.0 where COCO has no ground truth of that size
+                 mmseg IoUMetric   aAcc, mIoU, mAcc; percent
+                 mmpose CocoMetric coco/AP, coco/AP .5, coco/AP .75, coco/AP (M), coco/AP (L),
+                                   coco/AR, coco/AR .5, coco/AR .75, coco/AR (M), coco/AR (L)
+  per_class      semantic segmentation only: {"IoU": {class: percent or null}, "Acc": {...}},
+                 the table mmseg's IoUMetric prints; null = class absent from ground truth
+                 and predictions (NaN in mmseg's table)
+  backbone_contract  {"tensors_loaded": int, "unexpected_keys": [checkpoint keys the backbone
+                 does not have]}: what the contract check found (0 and [] for random init)
+  protocol       what every arm of a comparison shares: norm_cfg, norm_eval, frozen_stages
+                 (backbone BN protocol), mean, std, bgr_to_rgb (pixel normalization, from the
+                 task config), optimizer, batch_size_per_process, world_size (processes),
+                 max_iters or max_epochs
+  config_hash    16 hex digits: the recipe's hash (transfer.build.recipe_hash), equal for all
+                 arms and seeds of one task config and overrides
+  versions       {package: version} (pretrain.utils.versions)
+  wall_clock_s   seconds from the start of run_transfer to the end of the test
+  work_dir       the run's work dir (logs, config dump)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+
+from transfer.tasks import FAMILY_METRICS, TASKS
+
+RESULTS_FORMAT = "transfer-suite/results/v1"
+REQUIRED_KEYS = ("format", "task", "arm", "seed", "backbone", "pretrain", "metrics", "protocol",
+                 "config_hash", "versions", "wall_clock_s")
+REQUIRED_PROTOCOL = ("norm_cfg", "norm_eval", "frozen_stages", "mean", "std")
+
+
+class ResultsSchemaError(ValueError):
+    """A results object that does not follow the schema of this module's docstring."""
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def clean_number(value):
+    """A float for JSON: numpy scalars unwrapped, NaN -> None."""
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def make_results(*, task: str, arm: str, seed: int, backbone: str, pretrain: dict,
+                 metrics: dict, protocol: dict, config_hash: str, versions: dict,
+                 wall_clock_s: float, work_dir: str, per_class: dict | None = None,
+                 backbone_contract: dict | None = None) -> dict:
+    """Assemble (and validate) the results object of one run."""
+    results = {
+        "format": RESULTS_FORMAT, "task": task, "arm": arm, "seed": int(seed),
+        "backbone": backbone, "pretrain": pretrain,
+        "metrics": {str(k): clean_number(v) for k, v in metrics.items()},
+    }
+    if per_class:
+        results["per_class"] = {
+            name: {cls: clean_number(v) for cls, v in values.items()}
+            for name, values in per_class.items()}
+    if backbone_contract is not None:
+        results["backbone_contract"] = backbone_contract
+    results.update({"protocol": protocol, "config_hash": config_hash, "versions": versions,
+                    "wall_clock_s": float(wall_clock_s), "work_dir": str(work_dir)})
+    validate_results(results)
+    return results
+
+
+def validate_results(obj) -> None:
+    """Raise ResultsSchemaError listing every way `obj` breaks the results.json schema."""
+    if not isinstance(obj, dict):
+        raise ResultsSchemaError(f"results must be a dict, got {type(obj).__name__}")
+    problems = [f"missing key {k!r}" for k in REQUIRED_KEYS if k not in obj]
+    if problems:
+        raise ResultsSchemaError("results.json: " + "; ".join(problems))
+
+    if obj["format"] != RESULTS_FORMAT:
+        problems.append(f"format is {obj['format']!r}, expected {RESULTS_FORMAT!r}")
+    task = obj["task"]
+    if task not in TASKS:
+        problems.append(f"task {task!r} is not one of {list(TASKS)}")
+    if not isinstance(obj["arm"], str) or not obj["arm"]:
+        problems.append("arm must be a non-empty string")
+    if not isinstance(obj["seed"], int) or isinstance(obj["seed"], bool):
+        problems.append(f"seed must be an int, got {obj['seed']!r}")
+    if not isinstance(obj["backbone"], str) or not obj["backbone"]:
+        problems.append("backbone must be a checkpoint path or 'none'")
+
+    pretrain = obj["pretrain"]
+    if not isinstance(pretrain, dict):
+        problems.append("pretrain must be a dict (the stage-1 metadata)")
+    else:
+        for key in ("arch", "arm", "cost"):
+            if key not in pretrain:
+                problems.append(f"pretrain lacks {key!r}")
+        if "cost" in pretrain and (not _is_number(pretrain["cost"]) or pretrain["cost"] < 0):
+            problems.append(f"pretrain.cost must be a number >= 0, got {pretrain['cost']!r}")
+        if pretrain.get("arm") != obj["arm"]:
+            problems.append(f"arm {obj['arm']!r} differs from pretrain.arm {pretrain.get('arm')!r}")
+        if pretrain.get("arm") == "random_init" and pretrain.get("cost") != 0.0:
+            problems.append("a random_init arm must have pretrain.cost 0.0")
+        if (pretrain.get("arm") == "random_init") != (obj["backbone"] == "none"):
+            problems.append("backbone 'none' goes with arm 'random_init' and only with it")
+
+    metrics = obj["metrics"]
+    if not isinstance(metrics, dict) or not metrics:
+        problems.append("metrics must be a non-empty dict {name: number}")
+    else:
+        for name, value in metrics.items():
+            if not _is_number(value) or not math.isfinite(value):
+                problems.append(f"metrics[{name!r}] must be a finite number, got {value!r}")
+        if task in TASKS:
+            needed = FAMILY_METRICS[TASKS[task].family]
+            lacking = [m for m in needed if m not in metrics]
+            if lacking:
+                problems.append(f"metrics lack {lacking} (task {task!r} reports {needed})")
+
+    per_class = obj.get("per_class")
+    if task in TASKS and TASKS[task].family == "semantic_segmentation" and per_class is None:
+        problems.append("per_class (per-class IoU) is required for semantic segmentation")
+    if per_class is not None:
+        if not isinstance(per_class, dict) or "IoU" not in per_class:
+            problems.append("per_class must be {'IoU': {class: value}, ...}")
+        else:
+            for name, table in per_class.items():
+                if not isinstance(table, dict) or not table:
+                    problems.append(f"per_class[{name!r}] must be a non-empty dict")
+                    continue
+                bad = [c for c, v in table.items() if v is not None and not _is_number(v)]
+                if bad:
+                    problems.append(f"per_class[{name!r}] values must be numbers or null: {bad}")
+
+    protocol = obj["protocol"]
+    if not isinstance(protocol, dict):
+        problems.append("protocol must be a dict")
+    else:
+        lacking = [k for k in REQUIRED_PROTOCOL if k not in protocol]
+        if lacking:
+            problems.append(f"protocol lacks {lacking}")
+        if "max_iters" not in protocol and "max_epochs" not in protocol:
+            problems.append("protocol needs max_iters or max_epochs")
+
+    if not isinstance(obj["config_hash"], str) or not re.fullmatch(r"[0-9a-f]{16}",
+                                                                    obj["config_hash"]):
+        problems.append(f"config_hash must be 16 hex digits, got {obj['config_hash']!r}")
+    versions = obj["versions"]
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        problems.append("versions must be a dict {package: version string}")
+    if not _is_number(obj["wall_clock_s"]) or obj["wall_clock_s"] < 0:
+        problems.append(f"wall_clock_s must be a number >= 0, got {obj['wall_clock_s']!r}")
+    if problems:
+        raise ResultsSchemaError("results.json: " + "; ".join(problems))

@@ -1,0 +1,146 @@
+"""One transfer run: build the config, check the backbone and the data, train, test, record.
+
+`run_transfer` is what `tools/transfer.py` and the pipeline call:
+  build_run (transfer.build: config + backbone contract, keys and arch)
+  -> dry run: build the model, run its init_weights, check every backbone tensor equals the
+     checkpoint, stop (no data read)
+  -> otherwise: check the data files (transfer.data), Runner.from_cfg, register the hook that
+     re-checks the backbone after the Runner's init_weights, runner.train(), runner.test(),
+     then results.json (transfer.results) in the work dir, written by the main process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from pretrain.utils import versions, write_json_atomic
+from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
+from transfer.contract import VerifyBackboneHook, verify_backbone_equals
+from transfer.data import check_data
+from transfer.results import make_results
+
+RESULTS_FILE = "results.json"
+
+
+def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
+                 work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
+                 data_root: str | os.PathLike | None = None, dry_run: bool = False,
+                 launcher: str = "none") -> dict:
+    """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
+
+    With dry_run=True: build config and model, apply the backbone contract, return a summary
+    (no data is read, nothing is written).
+    """
+    started = time.perf_counter()
+    spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
+                     cfg_options=cfg_options, data_root=data_root, launcher=launcher)
+    if dry_run:
+        return dry_run_summary(spec)
+
+    if launcher != "none" and not torch.cuda.is_available():
+        init_cpu_process_group(launcher)
+    if _is_first_process_on_node(launcher):
+        # Each process would read the full annotation files otherwise (COCO train: GBs).
+        check_data(spec.cfg, spec.task.scope)
+    from mmengine.dist import broadcast_object_list, is_main_process
+    from mmengine.runner import Runner
+
+    runner = Runner.from_cfg(spec.cfg)
+    if spec.checkpoint is not None:
+        runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))
+    spec.checkpoint = None  # the hook holds the only copy and drops it after checking
+    runner.logger.info(f"transfer: task {spec.task.name}, arm {spec.arm}, seed {spec.seed}, "
+                       f"backbone {spec.backbone}; contract: {_contract_line(spec)}")
+    pretrain_norm = spec.pretrain.get("normalization") or {}
+    task_norm = protocol_of(spec.cfg)
+    if pretrain_norm and [pretrain_norm.get("mean"), pretrain_norm.get("std")] != [
+            task_norm["mean"], task_norm["std"]]:
+        # By design (every arm gets the task's statistics), but worth seeing in the log.
+        runner.logger.warning(f"stage 1 normalized with {pretrain_norm}; this task uses its "
+                              f"own mean {task_norm['mean']} std {task_norm['std']}")
+    runner.train()
+    metrics = runner.test()  # the same on every process (mmengine broadcasts them)
+    per_class = [per_class_of(runner)]  # only the main process computed the table
+    broadcast_object_list(per_class)
+
+    results = make_results(
+        task=spec.task.name, arm=spec.arm, seed=spec.seed, backbone=spec.backbone,
+        pretrain=spec.pretrain, metrics=metrics, per_class=per_class[0],
+        protocol={**protocol_of(spec.cfg), "world_size": runner.world_size},
+        backbone_contract=_contract_record(spec), config_hash=recipe_hash(spec.cfg),
+        versions=versions(), wall_clock_s=time.perf_counter() - started,
+        work_dir=str(spec.work_dir))
+    if is_main_process():
+        write_json_atomic(spec.work_dir / RESULTS_FILE, results)
+        runner.logger.info(f"transfer: wrote {spec.work_dir / RESULTS_FILE}")
+    return results
+
+
+def dry_run_summary(spec: RunSpec) -> dict:
+    """Build the model, init its weights as the Runner would, verify the backbone; summarize."""
+    model = build_in_scope(spec.cfg.model, spec.task.scope)
+    model.init_weights()  # loads the Pretrained backbone exactly as Runner.train() would
+    checked = 0
+    if spec.checkpoint is not None:
+        checked = verify_backbone_equals(model.backbone, spec.checkpoint, spec.pretrain["path"])
+    return {
+        "dry_run": True, "task": spec.task.name, "arm": spec.arm, "seed": spec.seed,
+        "backbone": spec.backbone, "arch": spec.pretrain["arch"],
+        "model": type(model).__name__,
+        "num_params": sum(p.numel() for p in model.parameters()),
+        "backbone_tensors_verified": checked,
+        "unexpected_checkpoint_keys": spec.contract.get("unexpected", []),
+        "protocol": protocol_of(spec.cfg), "config_hash": recipe_hash(spec.cfg),
+        "work_dir": str(spec.work_dir),
+    }
+
+
+def per_class_of(runner) -> dict | None:
+    """The per-class table a PerClassIoUMetric kept during the test, if any."""
+    for metric in runner.test_evaluator.metrics:
+        table = getattr(metric, "per_class", None)
+        if table:
+            return table
+    return None
+
+
+def init_cpu_process_group(launcher: str) -> None:
+    """Start torch.distributed with gloo for a multi-process CPU run.
+
+    mmengine 0.10.7's init_dist always calls torch.cuda.set_device, which fails without a GPU;
+    the Runner skips its own init when a process group already exists.
+    """
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    if launcher != "pytorch":
+        raise ValueError(f"launcher {launcher!r} needs GPUs here (mmengine's init_dist); for a "
+                         "multi-process CPU run start the processes with torchrun and "
+                         "--launcher pytorch")
+    dist.init_process_group(backend="gloo")  # RANK, WORLD_SIZE, MASTER_* from torchrun
+
+
+def _contract_record(spec: RunSpec) -> dict:
+    return {"tensors_loaded": len(spec.contract.get("loaded", [])),
+            "unexpected_keys": spec.contract.get("unexpected", [])}
+
+
+def _contract_line(spec: RunSpec) -> str:
+    if spec.arm == "random_init":
+        return "random init, nothing loaded"
+    unexpected = spec.contract.get("unexpected", [])
+    return (f"{len(spec.contract['loaded'])} backbone tensors to load from "
+            f"{Path(spec.pretrain['path'])}, {len(unexpected)} unused checkpoint keys"
+            + (f" {unexpected}" if unexpected else ""))
+
+
+def _is_first_process_on_node(launcher: str) -> bool:
+    if launcher == "none":
+        return True
+    local_rank = os.environ.get("LOCAL_RANK", os.environ.get("SLURM_LOCALID", "0"))
+    return local_rank == "0"

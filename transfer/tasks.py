@@ -1,0 +1,80 @@
+"""The downstream tasks: name -> config file, toolbox, metric family and one-line description.
+
+A plain dict on purpose (no registry): `TASKS["fpn"].config` is the file a run starts from.
+Paper-scale tasks reproduce the DaR paper's four transfer settings; each `*_tiny` variant
+inherits its paper-scale config one level and shrinks it to run on a CPU in seconds on the
+sample data in ../shared/data (same datasets, models and metrics, smaller everything else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "configs" / "transfer"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One downstream task: its config file, toolbox scope and the metrics its results carry."""
+
+    name: str
+    config: Path
+    scope: str  # mmengine default_scope: which toolbox's registry builds the config
+    family: str  # key of FAMILY_METRICS
+    description: str
+
+
+# The metric names each family's evaluator reports, exactly as the toolbox spells them
+# (mmdet/mmpose CocoMetric: fractions; mmseg IoUMetric: percent). results.json must hold all.
+_BOX = ["coco/bbox_mAP", "coco/bbox_mAP_50", "coco/bbox_mAP_75",
+        "coco/bbox_mAP_s", "coco/bbox_mAP_m", "coco/bbox_mAP_l"]
+_MASK = [name.replace("bbox", "segm") for name in _BOX]
+FAMILY_METRICS = {
+    "detection": _BOX,
+    "instance_segmentation": _BOX + _MASK,
+    "semantic_segmentation": ["mIoU"],
+    "keypoints": ["coco/AP", "coco/AP .5", "coco/AP .75", "coco/AP (M)", "coco/AP (L)",
+                  "coco/AR", "coco/AR .5", "coco/AR .75", "coco/AR (M)", "coco/AR (L)"],
+}
+
+
+def _task(name: str, file: str, scope: str, family: str, description: str) -> Task:
+    return Task(name, CONFIG_DIR / file, scope, family, description)
+
+
+TASKS: dict[str, Task] = {t.name: t for t in [
+    _task("fpn", "faster_rcnn_r50_fpn_1x_coco.py", "mmdet", "detection",
+          "COCO detection: Faster R-CNN R50-FPN, 1x (12 epochs), 1333x800, box AP"),
+    _task("mask_rcnn", "mask_rcnn_r50_fpn_1x_coco.py", "mmdet", "instance_segmentation",
+          "COCO instance segmentation: Mask R-CNN R50-FPN, 1x, 1333x800, box and mask AP"),
+    _task("pspnet", "pspnet_r50_d8_769x769_40k_cityscapes.py", "mmseg", "semantic_segmentation",
+          "Cityscapes fine: PSPNet R50 dilated (output stride 8), 769x769 crops, 40k iters, mIoU"),
+    _task("simplebaseline", "simplebaseline_r101_256x192_210e_coco.py", "mmpose", "keypoints",
+          "COCO keypoints: SimpleBaseline (top-down heatmap) R101, 256x192, 210 epochs, AP/AR"),
+    _task("fpn_tiny", "faster_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet", "detection",
+          "CPU smoke run of fpn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
+    _task("mask_rcnn_tiny", "mask_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
+          "instance_segmentation",
+          "CPU smoke run of mask_rcnn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
+    _task("pspnet_tiny", "pspnet_r18_d8_tiny_cityscapes_sample.py", "mmseg",
+          "semantic_segmentation",
+          "CPU smoke run of pspnet: R18 dilated, 128x128 crops, 4 iterations, 1 Cityscapes frame"),
+    _task("simplebaseline_tiny", "simplebaseline_r18_tiny_coco_sample.py", "mmpose", "keypoints",
+          "CPU smoke run of simplebaseline: R18, 128x96, 4 iterations on the COCO sample"),
+]}
+
+
+def get_task(name: str) -> Task:
+    """The task called `name`; a clear error listing the known tasks otherwise."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+
+
+def describe_tasks() -> str:
+    """One line per task: name, toolbox and description (for `tools/transfer.py --list`)."""
+    width = max(len(name) for name in TASKS)
+    return "\n".join(f"{t.name:<{width}}  {t.scope:<6}  {t.description}" for t in TASKS.values())

@@ -23,6 +23,9 @@ CLASSES = ("circle", "triangle", "square", "cross", "star", "hexagon", "arrow", 
 KINDS = ("easy", "redundant", "hard")
 DEFAULT_MIX = (0.5, 0.3, 0.2)  # easy, redundant, hard
 PROTOTYPES_PER_CLASS = 4
+# Shapes are tilted by at most this (radians; twice as much for hard samples): a small CNN
+# learns upright shapes from a few thousand images in minutes, arbitrary rotations it does not.
+MAX_TILT = math.pi / 9
 
 _UNIT = {  # vertices on the unit square [-1, 1]^2, before rotation and scaling
     "circle": [(math.cos(t), math.sin(t)) for t in np.linspace(0, 2 * math.pi, 24, endpoint=False)],
@@ -83,7 +86,7 @@ def make_shapes(num_samples: int, image_size: int = 32, seed: int = 0,
     # prototypes for the redundant part: fixed geometry and colours per (class, prototype)
     protos = [
         [dict(cx=size / 2 + rng.uniform(-2, 2), cy=size / 2 + rng.uniform(-2, 2),
-              radius=size * rng.uniform(0.3, 0.4), angle=rng.uniform(0, 2 * math.pi),
+              radius=size * rng.uniform(0.3, 0.4), angle=rng.uniform(-MAX_TILT, MAX_TILT),
               bg=(bg := _colour(rng)), fg=_contrasting(rng, bg, 200.0))
          for _ in range(PROTOTYPES_PER_CLASS)]
         for _ in range(n_classes)
@@ -94,7 +97,7 @@ def make_shapes(num_samples: int, image_size: int = 32, seed: int = 0,
         if kind == "easy":
             bg = _colour(rng)
             images[i] = _render(size, label, size / 2 + rng.uniform(-3, 3), size / 2 + rng.uniform(-3, 3),
-                                size * rng.uniform(0.28, 0.42), rng.uniform(0, 2 * math.pi),
+                                size * rng.uniform(0.28, 0.42), rng.uniform(-MAX_TILT, MAX_TILT),
                                 _contrasting(rng, bg, 180.0), bg, rng=rng)
         elif kind == "redundant":
             p = protos[label][int(rng.integers(PROTOTYPES_PER_CLASS))]
@@ -105,6 +108,6 @@ def make_shapes(num_samples: int, image_size: int = 32, seed: int = 0,
             fg = tuple(int(np.clip(v + rng.choice([-1, 1]) * rng.uniform(35, 60), 0, 255)) for v in bg)
             radius = size * rng.uniform(0.16, 0.26)
             images[i] = _render(size, label, rng.uniform(radius, size - radius), rng.uniform(radius, size - radius),
-                                radius, rng.uniform(0, 2 * math.pi), fg, bg, noise=18.0,
+                                radius, rng.uniform(-2 * MAX_TILT, 2 * MAX_TILT), fg, bg, noise=18.0,
                                 clutter=int(rng.integers(2, 5)), rng=rng)
     return images, labels.astype(np.int64), kinds.astype(np.int64)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, init_dist, is_distributed
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.fileio import LocalBackend, register_backend
@@ -24,7 +25,7 @@ from pretrain.data import build_datasets
 from pretrain.hook import SamplingHook, arm_params
 from pretrain.models import Classifier
 from pretrain.sampler import SubsetSampler
-from pretrain.utils import config_hash, versions
+from pretrain.utils import atomic_path, config_hash, versions
 
 # Every key a pretraining config may set, with its meaning; anything else is an error.
 CONFIG_KEYS = {
@@ -101,8 +102,6 @@ class AtomicLocalBackend(LocalBackend):
     a run killed mid-save leaves the previous checkpoint intact, never a truncated one."""
 
     def put(self, obj: bytes, filepath) -> None:
-        from pretrain.utils import atomic_path
-
         with atomic_path(filepath) as tmp:
             tmp.write_bytes(obj)
 
@@ -134,8 +133,6 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     loader_kw = dict(num_workers=workers, persistent_workers=workers > 0, collate_fn=_collate,
                      pin_memory=torch.cuda.is_available())
     train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, sampler=sampler, **loader_kw)
-    from mmengine.dataset import DefaultSampler
-
     val_loader = torch.utils.data.DataLoader(
         val_set, batch_size=batch_size, sampler=DefaultSampler(val_set, shuffle=False), **loader_kw)
 
@@ -155,8 +152,10 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     schedulers = []
     warmup = int(train_cfg.get("warmup_epochs", 0))
     if warmup:
+        # per iteration: stepped per epoch, LinearLR over one epoch would never leave its start
+        # factor (it applies only on steps begin..end-1). Warm-up epochs always use the full set.
         schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=warmup,
-                               convert_to_iter_based=False))
+                               convert_to_iter_based=True))
     schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=list(train_cfg.get("milestones", [])),
                            gamma=float(train_cfg.get("gamma", 0.1))))
     log_interval = int(cfg.get("log_interval", 50))

@@ -8,9 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from mmengine.config import DictAction
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mmengine.config import DictAction  # noqa: E402
+
 from pretrain.config import load_config  # noqa: E402
 from pretrain.trainer import train  # noqa: E402
 

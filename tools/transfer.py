@@ -35,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
                         help="config overrides, key=value (mmengine DictAction)")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the last checkpoint in --work-dir, if any")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
                         "check the backbone contract, stop before reading data")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0,

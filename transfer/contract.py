@@ -119,6 +119,11 @@ class VerifyBackboneHook(Hook):
         self.source = source
 
     def before_train(self, runner) -> None:
+        if runner.iter > 0:  # resumed: the weights are fine-tuned ones by now
+            runner.logger.info(f"backbone contract: resumed at iteration {runner.iter}; the "
+                               "backbone was verified when this run started")
+            self.checkpoint = None
+            return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         count = verify_backbone_equals(model.backbone, self.checkpoint, self.source)
         runner.logger.info(f"backbone contract: all {count} backbone tensors equal {self.source}")

@@ -29,8 +29,11 @@ RESULTS_FILE = "results.json"
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
-                 launcher: str = "none") -> dict:
+                 launcher: str = "none", resume: bool = False) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
+
+    With resume=True a run whose work dir holds a checkpoint continues from it (mmengine's
+    `last_checkpoint`); the backbone contract was checked when that run started.
 
     With dry_run=True: build config and model, apply the backbone contract, return a summary
     (no data is read, nothing is written).
@@ -49,6 +52,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     from mmengine.dist import broadcast_object_list, is_main_process
     from mmengine.runner import Runner
 
+    if resume and (spec.work_dir / "last_checkpoint").is_file():
+        spec.cfg.resume = True  # after build_run's offline check, which refuses it in configs
     runner = Runner.from_cfg(spec.cfg)
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))

@@ -34,7 +34,7 @@ from pretrain.synthetic import CLASSES, shape_polygon
 
 # Bump when the generated files change for the same arguments, so that sets made by an older
 # generator are not mistaken for current ones.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 # The person category exactly as in COCO 2017's person_keypoints_*.json (skeleton is 1-based).
@@ -213,8 +213,12 @@ def _coco_annotation(polygon, ann_id: int, image_id: int, width: int, height: in
     xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
     x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
     x1, y1 = min(float(width), max(xs)), min(float(height), max(ys))
+    # Start the keypoints at the topmost vertex (leftmost among equals), not at vertex 0: the
+    # shapes are symmetric under rotation, so vertex 0 cannot be told from the image, the
+    # topmost vertex can. Keypoint k is then learnable as "k-th point clockwise from the top".
+    top = min(range(len(polygon)), key=lambda i: (round(polygon[i][1], 6), polygon[i][0]))
     keypoints = []
-    for x, y in outline_points(polygon, NUM_KEYPOINTS):
+    for x, y in outline_points(polygon[top:] + polygon[:top], NUM_KEYPOINTS):
         keypoints += [round(x, 2), round(y, 2), 2]  # v=2: labelled and visible
     return {
         "id": ann_id,

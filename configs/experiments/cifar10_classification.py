@@ -1,0 +1,17 @@
+# The DaR paper's Table 2: CIFAR-10 accuracy of ResNet-110, ResNet-164 (pre-activation) and
+# DenseNet-BC-100 (k=12), i.i.d. vs DaR; 300 epochs, lr ÷10 at 150 and 225. Five seeds, as
+# the paper's discussion reports mean ± std over 5 runs; plus the re-weighting baseline.
+name = "cifar10_classification"
+arms = dict(
+    iid="configs/pretrain/resnet110_cifar10_300e_iid.py",
+    dar="configs/pretrain/resnet110_cifar10_300e_dar.py",
+    reweight="configs/pretrain/resnet110_cifar10_300e_reweight.py",
+)
+variants = [
+    dict(name="resnet110", options={"arch": "resnet110_cifar"}),
+    dict(name="resnet164", options={"arch": "resnet164_cifar"}),
+    dict(name="densenet_bc100", options={"arch": "densenet_bc100_cifar", "train.batch_size": 64}),
+]
+pretrain_seeds = [0, 1, 2, 3, 4]
+tasks = dict()
+baseline = "iid"

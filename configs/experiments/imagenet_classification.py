@@ -1,0 +1,20 @@
+# The DaR paper's Table 4: ImageNet top-1/top-5 error of seven architectures, i.i.d. vs DaR
+# (120 epochs, lr ÷10 every 30; DaR W=10, I=2, p=0.9, α=10, R={30,60,90}), each
+# architecture with its original recipe's batch size, lr and weight decay.
+name = "imagenet_classification"
+arms = dict(
+    iid="configs/pretrain/resnet50_imagenet_120e_iid.py",
+    dar="configs/pretrain/resnet50_imagenet_120e_dar.py",
+)
+variants = [
+    dict(name="resnet18", options={"arch": "resnet18"}),
+    dict(name="resnet50", options={"arch": "resnet50"}),
+    dict(name="resnet101", options={"arch": "resnet101"}),
+    dict(name="resnet152", options={"arch": "resnet152"}),
+    dict(name="densenet121", options={"arch": "densenet121"}),
+    dict(name="densenet169", options={"arch": "densenet169"}),
+    # MobileNet-V1's recipe: lighter weight decay
+    dict(name="mobilenet_v1", options={"arch": "mobilenet_v1", "train.weight_decay": 4e-5}),
+]
+tasks = dict()
+baseline = "iid"

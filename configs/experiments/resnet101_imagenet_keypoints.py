@@ -1,0 +1,10 @@
+# The DaR paper's Table 6: ResNet-101 pretrained on ImageNet (i.i.d. vs DaR, 120 epochs),
+# then SimpleBaseline 256x192 on COCO keypoints; three fine-tuning seeds.
+name = "resnet101_imagenet_keypoints"
+arms = dict(
+    iid="configs/pretrain/resnet101_imagenet_120e_iid.py",
+    dar="configs/pretrain/resnet101_imagenet_120e_dar.py",
+)
+tasks = dict(simplebaseline=dict())
+seeds = [0, 1, 2]
+baseline = "iid"

@@ -1,0 +1,1 @@
+"""The end-to-end pipeline: experiment configs → pretrain → export → transfer → report."""

@@ -1,0 +1,137 @@
+"""Experiment configs and their plan: which cells (pretraining runs, transfer runs) to run.
+
+An experiment (configs/experiments/*.py, an mmengine Python config) names:
+  name             the run directory under runs/ (default: the file's stem)
+  arms             {arm: pretraining config path, or None for the random-init arm}
+  variants         optional list of dict(name=..., options={...}): the same arms pretrained
+                   again with these overrides (e.g. one per architecture for the ImageNet
+                   table); default one unnamed variant without overrides
+  pretrain_options overrides applied to every pretraining config (e.g. shorter runs)
+  pretrain_seeds   seeds of the pretraining runs (default [0])
+  tasks            {transfer task: dict(cfg_options={...})}; empty for classification-only
+  seeds            seeds of the transfer runs (default [0]); transfer seed i uses pretraining
+                   seed i when there are as many pretraining seeds, else the first
+  demo_data        optional dict(coco=dict(...), cityscapes=dict(...)): generate the embedded
+                   downstream data and point the tasks at it
+  baseline         the arm the tables compare against (default "iid")
+The plan is pure: cells with their directories; pipeline.run executes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmengine.config import Config
+
+EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
+                   "demo_data", "baseline", "filename"}
+TASK_KEYS = {"cfg_options"}
+COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
+
+
+@dataclass
+class PretrainCell:
+    """One pretraining run: an arm (× variant) × seed."""
+
+    arm: str
+    variant: str
+    seed: int
+    config: str
+    options: dict
+    work_dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"pretrain/{self.variant + '_' if self.variant else ''}{self.arm}/seed{self.seed}"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.work_dir / "export"
+
+
+@dataclass
+class TransferCell:
+    """One transfer run: task × arm × seed, from a pretraining cell (None = random init)."""
+
+    task: str
+    arm: str
+    seed: int
+    cfg_options: dict
+    source: PretrainCell | None
+    work_dir: Path
+    data_kind: str | None = None  # "coco" / "cityscapes" when the demo data is used
+
+    @property
+    def name(self) -> str:
+        return f"transfer/{self.task}/{self.arm}/seed{self.seed}"
+
+
+@dataclass
+class Plan:
+    name: str
+    root: Path
+    baseline: str
+    pretrain: list[PretrainCell] = field(default_factory=list)
+    transfer: list[TransferCell] = field(default_factory=list)
+    demo_data: dict | None = None
+
+    @property
+    def cells(self) -> list:
+        return [*self.pretrain, *self.transfer]
+
+
+def load_experiment(path: str, overrides: dict | None = None) -> Config:
+    """Read an experiment config; unknown keys are errors that name them."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"experiment config not found: {path}")
+    cfg = Config.fromfile(path)
+    if overrides:
+        cfg.merge_from_dict(overrides)
+    unknown = sorted(set(cfg) - EXPERIMENT_KEYS)
+    if unknown:
+        raise KeyError(f"{path}: unknown experiment key(s) {unknown}; known: {sorted(EXPERIMENT_KEYS - {'filename'})}")
+    if not cfg.get("arms"):
+        raise KeyError(f"{path}: an experiment needs `arms`")
+    for task, spec in (cfg.get("tasks") or {}).items():
+        bad = sorted(set(spec or {}) - TASK_KEYS)
+        if bad:
+            raise KeyError(f"{path}: tasks.{task} has unknown key(s) {bad}; known: {sorted(TASK_KEYS)}")
+    return cfg
+
+
+def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
+    """Every cell of an experiment, in execution order (pretraining first)."""
+    from transfer.tasks import get_task
+
+    name = cfg.get("name") or Path(cfg.filename).stem
+    root = Path(runs_root) / name
+    plan = Plan(name=name, root=root, baseline=cfg.get("baseline", "iid"), demo_data=cfg.get("demo_data"))
+    variants = cfg.get("variants") or [dict(name="", options={})]
+    pretrain_seeds = list(cfg.get("pretrain_seeds", [0]))
+    common = dict(cfg.get("pretrain_options") or {})
+    for arm, config in cfg["arms"].items():
+        if config is None:
+            continue
+        for variant in variants:
+            for seed in pretrain_seeds:
+                cell_dir = root / "pretrain" / (f"{variant['name']}_{arm}" if variant["name"] else arm) / f"seed{seed}"
+                options = {**common, **dict(variant.get("options") or {}), "seed": seed}
+                plan.pretrain.append(PretrainCell(arm, variant["name"], seed, config, options, cell_dir))
+    seeds = list(cfg.get("seeds", [0]))
+    for task, spec in (cfg.get("tasks") or {}).items():
+        family = get_task(task).family  # an unknown task fails here, naming it
+        data_kind = None
+        if plan.demo_data:
+            data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
+        for arm, config in cfg["arms"].items():
+            for i, seed in enumerate(seeds):
+                source = None
+                if config is not None:
+                    pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]
+                    source = next(c for c in plan.pretrain
+                                  if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])
+                plan.transfer.append(TransferCell(
+                    task, arm, seed, dict((spec or {}).get("cfg_options") or {}), source,
+                    root / "transfer" / task / arm / f"seed{seed}", data_kind))
+    return plan

@@ -1,0 +1,81 @@
+"""The experiment report: Markdown tables (gather), figures, and pretrained vs random init."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from gather.collect import collect
+from gather.plots import plot_all
+from gather.tables import build_tables, render
+from pipeline.experiment import Plan
+from pipeline.run import status_table
+from pretrain.utils import atomic_path
+
+RANDOM_INIT = "random_init"
+DETECTION_METRIC = "coco/bbox_mAP"
+
+
+def random_init_gaps(transfer_rows, metric: str = DETECTION_METRIC) -> list[tuple[str, str, float, float]]:
+    """(task, arm, arm's mean metric, gap to random init) for every task that has a
+    random-init run and reports `metric`; values in percent (COCO AP fractions × 100)."""
+    by_task: dict[str, dict[str, list[float]]] = {}
+    for row in transfer_rows:
+        value = row.metrics.get(metric)
+        if value is None or value < 0:
+            continue
+        by_task.setdefault(row.task, {}).setdefault(row.arm, []).append(100 * value)
+    gaps = []
+    for task, arms in sorted(by_task.items()):
+        if RANDOM_INIT not in arms:
+            continue
+        scratch = sum(arms[RANDOM_INIT]) / len(arms[RANDOM_INIT])
+        for arm, values in sorted(arms.items()):
+            if arm != RANDOM_INIT:
+                mean = sum(values) / len(values)
+                gaps.append((task, arm, mean, mean - scratch))
+    return gaps
+
+
+def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
+    """Write <run root>/report/report.md (+ PNG figures) from the files on disk; return its path."""
+    out = plan.root / "report"
+    transfer_rows, pretrain_rows = collect(plan.root, warn)
+    tables, notes = build_tables(transfer_rows, pretrain_rows, plan.baseline)
+    for note in notes:
+        warn(note)
+    figures = plot_all(tables, pretrain_rows, out, plan.baseline)
+    lines = [
+        f"# Experiment `{plan.name}`",
+        "",
+        f"Written {datetime.datetime.now().isoformat(timespec='seconds')} by `{command}`; "
+        f"run directories under `{plan.root}`. Every number below is read from the runs' "
+        "`backbone.json` / `results.json` files; Δ rows are arm − baseline "
+        f"(`{plan.baseline}`).",
+        "",
+        "## Cells",
+        "",
+        "```",
+        status_table(plan),
+        "```",
+        "",
+        "## Tables",
+        "",
+        render(tables, "md") if tables else "_No finished runs yet._",
+        "",
+    ]
+    gaps = random_init_gaps(transfer_rows)
+    if gaps:
+        lines += ["## Pretrained vs random init (box AP)", ""]
+        for task, arm, mean, gap in gaps:
+            verdict = "beats" if gap > 0 else "does NOT beat"
+            lines.append(f"- {task}: `{arm}` reaches {mean:.1f} AP and {verdict} random init by {gap:+.1f} AP.")
+        lines.append("")
+    if figures:
+        lines += ["## Figures", ""]
+        lines += [f"![{path.stem}]({path.name})" for path in figures]
+        lines.append("")
+    report = out / "report.md"
+    with atomic_path(report) as tmp:
+        tmp.write_text("\n".join(lines))
+    return report

@@ -1,0 +1,186 @@
+"""Execute a plan: pretrain → export → transfer for every cell, resumably.
+
+Each cell directory holds `status.json` ({"state", "hash", "pid", "started", "finished",
+"error"}) and, once finished, its artifact (export/backbone.json or results.json). A cell
+whose artifact exists for the same hash is skipped; a half-finished one resumes from its
+last checkpoint; a failed one keeps its traceback in `error.txt` and does not stop the
+others (they run, and the pipeline exits non-zero at the end). A cell directory left by a
+different config (another hash) is moved aside to `<dir>.stale`, never resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+from pipeline.experiment import Plan, PretrainCell, TransferCell
+from pretrain.utils import config_hash, write_json_atomic
+
+STATUS_FILE = "status.json"
+DONE, RUNNING, FAILED, PENDING = "done", "running", "failed", "pending"
+
+
+def pretrain_hash(cell: PretrainCell) -> str:
+    """The config hash stage 1 writes into its export (pretrain.trainer.plain_config)."""
+    from pretrain.config import load_config
+    from pretrain.trainer import plain_config
+
+    return config_hash(plain_config(load_config(cell.config, cell.options)))
+
+
+def transfer_hash(cell: TransferCell, plan: Plan) -> str:
+    """What decides a transfer cell's result: task, overrides, seed, data and the backbone."""
+    return config_hash({
+        "task": cell.task, "cfg_options": cell.cfg_options, "seed": cell.seed,
+        "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
+        "backbone": pretrain_hash(cell.source) if cell.source else "none",
+    })
+
+
+def cell_hash(cell, plan: Plan) -> str:
+    return pretrain_hash(cell) if isinstance(cell, PretrainCell) else transfer_hash(cell, plan)
+
+
+def artifact(cell) -> Path:
+    return cell.export_dir / "backbone.json" if isinstance(cell, PretrainCell) else cell.work_dir / "results.json"
+
+
+def read_status(cell) -> dict:
+    path = cell.work_dir / STATUS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, PermissionError, ValueError):
+        return False
+    return True
+
+
+def state_of(cell, plan: Plan, hash_: str | None = None) -> str:
+    """done / running / failed / pending, from the cell's files."""
+    hash_ = hash_ or cell_hash(cell, plan)
+    status = read_status(cell)
+    if status.get("hash") == hash_:
+        if status.get("state") == DONE and artifact(cell).is_file():
+            return DONE
+        if status.get("state") == RUNNING and _alive(status.get("pid")) and status.get("pid") != os.getpid():
+            return RUNNING
+        if status.get("state") == FAILED:
+            return FAILED
+    return PENDING
+
+
+def _write_status(cell, **fields) -> None:
+    write_json_atomic(cell.work_dir / STATUS_FILE, {**read_status(cell), **fields})
+
+
+@contextlib.contextmanager
+def _captured(log_path: Path, verbose: bool):
+    """Send the toolboxes' per-iteration console output to the cell's log unless verbose."""
+    if verbose:
+        yield
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield
+
+
+def ensure_demo_data(plan: Plan) -> dict[str, Path]:
+    """Generate the embedded downstream data (deterministic, idempotent) → {kind: root}."""
+    if not plan.demo_data:
+        return {}
+    from transfer.synthetic import make_cityscapes_scenes, make_coco_scenes
+
+    roots = {"coco": plan.root / "data" / "coco", "cityscapes": plan.root / "data" / "cityscapes"}
+    make_coco_scenes(roots["coco"], **dict(plan.demo_data.get("coco") or {}))
+    make_cityscapes_scenes(roots["cityscapes"], **dict(plan.demo_data.get("cityscapes") or {}))
+    return roots
+
+
+def _run_pretrain(cell: PretrainCell) -> str:
+    from pretrain.config import load_config
+    from pretrain.trainer import train
+
+    meta = train(load_config(cell.config, cell.options), str(cell.work_dir), resume=True)
+    return f"top-1 {meta['top1']:.1f}%, cost {100 * meta['cost']:.1f}%" if meta["top1"] is not None else ""
+
+
+def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
+    from transfer.run import run_transfer
+
+    if cell.source is not None and state_of(cell.source, plan) != DONE:
+        raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: "
+                           f"{state_of(cell.source, plan)})")
+    backbone = str(cell.source.export_dir) if cell.source else "none"
+    results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
+                           cfg_options=cell.cfg_options or None,
+                           data_root=data_roots.get(cell.data_kind), resume=True)
+    key = next(iter(results["metrics"]), None)
+    return f"{key} {results['metrics'][key]:.4g}" if key else ""
+
+
+def run_plan(plan: Plan, verbose: bool = False, log=print) -> dict[str, str]:
+    """Run every cell not done yet; return {cell name: final state}."""
+    data_roots = ensure_demo_data(plan)
+    final = {}
+    cells = plan.cells
+    for i, cell in enumerate(cells, start=1):
+        hash_ = cell_hash(cell, plan)
+        state = state_of(cell, plan, hash_)
+        prefix = f"[{i}/{len(cells)}] {cell.name}"
+        if state in (DONE, RUNNING):
+            log(f"{prefix}: {state}, skipped")
+            final[cell.name] = state
+            continue
+        old = read_status(cell)
+        if old and old.get("hash") != hash_ and cell.work_dir.exists():
+            stale = cell.work_dir.with_name(cell.work_dir.name + ".stale")
+            shutil.rmtree(stale, ignore_errors=True)
+            cell.work_dir.rename(stale)  # made by another config: never resume from it
+            log(f"{prefix}: directory of an earlier config moved to {stale}")
+        cell.work_dir.mkdir(parents=True, exist_ok=True)
+        (cell.work_dir / "error.txt").unlink(missing_ok=True)
+        _write_status(cell, state=RUNNING, hash=hash_, pid=os.getpid(), started=time.time(), error=None)
+        log(f"{prefix}: running (log: {cell.work_dir / 'pipeline.log'})")
+        started = time.perf_counter()
+        try:
+            with _captured(cell.work_dir / "pipeline.log", verbose):
+                summary = (_run_pretrain(cell) if isinstance(cell, PretrainCell)
+                           else _run_transfer(cell, plan, data_roots))
+        except Exception as exc:  # one failed cell must not stop the others
+            (cell.work_dir / "error.txt").write_text(traceback.format_exc())
+            _write_status(cell, state=FAILED, finished=time.time(), error=f"{type(exc).__name__}: {exc}")
+            log(f"{prefix}: FAILED after {time.perf_counter() - started:.0f} s: {type(exc).__name__}: "
+                f"{exc} (traceback: {cell.work_dir / 'error.txt'})")
+            final[cell.name] = FAILED
+            continue
+        _write_status(cell, state=DONE, finished=time.time())
+        log(f"{prefix}: done in {time.perf_counter() - started:.0f} s {summary}")
+        final[cell.name] = DONE
+    return final
+
+
+def status_table(plan: Plan) -> str:
+    """One line per cell: its state, and the error of a failed one."""
+    lines = []
+    for cell in plan.cells:
+        state = state_of(cell, plan)
+        line = f"{state:<8} {cell.name}"
+        if state == FAILED:
+            line += f"  ({read_status(cell).get('error')}; see {cell.work_dir / 'error.txt'})"
+        lines.append(line)
+    counts = {s: sum(1 for ln in lines if ln.startswith(s)) for s in (DONE, RUNNING, FAILED, PENDING)}
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(lines)

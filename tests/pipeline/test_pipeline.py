@@ -1,0 +1,121 @@
+"""The pipeline end to end on a smaller demo: every stage for real (mmengine, mmdet, mmseg,
+mmpose), a re-run that skips finished cells, a failed cell that does not stop the others,
+and the plan and experiment-config checks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.experiment import load_experiment, make_plan
+from pipeline.report import random_init_gaps, write_report
+from pipeline.run import DONE, FAILED, PENDING, run_plan, state_of, status_table
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = str(REPO / "configs" / "experiments" / "demo.py")
+
+# The demo, smaller: 96 shapes of 32 px for 4 epochs (DaR drops once: cost 95%),
+# 2 iterations per task, 8+4 COCO scenes and 4+2 Cityscapes frames.
+SMALL = {
+    "name": "small_demo",
+    "pretrain_options": {"data.num_train": 96, "data.num_val": 16, "data.image_size": 32,
+                         "train.epochs": 4, "train.batch_size": 32, "val_interval": 4},
+    "demo_data": dict(coco=dict(num_train=8, num_val=4, image_size=96, seed=0),
+                      cityscapes=dict(num_train=4, num_val=2, seed=0)),
+}
+FOUR_TASKS = {f"{t}_tiny": dict(cfg_options={"train_cfg.max_iters": 2})
+              for t in ("fpn", "mask_rcnn", "pspnet", "simplebaseline")}
+
+
+def small_plan(root, tasks=FOUR_TASKS):
+    return make_plan(load_experiment(DEMO, {**SMALL, "tasks": tasks}), root)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    plan = small_plan(root)
+    lines = []
+    final = run_plan(plan, log=lines.append)
+    report = write_report(plan, "test")
+    return plan, final, lines, report
+
+
+def test_every_cell_of_the_small_demo_finishes(finished):
+    plan, final, lines, _ = finished
+    assert len(plan.pretrain) == 2 and len(plan.transfer) == 12
+    assert set(final.values()) == {DONE}, "\n".join(lines)
+    for cell in plan.transfer:
+        results = json.loads((cell.work_dir / "results.json").read_text())
+        assert results["arm"] == cell.arm and results["task"] == cell.task
+        expected_cost = {"iid": 1.0, "dar": 0.95, "random_init": 0.0}[cell.arm]
+        assert results["pretrain"]["cost"] == pytest.approx(expected_cost, abs=0.01)
+
+
+def test_report_has_the_four_tables_and_the_random_init_comparison(finished):
+    plan, _, _, report = finished
+    text = report.read_text()
+    for heading in ("T5", "T6", "T7"):
+        assert heading in text
+    assert "random init" in text and "Pre-train Cost" in text
+    assert "beat random init by" in text or "beats random init by" in text
+    assert list(report.parent.glob("*.png"))
+
+
+def test_rerun_skips_finished_cells(finished):
+    plan, _, _, _ = finished
+    lines = []
+    final = run_plan(small_plan(plan.root.parent), log=lines.append)
+    assert set(final.values()) == {DONE}
+    assert all(line.endswith("done, skipped") for line in lines), lines
+
+
+def test_a_changed_config_reruns_only_its_cells(finished):
+    plan, _, _, _ = finished
+    changed = small_plan(plan.root.parent, {**FOUR_TASKS, "pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 3})})
+    states = {c.name: state_of(c, changed) for c in changed.cells}
+    assert {n for n, s in states.items() if s == PENDING} == {
+        f"transfer/pspnet_tiny/{arm}/seed0" for arm in ("iid", "dar", "random_init")}
+
+
+def test_a_failed_cell_keeps_its_error_and_does_not_stop_the_others(tmp_path):
+    cfg = load_experiment(DEMO, {"name": "failing", "arms": dict(random_init=None), "demo_data": SMALL["demo_data"],
+                                 "tasks": {"pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 1}),
+                                           "simplebaseline_tiny": dict(cfg_options={"model.head.type": "NoSuchHead"})}})
+    plan = make_plan(cfg, tmp_path)
+    final = run_plan(plan, log=lambda line: None)
+    assert final == {"transfer/pspnet_tiny/random_init/seed0": DONE,
+                     "transfer/simplebaseline_tiny/random_init/seed0": FAILED}
+    failed = plan.transfer[1]
+    assert "NoSuchHead" in (failed.work_dir / "error.txt").read_text()
+    table = status_table(plan)
+    assert "failed   transfer/simplebaseline_tiny/random_init/seed0" in table and "1 done" in table
+
+
+def test_experiment_config_errors_name_the_key(tmp_path):
+    with pytest.raises(KeyError, match="armz"):
+        load_experiment(DEMO, {"armz": {}})
+    with pytest.raises(KeyError, match="no_such_task"):
+        make_plan(load_experiment(DEMO, {"tasks": {"no_such_task": {}}}), tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing.py"):
+        load_experiment(str(tmp_path / "missing.py"))
+
+
+def test_cli_dry_run_and_status_print_every_cell(tmp_path):
+    for flag in ("--dry-run", "--status"):
+        out = subprocess.run([sys.executable, str(REPO / "tools" / "pipeline.py"), DEMO, flag,
+                              "--runs-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.count("pending") >= 14
+
+
+def test_random_init_gaps_are_in_percent():
+    class Row:
+        def __init__(self, task, arm, ap):
+            self.task, self.arm, self.metrics = task, arm, {"coco/bbox_mAP": ap}
+
+    gaps = random_init_gaps([Row("fpn", "iid", 0.30), Row("fpn", "iid", 0.20), Row("fpn", "random_init", 0.05),
+                             Row("pspnet", "iid", None)])
+    assert gaps == [("fpn", "iid", pytest.approx(25.0), pytest.approx(20.0))]

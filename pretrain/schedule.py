@@ -117,3 +117,26 @@ def simulate(params: DaRParams | None, epochs: int, dataset_size: int | None = N
             current = full
         plan.events.append(event)
     return plan
+
+
+SCHEDULE_ARMS = ("dar", "dap")  # arms driven by the drop/refresh rule
+ARMS = ("iid", *SCHEDULE_ARMS, "reweight")
+
+
+def arm_params(arm: dict) -> DaRParams | None:
+    """DaRParams of a schedule arm (None for i.i.d. and re-weighting); validates the keys."""
+    name = arm.get("name")
+    if name not in ARMS:
+        raise ValueError(f"arm.name must be one of {ARMS}, got {name!r}")
+    extra = set(arm) - {"name"}
+    if name in SCHEDULE_ARMS:
+        unknown = extra - set(DaRParams.__dataclass_fields__)
+        if unknown:
+            raise KeyError(f"unknown key(s) in arm for {name}: {sorted(unknown)}")
+        return DaRParams(**{k: (tuple(v) if k == "refresh" else v) for k, v in arm.items() if k != "name"})
+    if name == "reweight":
+        if extra - {"power"}:
+            raise KeyError(f"unknown key(s) in arm for reweight: {sorted(extra - {'power'})}")
+    elif extra:
+        raise KeyError(f"arm iid takes no parameters, got {sorted(extra)}")
+    return None

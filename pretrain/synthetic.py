@@ -47,13 +47,15 @@ def shape_polygon(label: int, cx: float, cy: float, radius: float, angle: float)
     return [(cx + radius * (c * x - s * y), cy + radius * (s * x + c * y)) for x, y in _UNIT[CLASSES[label]]]
 
 
-def _colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> tuple[int, int, int]:
+def random_colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> tuple[int, int, int]:
+    """A uniformly random RGB colour with channels in [low, high)."""
     return tuple(int(v) for v in rng.integers(low, high, size=3))
 
 
-def _contrasting(rng: np.random.Generator, bg, min_dist: float) -> tuple[int, int, int]:
+def contrasting_colour(rng: np.random.Generator, bg, min_dist: float) -> tuple[int, int, int]:
+    """A random colour at least `min_dist` (RGB Euclidean) from `bg`; its inverse if none is found."""
     for _ in range(100):
-        fg = _colour(rng)
+        fg = random_colour(rng)
         if np.linalg.norm(np.subtract(fg, bg)) >= min_dist:
             return fg
     return tuple(255 - v for v in bg)
@@ -64,7 +66,7 @@ def _render(size, label, cx, cy, radius, angle, fg, bg, noise=0.0, clutter=0, rn
     draw = ImageDraw.Draw(image)
     for _ in range(clutter):
         x0, y0, x1, y1 = (float(v) for v in rng.uniform(0, size, 4))
-        draw.line((x0, y0, x1, y1), fill=_colour(rng), width=1)
+        draw.line((x0, y0, x1, y1), fill=random_colour(rng), width=1)
     draw.polygon(shape_polygon(label, cx, cy, radius, angle), fill=fg)
     array = np.asarray(image, dtype=np.float32)
     if noise:
@@ -87,7 +89,7 @@ def make_shapes(num_samples: int, image_size: int = 32, seed: int = 0,
     protos = [
         [dict(cx=size / 2 + rng.uniform(-2, 2), cy=size / 2 + rng.uniform(-2, 2),
               radius=size * rng.uniform(0.3, 0.4), angle=rng.uniform(-MAX_TILT, MAX_TILT),
-              bg=(bg := _colour(rng)), fg=_contrasting(rng, bg, 200.0))
+              bg=(bg := random_colour(rng)), fg=contrasting_colour(rng, bg, 200.0))
          for _ in range(PROTOTYPES_PER_CLASS)]
         for _ in range(n_classes)
     ]
@@ -95,16 +97,16 @@ def make_shapes(num_samples: int, image_size: int = 32, seed: int = 0,
     for i in range(num_samples):
         label, kind = int(labels[i]), KINDS[kinds[i]]
         if kind == "easy":
-            bg = _colour(rng)
+            bg = random_colour(rng)
             images[i] = _render(size, label, size / 2 + rng.uniform(-3, 3), size / 2 + rng.uniform(-3, 3),
                                 size * rng.uniform(0.28, 0.42), rng.uniform(-MAX_TILT, MAX_TILT),
-                                _contrasting(rng, bg, 180.0), bg, rng=rng)
+                                contrasting_colour(rng, bg, 180.0), bg, rng=rng)
         elif kind == "redundant":
             p = protos[label][int(rng.integers(PROTOTYPES_PER_CLASS))]
             images[i] = _render(size, label, p["cx"] + rng.integers(-1, 2), p["cy"] + rng.integers(-1, 2),
                                 p["radius"], p["angle"], p["fg"], p["bg"], rng=rng)
         else:  # hard: small, anywhere, weak contrast, noise and clutter
-            bg = _colour(rng, 60, 196)
+            bg = random_colour(rng, 60, 196)
             fg = tuple(int(np.clip(v + rng.choice([-1, 1]) * rng.uniform(35, 60), 0, 255)) for v in bg)
             radius = size * rng.uniform(0.16, 0.26)
             images[i] = _render(size, label, rng.uniform(radius, size - radius), rng.uniform(radius, size - radius),

@@ -16,8 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pretrain.config import load_config  # noqa: E402
-from pretrain.hook import arm_params  # noqa: E402
-from pretrain.schedule import simulate  # noqa: E402
+from pretrain.schedule import (
+    arm_params,  # noqa: E402
+    simulate,  # noqa: E402
+)
 
 
 def main() -> None:
@@ -39,9 +41,11 @@ def main() -> None:
             print(f"{epoch:>5}  {fraction:>7.4f}  {event or ''}")
         print(f"cost: {100 * plan.cost:.2f}% of the i.i.d. sample-forwards over {epochs} epochs")
     if args.plot:
-        from pretrain.plots import plot_kept_fractions
+        from gather.plots import plot_kept_fraction
 
-        plot_kept_fractions({cfg["arm"]["name"]: plan.fractions}, args.plot, title=Path(args.config).name)
+        history = [{"epoch": e, "fraction": f} for e, f in enumerate(plan.fractions, start=1)]
+        plot_kept_fraction({cfg["arm"]["name"]: {"history": history, "cost": plan.cost}}, args.plot,
+                           title=Path(args.config).name)
         if not args.json:
             print(f"plot: {args.plot}")
 

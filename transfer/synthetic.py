@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pretrain.synthetic import CLASSES, shape_polygon
+from pretrain.synthetic import CLASSES, contrasting_colour, random_colour, shape_polygon
 
 # Bump when the generated files change for the same arguments, so that sets made by an older
 # generator are not mistaken for current ones.
@@ -168,18 +168,6 @@ def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- rendering
 
-def _colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> tuple[int, int, int]:
-    return tuple(int(v) for v in rng.integers(low, high, size=3))
-
-
-def _contrasting(rng: np.random.Generator, bg, min_dist: float) -> tuple[int, int, int]:
-    for _ in range(100):
-        fg = _colour(rng)
-        if np.linalg.norm(np.subtract(fg, bg)) >= min_dist:
-            return fg
-    return tuple(255 - v for v in bg)
-
-
 def _render_scene(rng: np.random.Generator, index_map: np.ndarray) -> np.ndarray:
     """RGB uint8 image of the shapes in `index_map` over an easy or a hard background.
 
@@ -190,15 +178,15 @@ def _render_scene(rng: np.random.Generator, index_map: np.ndarray) -> np.ndarray
     """
     height, width = index_map.shape
     hard = rng.random() < _HARD_FRACTION
-    bg = _colour(rng, 60, 196) if hard else _colour(rng)
+    bg = random_colour(rng, 60, 196) if hard else random_colour(rng)
     background = Image.new("RGB", (width, height), bg)
     if hard:
         draw = ImageDraw.Draw(background)
         for _ in range(int(rng.integers(2, 6))):
             line = tuple(float(v) for v in rng.uniform(0, 1, 4) * (width, height, width, height))
-            draw.line(line, fill=_colour(rng), width=int(rng.integers(1, 3)))
+            draw.line(line, fill=random_colour(rng), width=int(rng.integers(1, 3)))
     num_shapes = int(index_map.max())
-    fills = np.array([bg] + [_contrasting(rng, bg, 100.0 if hard else 160.0)
+    fills = np.array([bg] + [contrasting_colour(rng, bg, 100.0 if hard else 160.0)
                              for _ in range(num_shapes)], dtype=np.float32)
     image = np.where(index_map[..., None] > 0, fills[index_map],
                      np.asarray(background, dtype=np.float32))

@@ -11,8 +11,8 @@ from mmengine.hooks import Hook
 
 from pretrain.config import load_config
 from pretrain.export import REQUIRED_META, load_backbone
-from pretrain.hook import arm_params, export_checkpoint
-from pretrain.schedule import simulate
+from pretrain.hook import export_checkpoint
+from pretrain.schedule import arm_params, simulate
 from pretrain.trainer import build_runner, train
 
 TINY = "configs/pretrain/resnet18_shapes_tiny_{}.py"

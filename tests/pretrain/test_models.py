@@ -1,0 +1,64 @@
+"""Every architecture builds and runs; ImageNet ones keep torchvision's key layout, so that
+stage 2 can fill the toolboxes' ResNets from an export."""
+
+import pytest
+import torch
+import torchvision
+
+from pretrain.export import strip_classifier
+from pretrain.models import ARCHS, Classifier, build_network
+
+
+@pytest.mark.parametrize("arch,size", [
+    ("resnet10", 64), ("resnet18", 64), ("mobilenet_v1", 64),
+    ("resnet110_cifar", 32), ("resnet164_cifar", 32), ("densenet_bc100_cifar", 32),
+])
+def test_forward_backward(arch, size):
+    net = build_network(arch, 7)
+    out = net(torch.randn(2, 3, size, size))
+    assert out.shape == (2, 7)
+    out.sum().backward()
+
+
+@pytest.mark.parametrize("arch", ["resnet50", "resnet101", "resnet152", "densenet121", "densenet169"])
+def test_imagenet_archs_are_torchvision_models(arch):
+    ours = build_network(arch, 1000).state_dict()
+    reference = getattr(torchvision.models, arch)().state_dict()
+    assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in reference.items()}
+
+
+def test_resnet10_has_resnet18_keys_with_one_block_per_stage():
+    keys = set(strip_classifier(build_network("resnet10", 10).state_dict()))
+    assert "layer4.0.conv2.weight" in keys and not any(k.startswith("layer1.1.") for k in keys)
+
+
+def test_cifar_depths():
+    def blocks(net):
+        return sum(len(getattr(net, f"layer{i}")) for i in (1, 2, 3))
+
+    assert blocks(build_network("resnet110_cifar", 10)) == 54  # 3 x 18 basic blocks: 6n+2 = 110
+    assert blocks(build_network("resnet164_cifar", 10)) == 54  # 3 x 18 bottlenecks: 9n+2 = 164
+    dense = build_network("densenet_bc100_cifar", 10)
+    convs = sum(isinstance(m, torch.nn.Conv2d) for m in dense.modules())
+    assert convs == 1 + 3 * 16 * 2 + 2  # stem, 2 convs per dense layer, 2 transitions (+ fc = 100)
+
+
+def test_unknown_arch_is_named():
+    with pytest.raises(KeyError, match="resnet9000"):
+        build_network("resnet9000", 10)
+    assert "mobilenet_v1" in ARCHS
+
+
+def test_classifier_exposes_per_sample_losses_and_reweights():
+    model = Classifier("resnet10", 4)
+    inputs, label, index = torch.randn(3, 3, 32, 32), torch.tensor([0, 1, 2]), torch.tensor([5, 6, 7])
+    plain = model(inputs, label, index, mode="loss")["loss"]
+    assert model.last_losses.shape == (3,)
+    assert plain.item() == pytest.approx(model.last_losses.mean().item(), rel=1e-5)
+    weights = torch.zeros(10)
+    weights[6] = 1.0  # only sample 6 counts
+    model.sample_weights = weights
+    model.eval()  # same BN statistics for both passes
+    model(inputs, label, index, mode="loss")
+    weighted = model(inputs, label, index, mode="loss")["loss"]
+    assert weighted.item() == pytest.approx(model.last_losses[1].item(), rel=1e-5)

@@ -100,6 +100,13 @@ class SamplingHook(Hook):
         if losses is None:
             raise RuntimeError("the model did not expose per-sample losses (Classifier.last_losses)")
         self.table.record(data_batch["index"], losses)
+        loss = (outputs or {}).get("loss")
+        if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
+            # The weights are already poisoned by this step: stop before a checkpoint saves them.
+            raise FloatingPointError(
+                f"non-finite training loss ({float(loss)}) at epoch {runner.epoch + 1}, iteration "
+                f"{batch_idx + 1} of arm {self.arm['name']}; checkpoints written so far in "
+                f"{runner.work_dir} are intact (lower the lr, or check the data)")
 
     def after_train_epoch(self, runner) -> None:
         epoch = runner.epoch + 1  # 1-based index of the epoch that just trained

@@ -92,3 +92,11 @@ def test_config_errors_name_the_key(tmp_path):
         tiny_cfg("iid", arm=dict(name="dar", warmpu=1))
     with pytest.raises(FileNotFoundError, match="nope.py"):
         load_config(str(tmp_path / "nope.py"))
+
+
+def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(tmp_path):
+    cfg = tiny_cfg("iid", **{"train.lr": 1e12, "train.epochs": 2})
+    with pytest.raises(FloatingPointError, match="non-finite training loss .* at epoch 1"):
+        train(cfg, str(tmp_path))
+    assert not list(tmp_path.glob("epoch_*.pth"))  # nothing poisoned was saved
+    assert not (tmp_path / "export").exists()

@@ -187,7 +187,9 @@ def build_datasets(data: dict, seed: int):
     kind = data["type"]
     size = data["image_size"]
     if kind == "synthetic":
-        mean, std = data.get("mean", CIFAR_MEAN), data.get("std", CIFAR_STD)
+        # ImageNet's statistics, which every transfer task normalizes with: the same input
+        # scale in both stages.
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
         train = SyntheticShapes(data["num_train"], size, build_transform("cifar", True, size, mean, std),
                                 data_seed=data.get("data_seed", 0), seed=seed)
         val = SyntheticShapes(data["num_val"], size, build_transform("cifar", False, size, mean, std),
@@ -211,5 +213,6 @@ def build_datasets(data: dict, seed: int):
         val.shot_groups = shot_groups(train.targets, 1000)
     else:
         raise ValueError(f"unknown data.type {kind!r} (synthetic, cifar10, cifar100, imagenet, imagenet_lt)")
-    train.normalization = val.normalization = {"mean": [255 * m for m in mean], "std": [255 * s for s in std]}
+    train.normalization = val.normalization = {"mean": [round(255 * m, 4) for m in mean],
+                                               "std": [round(255 * s, 4) for s in std]}
     return train, val

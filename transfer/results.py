@@ -22,6 +22,8 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
   per_class      semantic segmentation only: {"IoU": {class: percent or null}, "Acc": {...}},
                  the table mmseg's IoUMetric prints; null = class absent from ground truth
                  and predictions (NaN in mmseg's table)
+  notes          optional list of strings: what a reader of the numbers must know (e.g. a
+                 detector that produced no detection at all, whose COCO metrics are set to 0)
   backbone_contract  {"tensors_loaded": int, "unexpected_keys": [checkpoint keys the backbone
                  does not have]}: what the contract check found (0 and [] for random init)
   protocol       what every arm of a comparison shares: norm_cfg, norm_eval, frozen_stages
@@ -66,7 +68,7 @@ def clean_number(value):
 def make_results(*, task: str, arm: str, seed: int, backbone: str, pretrain: dict,
                  metrics: dict, protocol: dict, config_hash: str, versions: dict,
                  wall_clock_s: float, work_dir: str, per_class: dict | None = None,
-                 backbone_contract: dict | None = None) -> dict:
+                 backbone_contract: dict | None = None, notes: list[str] | None = None) -> dict:
     """Assemble (and validate) the results object of one run."""
     results = {
         "format": RESULTS_FORMAT, "task": task, "arm": arm, "seed": int(seed),
@@ -79,6 +81,8 @@ def make_results(*, task: str, arm: str, seed: int, backbone: str, pretrain: dic
             for name, values in per_class.items()}
     if backbone_contract is not None:
         results["backbone_contract"] = backbone_contract
+    if notes:
+        results["notes"] = list(notes)
     results.update({"protocol": protocol, "config_hash": config_hash, "versions": versions,
                     "wall_clock_s": float(wall_clock_s), "work_dir": str(work_dir)})
     validate_results(results)

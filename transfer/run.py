@@ -22,6 +22,7 @@ from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, reci
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data
 from transfer.results import make_results
+from transfer.tasks import FAMILY_METRICS
 
 RESULTS_FILE = "results.json"
 
@@ -69,6 +70,14 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                               f"own mean {task_norm['mean']} std {task_norm['std']}")
     runner.train()
     metrics = runner.test()  # the same on every process (mmengine broadcasts them)
+    notes = []
+    if not metrics and spec.task.family in ("detection", "instance_segmentation"):
+        # mmdet's CocoMetric returns nothing when the model detected nothing (a diverged or
+        # barely trained run). Precision-recall then has no point above recall 0: AP and AR
+        # are 0 by COCO's definition. Record that, and say so, instead of failing the run.
+        metrics = {name: 0.0 for name in FAMILY_METRICS[spec.task.family]}
+        notes.append("the model produced no detections on the test set: COCO metrics set to 0")
+        runner.logger.warning(f"transfer: {notes[-1]}")
     per_class = [per_class_of(runner)]  # only the main process computed the table
     broadcast_object_list(per_class)
 
@@ -76,7 +85,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         task=spec.task.name, arm=spec.arm, seed=spec.seed, backbone=spec.backbone,
         pretrain=spec.pretrain, metrics=metrics, per_class=per_class[0],
         protocol={**protocol_of(spec.cfg), "world_size": runner.world_size},
-        backbone_contract=_contract_record(spec), config_hash=recipe_hash(spec.cfg),
+        backbone_contract=_contract_record(spec), notes=notes, config_hash=recipe_hash(spec.cfg),
         versions=versions(), wall_clock_s=time.perf_counter() - started,
         work_dir=str(spec.work_dir))
     if is_main_process():

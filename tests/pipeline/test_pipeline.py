@@ -81,14 +81,17 @@ def test_a_changed_config_reruns_only_its_cells(finished):
 
 
 def test_a_failed_cell_keeps_its_error_and_does_not_stop_the_others(tmp_path):
-    cfg = load_experiment(DEMO, {"name": "failing", "arms": dict(random_init=None), "demo_data": SMALL["demo_data"],
-                                 "tasks": {"pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 1}),
-                                           "simplebaseline_tiny": dict(cfg_options={"model.head.type": "NoSuchHead"})}})
-    plan = make_plan(cfg, tmp_path)
+    experiment = tmp_path / "failing.py"
+    experiment.write_text(
+        "arms = dict(random_init=None)\n"
+        f"demo_data = {SMALL['demo_data']!r}\n"
+        "tasks = dict(simplebaseline_tiny=dict(cfg_options={'model.head.type': 'NoSuchHead'}),\n"
+        "             pspnet_tiny=dict(cfg_options={'train_cfg.max_iters': 1}))\n")
+    plan = make_plan(load_experiment(str(experiment)), tmp_path)
     final = run_plan(plan, log=lambda line: None)
     assert final == {"transfer/pspnet_tiny/random_init/seed0": DONE,
                      "transfer/simplebaseline_tiny/random_init/seed0": FAILED}
-    failed = plan.transfer[1]
+    failed = plan.transfer[0]
     assert "NoSuchHead" in (failed.work_dir / "error.txt").read_text()
     table = status_table(plan)
     assert "failed   transfer/simplebaseline_tiny/random_init/seed0" in table and "1 done" in table

@@ -35,6 +35,8 @@ def main(out_dir: str) -> None:
         table.close_epoch()
         kept = select_hardest(table.scores("mean"), sampler.subset, 11)
         torch.save({"seen": seen, "kept": kept, "count": table.count}, f"{out_dir}/rank{dist.get_rank()}.pt")
+        # without it, gloo's destroy_process_group can hang when one rank tears down first
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

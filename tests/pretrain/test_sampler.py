@@ -58,10 +58,14 @@ def test_bad_subset_is_rejected():
 def test_two_ranks_reduce_losses_and_derive_the_identical_subset(tmp_path):
     worker = Path(__file__).with_name("dist_loss_table_worker.py")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", str(_free_port()), str(worker), str(tmp_path)]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(worker), str(tmp_path)]
+    # gloo picks its network interface from the hostname; loopback keeps it on this machine
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo",
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"torchrun timed out; its output:\n{exc.stdout}\n{exc.stderr}") from None
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2))
     # 23 samples on 2 ranks: 12 each, one repeated as padding; together all of them

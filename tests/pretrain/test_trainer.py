@@ -89,7 +89,7 @@ def test_config_errors_name_the_key(tmp_path):
     with pytest.raises(KeyError, match="trian"):
         tiny_cfg("iid", trian=dict(epochs=1))
     with pytest.raises(KeyError, match="warmpu"):
-        tiny_cfg("iid", arm=dict(name="dar", warmpu=1))
+        load_config(str(REPO / TINY.format("iid")), {"arm": dict(name="dar", warmpu=1)})
     with pytest.raises(FileNotFoundError, match="nope.py"):
         load_config(str(tmp_path / "nope.py"))
 

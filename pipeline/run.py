@@ -131,7 +131,11 @@ def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
     return f"{key} {results['metrics'][key]:.4g}" if key else ""
 
 
-def run_plan(plan: Plan, verbose: bool = False, log=print) -> dict[str, str]:
+def _print(message: str) -> None:
+    print(message, flush=True)  # progress must show at once, also when stdout is a file
+
+
+def run_plan(plan: Plan, verbose: bool = False, log=_print) -> dict[str, str]:
     """Run every cell not done yet; return {cell name: final state}."""
     data_roots = ensure_demo_data(plan)
     final = {}

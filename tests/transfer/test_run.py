@@ -151,3 +151,15 @@ def test_slurm_on_cpu_is_refused_clearly():
     # mmengine's slurm init needs CUDA; a CPU run is started with torchrun instead.
     with pytest.raises(ValueError, match="torchrun and --launcher pytorch"):
         init_cpu_process_group("slurm")
+
+
+def test_a_stopped_run_resumes_from_its_last_checkpoint(export_r18, shared_data, tmp_path):
+    keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True}
+    run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options={**keep, "train_cfg.max_iters": 2})
+    assert (tmp_path / "last_checkpoint").is_file()
+    resumed = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
+                           cfg_options={**keep, "train_cfg.max_iters": 3})
+    log = run_log(tmp_path)
+    assert "resumed at iteration 2" in log  # the contract hook saw the resumed weights
+    assert "Iter(train) [3/3]" in log and "Iter(train) [1/3]" not in log
+    validate_results(resumed)

@@ -26,7 +26,7 @@ from pretrain.data import build_datasets
 from pretrain.hook import SamplingHook
 from pretrain.models import Classifier
 from pretrain.sampler import SubsetSampler
-from pretrain.utils import atomic_path, config_hash, versions
+from pretrain.utils import atomic_path, config_hash, init_cpu_process_group, versions
 
 
 def plain_config(cfg: Config) -> dict:
@@ -91,7 +91,10 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     check_config(cfg)
     if launcher != "none" and not is_distributed():
         # before building the samplers: they shard by rank
-        init_dist(launcher, backend="nccl" if torch.cuda.is_available() else "gloo")
+        if torch.cuda.is_available():
+            init_dist(launcher, backend="nccl")
+        else:
+            init_cpu_process_group(launcher)
     seed = int(cfg.get("seed", 0))
     train_cfg = cfg["train"]
     train_set, val_set = build_datasets(cfg["data"], seed)
@@ -130,6 +133,10 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     if get_dist_info()[0] == 0:
         (Path(work_dir) / "config.json").write_text(json.dumps(plain, indent=2) + "\n")
+    on_gpu = torch.cuda.is_available()
+    # Runner reads the DDP wrapper from `cfg`; device_ids=None lets DDP wrap a CPU model
+    # (mmengine's default passes [LOCAL_RANK], which DDP rejects for CPU modules).
+    cpu_ddp = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
     # The model is built before Runner seeds anything: give its init a private, seeded stream.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -155,11 +162,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         ),
         custom_hooks=[hook],
         launcher=launcher,
-        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="gloo")),
-        # Runner reads the wrapper from `cfg`; device_ids=None lets DDP wrap a CPU model
-        # (mmengine's default passes [LOCAL_RANK], which DDP rejects for CPU modules).
-        cfg=Config({**plain, "model_wrapper_cfg": dict(type="MMDistributedDataParallel", device_ids=None,
-                                                       broadcast_buffers=False)}),
+        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if on_gpu else "gloo")),
+        cfg=Config(plain if on_gpu else {**plain, "model_wrapper_cfg": cpu_ddp}),
         randomness=dict(seed=seed, deterministic=bool(cfg.get("deterministic", False))),
         resume=resume,
         default_scope="mmengine",

@@ -26,8 +26,11 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     work_dir = args.work_dir or str(Path("work_dirs/pretrain") / Path(args.config).stem)
     meta = train(cfg, work_dir, args.launcher, args.resume)
-    print(f"export: {work_dir}/export/backbone.pth  cost {100 * meta['cost']:.1f}%  "
-          f"top-1 {meta['top1']}  wall-clock {meta['wall_clock_s']:.0f} s")
+    from mmengine.dist import get_rank
+
+    if get_rank() == 0:
+        print(f"export: {work_dir}/export/backbone.pth  cost {100 * meta['cost']:.1f}%  "
+              f"top-1 {meta['top1']}  wall-clock {meta['wall_clock_s']:.0f} s")
 
 
 if __name__ == "__main__":

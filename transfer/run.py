@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from pretrain.utils import versions, write_json_atomic
+from pretrain.utils import init_cpu_process_group, versions, write_json_atomic
 from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data
@@ -120,23 +120,6 @@ def per_class_of(runner) -> dict | None:
         if table:
             return table
     return None
-
-
-def init_cpu_process_group(launcher: str) -> None:
-    """Start torch.distributed with gloo for a multi-process CPU run.
-
-    mmengine 0.10.7's init_dist always calls torch.cuda.set_device, which fails without a GPU;
-    the Runner skips its own init when a process group already exists.
-    """
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        return
-    if launcher != "pytorch":
-        raise ValueError(f"launcher {launcher!r} needs GPUs here (mmengine's init_dist); for a "
-                         "multi-process CPU run start the processes with torchrun and "
-                         "--launcher pytorch")
-    dist.init_process_group(backend="gloo")  # RANK, WORLD_SIZE, MASTER_* from torchrun
 
 
 def _contract_record(spec: RunSpec) -> dict:

@@ -2,6 +2,10 @@
 exports with its measured cost; a stopped-and-resumed run equals an uninterrupted one."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +104,25 @@ def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(tmp_
         train(cfg, str(tmp_path))
     assert not list(tmp_path.glob("epoch_*.pth"))  # nothing poisoned was saved
     assert not (tmp_path / "export").exists()
+
+
+def test_two_process_ddp_run_counts_forwards_over_both_ranks(tmp_path):
+    """torchrun, 2 CPU processes on gloo, through tools/pretrain.py and mmengine's DDP wrapper."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(_free_port()), str(REPO / "tools" / "pretrain.py"), str(REPO / TINY.format("dar")),
+           "--launcher", "pytorch", "--work-dir", str(tmp_path), "--cfg-options", "arch=resnet10",
+           "data.num_train=200", "data.num_val=40", "data.image_size=32", "train.epochs=4", "train.batch_size=32",
+           "val_interval=4", "arm.warmup=1", "arm.refresh=[3]"]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((tmp_path / "export" / "backbone.json").read_text())
+    # epochs train on 200, 200, 160 (drop after 2), 200 (refresh after 3) samples, split over 2 ranks
+    assert [row["trained"] for row in meta["history"]] == [200, 200, 160, 200]
+    assert meta["forwards"] == 760 and meta["cost"] == pytest.approx(0.95)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

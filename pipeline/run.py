@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import time
 import traceback
@@ -33,10 +34,23 @@ def pretrain_hash(cell: PretrainCell) -> str:
     return config_hash(plain_config(load_config(cell.config, cell.options)))
 
 
+def task_config_text(task: str) -> str:
+    """The text of a task's config file and of its `_base_` (configs inherit one level)."""
+    from transfer.tasks import get_task
+
+    path = get_task(task).config
+    text = path.read_text()
+    base = re.search(r"^_base_\s*=\s*['\"](.+?)['\"]", text, re.MULTILINE)
+    if base:
+        text += (path.parent / base.group(1)).read_text()
+    return text
+
+
 def transfer_hash(cell: TransferCell, plan: Plan) -> str:
-    """What decides a transfer cell's result: task, overrides, seed, data and the backbone."""
+    """What decides a transfer cell's result: task config, overrides, seed, data, backbone."""
     return config_hash({
-        "task": cell.task, "cfg_options": cell.cfg_options, "seed": cell.seed,
+        "task": cell.task, "task_config": task_config_text(cell.task),
+        "cfg_options": cell.cfg_options, "seed": cell.seed,
         "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
         "backbone": pretrain_hash(cell.source) if cell.source else "none",
     })

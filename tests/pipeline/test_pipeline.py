@@ -122,3 +122,15 @@ def test_random_init_gaps_are_in_percent():
     gaps = random_init_gaps([Row("fpn", "iid", 0.30), Row("fpn", "iid", 0.20), Row("fpn", "random_init", 0.05),
                              Row("pspnet", "iid", None)])
     assert gaps == [("fpn", "iid", pytest.approx(25.0), pytest.approx(20.0))]
+
+
+def test_a_changed_task_config_file_reruns_its_cells(finished, tmp_path, monkeypatch):
+    plan, _, _, _ = finished
+    from pipeline import run as pipeline_run
+
+    original = pipeline_run.task_config_text
+    monkeypatch.setattr(pipeline_run, "task_config_text",
+                        lambda task: original(task) + ("# edited" if task == "fpn_tiny" else ""))
+    states = {c.name: state_of(c, plan) for c in plan.transfer}
+    assert {n for n, s in states.items() if s == PENDING} == {
+        f"transfer/fpn_tiny/{arm}/seed0" for arm in ("iid", "dar", "random_init")}

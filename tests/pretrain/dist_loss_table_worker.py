@@ -4,6 +4,7 @@ Each rank records the losses of its own shard only, the table is reduced across 
 every rank selects the hardest half; the result is saved per rank for the test to compare.
 """
 
+import datetime
 import sys
 
 import torch
@@ -23,7 +24,7 @@ def known_losses() -> torch.Tensor:
 
 
 def main(out_dir: str) -> None:
-    dist.init_process_group("gloo")
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
     try:
         losses = known_losses()
         sampler = SubsetSampler(N, seed=5)
@@ -35,10 +36,12 @@ def main(out_dir: str) -> None:
         table.close_epoch()
         kept = select_hardest(table.scores("mean"), sampler.subset, 11)
         torch.save({"seen": seen, "kept": kept, "count": table.count}, f"{out_dir}/rank{dist.get_rank()}.pt")
-        # without it, gloo's destroy_process_group can hang when one rank tears down first
+        # Both ranks finish together. No destroy_process_group: with gloo it can hang when one
+        # rank tears down first (seen here); process exit releases the group.
         dist.barrier()
-    finally:
+    except BaseException:
         dist.destroy_process_group()
+        raise
 
 
 if __name__ == "__main__":

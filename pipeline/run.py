@@ -134,9 +134,9 @@ def _run_pretrain(cell: PretrainCell) -> str:
 def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
     from transfer.run import run_transfer
 
-    if cell.source is not None and state_of(cell.source, plan) != DONE:
-        raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: "
-                           f"{state_of(cell.source, plan)})")
+    source_state = state_of(cell.source, plan) if cell.source is not None else DONE
+    if source_state != DONE:
+        raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: {source_state})")
     backbone = str(cell.source.export_dir) if cell.source else "none"
     results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
                            cfg_options=cell.cfg_options or None,

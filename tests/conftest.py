@@ -1,6 +1,7 @@
 """Shared test fixtures: the repo root, the real samples in ../shared/data, CPU only."""
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data not found at {SHARED_DATA} (the ../shared checkout is absent)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for torchrun's --master_port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

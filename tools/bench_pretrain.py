@@ -65,9 +65,7 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.6561, help="subset fraction for (b); 0.9^4")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--flush-denormal", action="store_true")
     args = parser.parse_args()
-    torch.set_flush_denormal(args.flush_denormal)
 
     torch.manual_seed(0)
     dataset = SyntheticShapes(args.samples, args.image_size,

@@ -2,7 +2,6 @@
 loss table under real torch.distributed (2 CPU processes, gloo)."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -55,10 +54,10 @@ def test_bad_subset_is_rejected():
         s.set_subset([])
 
 
-def test_two_ranks_reduce_losses_and_derive_the_identical_subset(tmp_path):
+def test_two_ranks_reduce_losses_and_derive_the_identical_subset(tmp_path, free_port):
     worker = Path(__file__).with_name("dist_loss_table_worker.py")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(worker), str(tmp_path)]
+           "--master_addr", "127.0.0.1", "--master_port", str(free_port), str(worker), str(tmp_path)]
     # gloo picks its network interface from the hostname; loopback keeps it on this machine
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo",
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -79,8 +78,3 @@ def test_two_ranks_reduce_losses_and_derive_the_identical_subset(tmp_path):
     assert np.array_equal(r0["kept"], select_hardest(losses, np.arange(23), 11))
     assert 4 in r0["kept"]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -3,7 +3,6 @@ exports with its measured cost; a stopped-and-resumed run equals an uninterrupte
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -106,10 +105,10 @@ def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(tmp_
     assert not (tmp_path / "export").exists()
 
 
-def test_two_process_ddp_run_counts_forwards_over_both_ranks(tmp_path):
+def test_two_process_ddp_run_counts_forwards_over_both_ranks(tmp_path, free_port):
     """torchrun, 2 CPU processes on gloo, through tools/pretrain.py and mmengine's DDP wrapper."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(_free_port()), str(REPO / "tools" / "pretrain.py"), str(REPO / TINY.format("dar")),
+           "--master_port", str(free_port), str(REPO / "tools" / "pretrain.py"), str(REPO / TINY.format("dar")),
            "--launcher", "pytorch", "--work-dir", str(tmp_path), "--cfg-options", "arch=resnet10",
            "data.num_train=200", "data.num_val=40", "data.image_size=32", "train.epochs=4", "train.batch_size=32",
            "val_interval=4", "arm.warmup=1", "arm.refresh=[3]"]
@@ -121,8 +120,3 @@ def test_two_process_ddp_run_counts_forwards_over_both_ranks(tmp_path):
     assert [row["trained"] for row in meta["history"]] == [200, 200, 160, 200]
     assert meta["forwards"] == 760 and meta["cost"] == pytest.approx(0.95)
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -1,8 +1,8 @@
 """Find and parse the results of stages 1 and 2 under a directory: the only I/O of the tables.
 
 Two kinds of files, searched recursively:
-  results.json   one transfer run (schema: transfer/results.py) -> TransferRow
-  backbone.json  one pretraining export (schema: pretrain/export.py) -> PretrainRow
+  results.json   one transfer run (schema: common/results.py) -> TransferRow
+  backbone.json  one pretraining export (schema: common/backbone.py) -> PretrainRow
 Only the keys the tables need are read, leniently, because the schemas may still grow; a file
 that cannot be read or lacks those keys is skipped with a warning that names it, so that one
 broken run never hides the others. Metric values stay exactly as the file has them (fractions
@@ -19,10 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RESULTS_FORMAT = "transfer-suite/results/v1"  # transfer/results.py RESULTS_FORMAT
-BACKBONE_FORMAT = "transfer-suite/backbone/v1"  # pretrain/export.py FORMAT
-RESULTS_NAME = "results.json"
-BACKBONE_NAME = "backbone.json"
+from common.vocab import BACKBONE_FORMAT, BACKBONE_META, RESULTS_FILE, RESULTS_FORMAT
 
 Warn = Callable[[str], None]
 
@@ -45,6 +42,7 @@ class TransferRow:
     config_hash: str | None
     pretrain_dataset: str | None  # what the backbone was pretrained on (None: random init)
     path: str
+    control_of: str | None = None  # the arm whose equal-cost control the backbone is
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,7 @@ class PretrainRow:
     history: list = field(hash=False)  # one row per epoch (pretrain.hook.SamplingHook)
     epochs: int | None
     path: str
+    control_of: str | None = None  # the arm this run is an equal-cost control of
 
 
 class ParseError(ValueError):
@@ -79,6 +78,11 @@ def _text(obj: dict, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ParseError(f"{key!r} must be a non-empty string, got {value!r}")
     return value
+
+
+def _optional_text(obj: dict, key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _metrics(value) -> dict:
@@ -104,7 +108,8 @@ def parse_results(obj, path: str = "") -> TransferRow:
     return TransferRow(task=_text(obj, "task"), arm=_text(obj, "arm"), seed=seed,
                        arch=_text(pretrain, "arch"), cost=_number(pretrain.get("cost")),
                        metrics=_metrics(obj.get("metrics")), config_hash=obj.get("config_hash"),
-                       pretrain_dataset=pretrain.get("dataset"), path=str(path))
+                       pretrain_dataset=pretrain.get("dataset"), path=str(path),
+                       control_of=_optional_text(pretrain, "control_of"))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -126,13 +131,14 @@ def parse_backbone(obj, path: str = "") -> PretrainRow:
     return PretrainRow(dataset=_text(obj, "dataset"), arch=_text(obj, "arch"),
                        arm=_text(obj, "arm"), seed=seed, cost=_number(obj.get("cost")),
                        metrics=metrics, history=[r for r in history if isinstance(r, dict)],
-                       epochs=epochs if isinstance(epochs, int) else None, path=str(path))
+                       epochs=epochs if isinstance(epochs, int) else None, path=str(path),
+                       control_of=_optional_text(obj, "control_of"))
 
 
 def find_result_files(results_dir: str | Path) -> tuple[list[Path], list[Path]]:
     """(results.json paths, backbone.json paths) under `results_dir`, sorted for determinism."""
     root = Path(results_dir)
-    return sorted(root.rglob(RESULTS_NAME)), sorted(root.rglob(BACKBONE_NAME))
+    return sorted(root.rglob(RESULTS_FILE)), sorted(root.rglob(BACKBONE_META))
 
 
 def _load(path: Path, parse, warn: Warn):

@@ -20,10 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from common.files import atomic_path  # noqa: E402
+from common.vocab import IID  # noqa: E402
 from gather.collect import PretrainRow  # noqa: E402
 from gather.stats import Delta  # noqa: E402
 from gather.tables import Table, arch_name, arm_name, order_arms  # noqa: E402
-from pretrain.utils import atomic_path  # noqa: E402
 
 
 def _save(fig, path: str | Path) -> Path:
@@ -119,7 +120,7 @@ def plot_training_curves(exports: dict[str, dict], path: str | Path, title: str 
     return _save(fig, path)
 
 
-def exports_by_group(pretrain: list[PretrainRow], baseline: str = "iid"
+def exports_by_group(pretrain: list[PretrainRow], baseline: str = IID
                      ) -> dict[tuple[str, str], dict[str, dict]]:
     """{(dataset, arch): {arm: metadata}} for the curve plots, the baseline arm first; the
     lowest seed stands for an arm."""
@@ -132,7 +133,7 @@ def exports_by_group(pretrain: list[PretrainRow], baseline: str = "iid"
 
 
 def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Path,
-             baseline: str = "iid") -> list[Path]:
+             baseline: str = IID) -> list[Path]:
     """Every figure: deltas_<table>.png, kept_fraction_/training_curves_<dataset>_<arch>.png."""
     out_dir = Path(out_dir)
     written = []

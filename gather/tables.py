@@ -28,6 +28,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.vocab import (
+    BOX_METRICS,
+    IID,
+    KEYPOINT_METRICS,
+    MASK_METRICS,
+    MIOU,
+    RANDOM_INIT,
+    TINY_SUFFIX,
+    TORCHVISION,
+)
 from gather.collect import PretrainRow, TransferRow, Warn, collect, warn_stderr
 from gather.stats import Delta, Summary, delta, summarize
 
@@ -57,13 +67,14 @@ def _coco(key: str, label: str) -> Metric:
     return Metric(key, label, FRACTION, sentinel=-1.0)
 
 
-_SIZES = (("", ""), ("_50", "50"), ("_75", "75"), ("_s", "S"), ("_m", "M"), ("_l", "L"))
-BOX = tuple(_coco(f"coco/bbox_mAP{k}", f"AP{s}^bb") for k, s in _SIZES)
-MASK = tuple(_coco(f"coco/segm_mAP{k}", f"AP{s}^m") for k, s in _SIZES)
-_KP = (("", ""), (" .5", "50"), (" .75", "75"), (" (M)", "M"), (" (L)", "L"))
-KEYPOINTS = (tuple(_coco(f"coco/AP{k}", f"AP{s}") for k, s in _KP)
-             + tuple(_coco(f"coco/AR{k}", f"AR{s}") for k, s in _KP))
-MIOU = (Metric("mIoU", "mIoU", PERCENT),)
+# Column headers in the paper's notation, in the order of the evaluators' metric names.
+_SIZES = ("", "50", "75", "S", "M", "L")
+BOX = tuple(_coco(key, f"AP{s}^bb") for key, s in zip(BOX_METRICS, _SIZES, strict=True))
+MASK = tuple(_coco(key, f"AP{s}^m") for key, s in zip(MASK_METRICS, _SIZES, strict=True))
+_KP = ("", "50", "75", "M", "L")
+KEYPOINTS = tuple(_coco(key, f"{key.split('/')[1][:2]}{s}")
+                  for key, s in zip(KEYPOINT_METRICS, _KP + _KP, strict=True))
+MIOU_COLUMN = (Metric(MIOU, "mIoU", PERCENT),)
 TOP1 = Metric("top1", "top-1", PERCENT)
 TOP5 = Metric("top5", "top-5", PERCENT)
 
@@ -98,7 +109,7 @@ SPECS = {s.key: s for s in [
                Metric("top5", "top-5 err", PERCENT, complement=True)), False),
     TableSpec("T5", "COCO val detection and instance segmentation (%)", BOX + MASK, True),
     TableSpec("T6", "COCO val keypoints (%)", KEYPOINTS, True),
-    TableSpec("T7", "Cityscapes val semantic segmentation (%)", MIOU, True),
+    TableSpec("T7", "Cityscapes val semantic segmentation (%)", MIOU_COLUMN, True),
     TableSpec("T8", "ImageNet-LT top-1 accuracy (%)",
               (Metric("many_shot_top1", "Many-shot", PERCENT),
                Metric("medium_shot_top1", "Medium-shot", PERCENT),
@@ -109,12 +120,12 @@ SPECS = {s.key: s for s in [
 # transfer task (without "_tiny") -> (table, Method column); the order is the table's row order
 TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
                "simplebaseline": ("T6", "SimpleBaseline"), "pspnet": ("T7", "PSPNet")}
-TINY_SUFFIX = "_tiny"
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
                   "synthetic": "Synthetic"}
-ARM_NAMES = {"iid": "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
-             "random_init": "random init", "torchvision": "torchvision"}
-ARM_ORDER = ("iid", "torchvision", "dar", "dap", "reweight", "random_init")
+ARM_NAMES = {IID: "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
+             "random_drop": "random drop", "budget": "budget",
+             RANDOM_INIT: "random init", TORCHVISION: "torchvision"}
+ARM_ORDER = (IID, TORCHVISION, "dar", "dap", "reweight", RANDOM_INIT)
 
 
 def task_table(task: str) -> tuple[str, str] | None:
@@ -136,15 +147,26 @@ def arch_name(arch: str) -> str:
     return arch
 
 
-def arm_name(arm: str) -> str:
-    """Display name of an arm: iid -> i.i.d., dar -> DaR; unknown arms as they are."""
+def arm_name(arm: str, control_of: str | None = None) -> str:
+    """Display name of an arm: iid -> i.i.d., dar -> DaR; unknown arms as they are. An
+    equal-cost control (label "<arm>-<method>") reads "random drop at DaR cost"."""
+    if control_of and arm.startswith(control_of + "-"):
+        method = arm[len(control_of) + 1:]
+        return f"{ARM_NAMES.get(method, method)} at {ARM_NAMES.get(control_of, control_of)} cost"
     return ARM_NAMES.get(arm, arm)
 
 
-def order_arms(arms: Iterable[str], baseline: str) -> list[str]:
-    """The baseline first, then the known arms in ARM_ORDER, then the others alphabetically."""
+def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None) -> list[str]:
+    """The baseline first, then the known arms in ARM_ORDER, then the others alphabetically;
+    each equal-cost control (`controls`: {control: its arm}) right after its arm."""
     rank = {a: i for i, a in enumerate(ARM_ORDER)}
-    return sorted(set(arms), key=lambda a: (a != baseline, rank.get(a, len(rank)), a))
+    controls = controls or {}
+
+    def key(a):
+        parent = controls.get(a, a)
+        return (parent != baseline, rank.get(parent, len(rank)), parent, a in controls, a)
+
+    return sorted(set(arms), key=key)
 
 
 # --- table contents: plain data, formatted only at the end ---------------------------------
@@ -184,6 +206,7 @@ class Run:
     seed: int | None
     cost: float | None
     metrics: dict
+    control_of: str | None = None  # the arm this run is an equal-cost control of
 
 
 def seed_values(runs: list[Run], metric: Metric) -> dict:
@@ -208,35 +231,42 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
     by_arm: dict[str, list[Run]] = defaultdict(list)
     for run in runs:
         by_arm[run.arm].append(run)
-    arms = order_arms(by_arm, baseline)
+    controls = {r.arm: r.control_of for r in runs if r.control_of}
+
+    def name(a: str) -> str:
+        return arm_name(a, controls.get(a))
+
+    arms = order_arms(by_arm, baseline, controls)
     lead = (method,) if spec.has_method else ()
     rows, notes = [], []
     for arm in arms:
         values = tuple(summarize(v for v in seed_values(by_arm[arm], m).values() if v is not None)
                        for m in spec.metrics)
-        labels = lead + (f"{arch_name(arch)} ({arm_name(arm)})", Cost(mean_cost(by_arm[arm])))
+        labels = lead + (f"{arch_name(arch)} ({name(arm)})", Cost(mean_cost(by_arm[arm])))
         rows.append(Row("arm", group, arm, labels, values))
     if any(len(r) > 1 for r in by_arm.values()):
         notes.append(f"{group}: mean ± std (ddof=1) over seeds "
-                     + "; ".join(f"{arm_name(a)}: {_seeds(by_arm[a])}" for a in arms) + ".")
+                     + "; ".join(f"{name(a)}: {_seeds(by_arm[a])}" for a in arms) + ".")
+    # Δ rows: every arm against the baseline, then every arm against each of its equal-cost
+    # controls (kind "control_delta": the comparison at the same cost).
+    pairs = [("delta", baseline, arm) for arm in arms if arm != baseline] if baseline in by_arm else []
+    pairs += [("control_delta", control, parent) for control, parent in controls.items()
+              if parent in by_arm and control in by_arm]
+    pairs.sort(key=lambda p: (p[0] != "delta", arms.index(p[2]), arms.index(p[1])))
     if baseline not in by_arm:
-        notes.append(f"{group}: no {arm_name(baseline)} (baseline) run, so no Δ rows.")
-        return rows, notes
-    base_runs = by_arm[baseline]
-    base_seeds = {r.seed for r in base_runs}
-    base_cost = mean_cost(base_runs)
-    for arm in arms[1:]:
-        values = tuple(delta(seed_values(base_runs, m), seed_values(by_arm[arm], m))
-                       for m in spec.metrics)
-        cost = mean_cost(by_arm[arm])
-        cost_delta = cost - base_cost if cost is not None and base_cost is not None else None
-        labels = lead + (f"Δ {arm_name(arm)} − {arm_name(baseline)}", Cost(cost_delta, True))
-        rows.append(Row("delta", group, arm, labels, values))
-        unpaired = sorted({r.seed for r in by_arm[arm]} - base_seeds,
+        notes.append(f"{group}: no {name(baseline)} (baseline) run, so no Δ rows against it.")
+    for kind, reference, arm in pairs:
+        ref_runs = by_arm[reference]
+        values = tuple(delta(seed_values(ref_runs, m), seed_values(by_arm[arm], m)) for m in spec.metrics)
+        cost, ref_cost = mean_cost(by_arm[arm]), mean_cost(ref_runs)
+        cost_delta = cost - ref_cost if cost is not None and ref_cost is not None else None
+        labels = lead + (f"Δ {name(arm)} − {name(reference)}", Cost(cost_delta, True))
+        rows.append(Row(kind, group, arm, labels, values))
+        unpaired = sorted({r.seed for r in by_arm[arm]} - {r.seed for r in ref_runs},
                           key=lambda s: (s is None, s))
         if unpaired and len(unpaired) < len(by_arm[arm]):
-            notes.append(f"{group}: {arm_name(arm)} seed(s) {', '.join(map(str, unpaired))} "
-                         f"have no {arm_name(baseline)} run and are left out of the paired Δ.")
+            notes.append(f"{group}: {name(arm)} seed(s) {', '.join(map(str, unpaired))} "
+                         f"have no {name(reference)} run and are left out of the paired Δ.")
     if any(isinstance(v, Delta) and not v.paired for r in rows for v in r.values):
         notes.append(f"{group}: † no seed ran in both arms: Δ is the difference of the means, "
                      "not paired.")
@@ -275,7 +305,7 @@ def _group_tables(entries, baseline: str) -> list[Table]:
 
 
 def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
-                 baseline: str = "iid") -> tuple[list[Table], list[str]]:
+                 baseline: str = IID) -> tuple[list[Table], list[str]]:
     """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
     warnings, entries = [], []
     task_rank = {t: i for i, t in enumerate(TASK_TABLES)}
@@ -287,14 +317,14 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
             continue
         base = r.task.removesuffix(TINY_SUFFIX)
         order = (r.task != base, task_rank[base])  # paper-scale groups before tiny ones
-        entries.append((found[0], order, found[1], r.arch, Run(r.arm, r.seed, r.cost, r.metrics),
+        entries.append((found[0], order, found[1], r.arch, Run(r.arm, r.seed, r.cost, r.metrics, r.control_of),
                         {"config_hash": r.config_hash, "pretraining dataset": r.pretrain_dataset}))
     for r in pretrain:
         if r.dataset not in DATASET_TABLES:
             warnings.append(f"skipping {r.path}: no table for dataset {r.dataset!r}")
             continue
         entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch,
-                        Run(r.arm, r.seed, r.cost, r.metrics), {}))
+                        Run(r.arm, r.seed, r.cost, r.metrics, r.control_of), {}))
     return _group_tables(entries, baseline), warnings
 
 
@@ -453,14 +483,14 @@ def render(tables: list[Table], fmt: str = "md") -> str:
     return "\n".join(RENDERERS[fmt](t) for t in tables)
 
 
-def render_all(results_dir: str | Path, baseline: str = "iid", fmt: str = "md",
+def render_all(results_dir: str | Path, baseline: str = IID, fmt: str = "md",
                warn: Warn = warn_stderr) -> str:
     """Collect every run under `results_dir` and render every table with data."""
     tables, _ = gather_tables(results_dir, baseline, warn)
     return render(tables, fmt)
 
 
-def gather_tables(results_dir: str | Path, baseline: str = "iid", warn: Warn = warn_stderr
+def gather_tables(results_dir: str | Path, baseline: str = IID, warn: Warn = warn_stderr
                   ) -> tuple[list[Table], list[PretrainRow]]:
     """(tables, pretraining rows) of `results_dir`, every skipped file or run warned about."""
     transfer, pretrain = collect(results_dir, warn)

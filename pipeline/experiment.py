@@ -2,7 +2,12 @@
 
 An experiment (configs/experiments/*.py, an mmengine Python config) names:
   name             the run directory under runs/ (default: the file's stem)
-  arms             {arm: pretraining config path, or None for the random-init arm}
+  arms             {arm: pretraining config path, or None for the random-init arm, or
+                   dict(config=path, controls=[method, ...])}: a relative path is looked up in
+                   the current directory, then in the checkout. `controls` adds, for each named
+                   method, an equal-cost control of the arm (pretrain/methods: `random_drop`
+                   takes the arm's DaR schedule, `budget` its planned cost) as an arm of its own,
+                   labelled "<arm>-<method>", pretrained and transferred like the others
   variants         optional list of dict(name=..., options={...}): the same arms pretrained
                    again with these overrides (e.g. one per architecture for the ImageNet
                    table); default one unnamed variant without overrides
@@ -23,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmengine.config import Config
+
+from common.provenance import REPO_ROOT
+from common.vocab import IID
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
                    "demo_data", "baseline", "filename"}
@@ -100,34 +108,84 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
     return cfg
 
 
+def resolve_config_path(path: str) -> str:
+    """A config path as given if it exists, else relative to the checkout (so that the shipped
+    experiments run from any working directory); a clear error naming both otherwise."""
+    if Path(path).is_file():
+        return path
+    in_repo = REPO_ROOT / path
+    if not Path(path).is_absolute() and in_repo.is_file():
+        return str(in_repo)
+    raise FileNotFoundError(f"pretraining config not found: {path} (nor {in_repo})")
+
+
+def control_arm(config: str, options: dict, control: str, of: str) -> dict:
+    """The `arm` dict of method `control` as the equal-cost control of the arm that `config`
+    (+ `options`) configures, e.g. budget=<that arm's planned cost>."""
+    from pretrain.config import load_config
+    from pretrain.methods import build_method, get_method
+
+    arm_cfg = load_config(config, options)
+    method = build_method(arm_cfg["arm"], None, int(arm_cfg["train"]["epochs"]), int(arm_cfg.get("seed", 0)))
+    try:
+        return get_method(control).control_for(dict(arm_cfg["arm"]), method)
+    except ValueError as exc:
+        raise ValueError(f"arms.{of}.controls: {exc}") from None
+
+
+def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:
+    """(arm, config path or None, controls) for every entry of an experiment's `arms`."""
+    specs = []
+    for arm, spec in arms.items():
+        if spec is None or isinstance(spec, str):
+            specs.append((arm, None if spec is None else resolve_config_path(spec), []))
+        elif isinstance(spec, dict) and set(spec) <= {"config", "controls"} and spec.get("config"):
+            specs.append((arm, resolve_config_path(spec["config"]), list(spec.get("controls") or [])))
+        else:
+            raise KeyError(f"arms.{arm} must be a config path, None, or dict(config=..., controls=[...]); "
+                           f"got {spec!r}")
+    return specs
+
+
 def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     """Every cell of an experiment, in execution order (pretraining first)."""
     from transfer.tasks import get_task
 
     name = cfg.get("name") or Path(cfg.filename).stem
     root = Path(runs_root) / name
-    plan = Plan(name=name, root=root, baseline=cfg.get("baseline", "iid"), demo_data=cfg.get("demo_data"))
+    plan = Plan(name=name, root=root, baseline=cfg.get("baseline", IID), demo_data=cfg.get("demo_data"))
     variants = cfg.get("variants") or [dict(name="", options={})]
     pretrain_seeds = list(cfg.get("pretrain_seeds", [0]))
     common = dict(cfg.get("pretrain_options") or {})
-    for arm, config in cfg["arms"].items():
+    arms = []  # (label, pretrains?) in table order: each arm, then its controls
+    for arm, config, controls in _arm_specs(cfg["arms"]):
+        arms.append((arm, config is not None))
+        arms += [(f"{arm}-{control}", True) for control in controls]
         if config is None:
             continue
         for variant in variants:
-            for seed in pretrain_seeds:
-                cell_dir = root / "pretrain" / (f"{variant['name']}_{arm}" if variant["name"] else arm) / f"seed{seed}"
-                options = {**common, **dict(variant.get("options") or {}), "seed": seed}
-                plan.pretrain.append(PretrainCell(arm, variant["name"], seed, config, options, cell_dir))
+            options = {**common, **dict(variant.get("options") or {})}
+            runs = [(arm, options)]
+            for control in controls:
+                runs.append((f"{arm}-{control}", {
+                    **options, "arm": {"_delete_": True, **control_arm(config, options, control, arm)},
+                    "label": f"{arm}-{control}", "control_of": arm}))
+            for label, run_options in runs:
+                for seed in pretrain_seeds:
+                    cell_dir = (root / "pretrain" / (f"{variant['name']}_{label}" if variant["name"] else label)
+                                / f"seed{seed}")
+                    plan.pretrain.append(PretrainCell(label, variant["name"], seed, config,
+                                                      {**run_options, "seed": seed}, cell_dir))
     seeds = list(cfg.get("seeds", [0]))
     for task, spec in (cfg.get("tasks") or {}).items():
         family = get_task(task).family  # an unknown task fails here, naming it
         data_kind = None
         if plan.demo_data:
             data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
-        for arm, config in cfg["arms"].items():
+        for arm, pretrained in arms:
             for i, seed in enumerate(seeds):
                 source = None
-                if config is not None:
+                if pretrained:
                     pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]
                     source = next(c for c in plan.pretrain
                                   if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])

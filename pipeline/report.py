@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from common.files import atomic_path
+from common.vocab import BOX_METRICS, RANDOM_INIT
 from gather.collect import collect
 from gather.plots import plot_all
 from gather.tables import build_tables, render
 from pipeline.experiment import Plan
 from pipeline.run import status_table
-from pretrain.utils import atomic_path
 
-RANDOM_INIT = "random_init"
-DETECTION_METRIC = "coco/bbox_mAP"
+DETECTION_METRIC = BOX_METRICS[0]  # coco/bbox_mAP
 
 
 def random_init_gaps(transfer_rows, metric: str = DETECTION_METRIC) -> list[tuple[str, str, float, float]]:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import time
 import traceback
 from pathlib import Path
 
+from common.files import write_json_atomic
+from common.provenance import config_hash
+from common.vocab import BACKBONE_META, RESULTS_FILE
 from pipeline.experiment import Plan, PretrainCell, TransferCell
-from pretrain.utils import config_hash, write_json_atomic
 
 STATUS_FILE = "status.json"
 DONE, RUNNING, FAILED, PENDING = "done", "running", "failed", "pending"
@@ -34,23 +35,14 @@ def pretrain_hash(cell: PretrainCell) -> str:
     return config_hash(plain_config(load_config(cell.config, cell.options)))
 
 
-def task_config_text(task: str) -> str:
-    """The text of a task's config file and of its `_base_` (configs inherit one level)."""
-    from transfer.tasks import get_task
-
-    path = get_task(task).config
-    text = path.read_text()
-    base = re.search(r"^_base_\s*=\s*['\"](.+?)['\"]", text, re.MULTILINE)
-    if base:
-        text += (path.parent / base.group(1)).read_text()
-    return text
-
-
 def transfer_hash(cell: TransferCell, plan: Plan) -> str:
-    """What decides a transfer cell's result: task config, overrides, seed, data, backbone."""
+    """What decides a transfer cell's result: the resolved task config (every `_base_` level
+    and the overrides), seed, generated data, backbone."""
+    from transfer.build import recipe_hash, resolve_task_config
+
+    _, cfg = resolve_task_config(cell.task, cell.cfg_options or None)
     return config_hash({
-        "task": cell.task, "task_config": task_config_text(cell.task),
-        "cfg_options": cell.cfg_options, "seed": cell.seed,
+        "task": cell.task, "recipe": recipe_hash(cfg), "seed": cell.seed,
         "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
         "backbone": pretrain_hash(cell.source) if cell.source else "none",
     })
@@ -61,7 +53,7 @@ def cell_hash(cell, plan: Plan) -> str:
 
 
 def artifact(cell) -> Path:
-    return cell.export_dir / "backbone.json" if isinstance(cell, PretrainCell) else cell.work_dir / "results.json"
+    return cell.export_dir / BACKBONE_META if isinstance(cell, PretrainCell) else cell.work_dir / RESULTS_FILE
 
 
 def read_status(cell) -> dict:

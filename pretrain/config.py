@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from mmengine.config import Config
 
-from pretrain.schedule import arm_params
+from pretrain.methods import build_method
 
 # Every key a pretraining config may set, with its meaning; anything else is an error.
 CONFIG_KEYS = {
     "arch": "network name, see pretrain.models.ARCHS",
     "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...)",
-    "arm": "dict(name=iid|dar|dap|reweight, <DaR params>)",
+    "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
+    "label": "the arm's name in tables and exports (default: arm.name)",
+    "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
     "train": "dict(epochs, batch_size, lr, momentum, weight_decay, milestones, gamma, workers, ...)",
     "seed": "seed of model init, shuffling and augmentation",
     "deterministic": "torch deterministic algorithms (exact resume on CPU)",
@@ -22,7 +25,8 @@ CONFIG_KEYS = {
     "log_interval": "log every N iterations",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
-              "gamma", "workers", "warmup_epochs"}
+              "gamma", "workers", "warmup_epochs", "lr_schedule"}
+LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
 
 
 def check_config(cfg: dict) -> None:
@@ -39,7 +43,12 @@ def check_config(cfg: dict) -> None:
     for key in ("epochs", "batch_size", "lr"):
         if key not in cfg["train"]:
             raise KeyError(f"config lacks train.{key}")
-    arm_params(cfg["arm"])
+    if cfg["train"].get("lr_schedule", "step") not in LR_SCHEDULES:
+        raise ValueError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {cfg['train']['lr_schedule']!r}")
+    if "name" not in cfg["arm"]:
+        raise KeyError("config lacks arm.name (the pretraining method)")
+    build_method(cfg["arm"], dataset_size=None, epochs=int(cfg["train"]["epochs"]),
+                 seed=int(cfg.get("seed", 0)))  # unknown method or parameter: an error naming it
 
 
 def load_config(path: str, options: dict | None = None) -> Config:
@@ -48,6 +57,6 @@ def load_config(path: str, options: dict | None = None) -> Config:
         raise FileNotFoundError(f"config file not found: {path}")
     cfg = Config.fromfile(path)
     if options:
-        cfg.merge_from_dict(options)
+        cfg.merge_from_dict(copy.deepcopy(options))  # mmengine's merge pops `_delete_` from it
     check_config(cfg)
     return cfg

@@ -1,15 +1,15 @@
-"""The mmengine hook that connects the engine-free sampling logic to a Runner.
+"""The mmengine hook that runs any pretraining method (pretrain.methods) inside a Runner.
 
-It records the per-sample losses of every training iteration into the LossTable, applies
-the arm's rule at the end of every epoch (DaR/DaP: drop or refresh the SubsetSampler's
-subset; re-weighting: new sample weights from the epoch's losses), counts the
-sample-forwards actually made (the measured cost), carries all of this in checkpoints, and
-writes the export at the end of training.
+Generic: it applies the method's EpochPlan (indices to the SubsetSampler, loss weights to the
+TrainingLoss), records the per-sample losses of every training iteration into the LossTable,
+counts the sample-forwards and sample-backwards actually made, asks the method at every epoch
+end what the next epoch trains on, carries all of it (and the method's own state) in
+checkpoints, and writes the export at the end of training. No method is named here.
 
 Variable-length epochs vs mmengine: EpochBasedTrainLoop fixes `max_iters` (used only for
-progress and ETA) from the first epoch's length; the subset sizes of a DaR run depend only
-on the dataset size, so the hook computes the exact total from the schedule once and sets
-it. The LR schedule is epoch-based and needs nothing.
+progress and ETA) from the first epoch's length; when the method plans its subset sizes in
+advance the hook computes the exact total once and sets it. The LR schedule needs nothing: it
+is stepped per epoch, or per iteration over a compressed schedule (pretrain.trainer).
 """
 
 from __future__ import annotations
@@ -17,47 +17,43 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
 import torch
+import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from pretrain.export import write_export
-from pretrain.loss_table import LossTable, select_hardest
+from common.backbone import write_export
+from pretrain.loss_table import LossTable
+from pretrain.methods.base import EpochPlan, Method, reference_epochs
 from pretrain.sampler import SubsetSampler, per_rank_length
-from pretrain.schedule import DROP, REFRESH, ScheduleState, arm_params, end_of_epoch, num_kept, simulate
+from pretrain.training_loss import TrainingLoss
 
 
-def reweighting(last_losses: torch.Tensor, power: float = 1.0) -> torch.Tensor:
-    """Sample weights ∝ previous-epoch loss^power, mean 1; unseen samples weigh 1 and
-    non-finite losses get the largest finite weight."""
-    weights = last_losses.clone().to(torch.float64)
-    finite = torch.isfinite(weights)
-    if not bool(finite.any()):
-        return torch.ones_like(weights, dtype=torch.float32)
-    weights[finite] = weights[finite].clamp(min=0) ** power
-    weights[torch.isinf(weights)] = weights[finite].max()
-    seen = ~torch.isnan(weights)
-    mean = weights[seen].mean()
-    weights = torch.where(seen, weights / mean if mean > 0 else torch.ones_like(weights), torch.ones_like(weights))
-    return weights.float()
+def training_cost(forwards: int, backwards: int, iid_forwards: float) -> float:
+    """Training compute relative to i.i.d.: a forward is ≈ 1/3 and a backward ≈ 2/3 of a
+    training step, so forwards = backwards gives forwards / iid_forwards exactly."""
+    return (forwards + 2 * backwards) / (3 * iid_forwards) if iid_forwards else 0.0
 
 
-class SamplingHook(Hook):
-    """Drives an arm (iid, dar, dap, reweight) and measures its cost; see the module doc."""
+class MethodHook(Hook):
+    """Drives a pretraining method and measures its cost; see the module doc."""
 
-    priority = "NORMAL"  # before CheckpointHook (VERY_LOW): checkpoints hold the new subset
+    priority = "NORMAL"  # before CheckpointHook (VERY_LOW): checkpoints hold the next epoch's plan
 
-    def __init__(self, arm: dict, sampler: SubsetSampler, export_dir: str | None = None,
-                 export_meta: dict | None = None, batch_size: int | None = None):
-        self.arm = dict(arm)
-        self.params = arm_params(self.arm)
+    def __init__(self, method: Method, loss: TrainingLoss, sampler: SubsetSampler, arm: dict,
+                 export_dir: str | None = None, export_meta: dict | None = None,
+                 batch_size: int | None = None):
+        self.method = method
+        self.loss = loss
         self.sampler = sampler
+        self.arm = dict(arm)  # as configured: checked on resume, recorded in the export
         self.batch_size = batch_size
         self.dataset_size = sampler.dataset_size
         self.table = LossTable(self.dataset_size)
-        self.state = ScheduleState.initial(self.params) if self.params else None
+        self.plan: EpochPlan | None = None  # what the current epoch trains on
         self.forwards = 0
+        self.backwards = 0
+        self._epoch_counts = torch.zeros(2, dtype=torch.float64)  # this rank's forwards, backwards
         self.history: list[dict] = []  # one row per trained epoch
         self.wall_clock_before = 0.0  # seconds of earlier (resumed-from) sessions
         self.export_dir = export_dir
@@ -66,40 +62,49 @@ class SamplingHook(Hook):
         self._t0 = None
 
     # --- helpers ---------------------------------------------------------------------
-    @staticmethod
-    def _model(runner):
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
-
     def wall_clock(self) -> float:
         return self.wall_clock_before + (time.perf_counter() - self._t0 if self._t0 else 0.0)
 
+    def iid_forwards(self) -> float:
+        """Sample-forwards of i.i.d. training over the configured epochs this run covers."""
+        epochs = reference_epochs(self.method.epochs, len(self.history), self.method.schedule_fraction)
+        return epochs * self.dataset_size
+
     def cost(self) -> float:
-        """Sample-forwards so far relative to an i.i.d. run over the same epochs."""
-        epochs = len(self.history)
-        return self.forwards / (epochs * self.dataset_size) if epochs else 0.0
+        return training_cost(self.forwards, self.backwards, self.iid_forwards())
+
+    def _apply(self, plan: EpochPlan) -> None:
+        self.plan = plan
+        self.sampler.set_indices(plan.indices, plan.shuffle)
+        self.loss.use(plan)
 
     def _set_max_iters(self, runner) -> None:
-        loop = runner.train_loop
-        world_size = runner.world_size
-        plan = simulate(self.params, loop.max_epochs, self.dataset_size)
+        planned = self.method.plan()
+        if planned is None or self.method.dataset_size is None:
+            return  # cost known only after the run: mmengine's estimate stays
         bs = self.batch_size or runner.train_dataloader.batch_size
-        loop._max_iters = sum(
-            math.ceil(per_rank_length(int(size), world_size, bs) / bs) for size in plan.sizes
-        )
+        runner.train_loop._max_iters = sum(
+            math.ceil(per_rank_length(int(size), runner.world_size, bs) / bs) for size in planned.sizes)
+
+    def _reduced_epoch_counts(self) -> tuple[int, int]:
+        counts = self._epoch_counts.clone()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(counts, op=dist.ReduceOp.SUM)
+        self._epoch_counts.zero_()
+        return int(counts[0]), int(counts[1])
 
     # --- engine events ---------------------------------------------------------------
     def before_train(self, runner) -> None:
         self._t0 = time.perf_counter()
-        if self.params is not None:
-            self._set_max_iters(runner)
-        if self.arm["name"] == "reweight" and self.history:
-            self._model(runner).sample_weights = reweighting(self.table.last, self.arm.get("power", 1.0))
+        if self.plan is None:  # a fresh run; a resumed one has its plan from the checkpoint
+            self._apply(self.method.start())
+        self._set_max_iters(runner)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        losses = self._model(runner).last_losses
-        if losses is None:
-            raise RuntimeError("the model did not expose per-sample losses (Classifier.last_losses)")
-        self.table.record(data_batch["index"], losses)
+        record = self.loss.pop()
+        self.table.record(record.indices, record.losses)
+        self._epoch_counts[0] += record.forwards
+        self._epoch_counts[1] += record.backwards
         loss = (outputs or {}).get("loss")
         if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
             # The weights are already poisoned by this step: stop before a checkpoint saves them.
@@ -110,36 +115,28 @@ class SamplingHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         epoch = runner.epoch + 1  # 1-based index of the epoch that just trained
-        trained = self.sampler.subset.size
+        trained = int(self.plan.indices.size)
         epoch_sum, epoch_count, nonfinite = self.table.close_epoch()
-        self.forwards += epoch_count + nonfinite
+        forwards, backwards = self._reduced_epoch_counts()
         mean_loss = epoch_sum / max(epoch_count, 1)
-        event = None
-        if self.params is not None:
-            event = end_of_epoch(self.params, self.state, epoch)
-            if event == DROP:
-                scores = self.table.scores(self.params.accumulate)
-                keep = num_kept(self.params.keep, self.sampler.subset.size)
-                self.sampler.set_subset(select_hardest(scores, self.sampler.subset, keep))
-                self.table.reset_interval()
-            elif event == REFRESH:
-                self.sampler.set_subset(np.arange(self.dataset_size))
-                self.table.reset_interval()
-        elif self.arm["name"] == "reweight":
-            # table.last holds exactly the previous epoch's losses (every sample is seen)
-            self._model(runner).sample_weights = reweighting(self.table.last, self.arm.get("power", 1.0))
+        nxt = self.method.end_epoch(epoch, self.table)
+        if nxt is not None:
+            forwards += nxt.extra_forwards
+            self._apply(nxt)
+        self.forwards += forwards
+        self.backwards += backwards
+        event = nxt.event if nxt is not None else None
         row = {"epoch": epoch, "trained": trained, "fraction": trained / self.dataset_size,
                "event": event, "mean_loss": mean_loss, "nonfinite": nonfinite,
-               "cumulative_cost": None}
+               "forwards": forwards, "backwards": backwards, "cumulative_cost": None}
         self.history.append(row)
         row["cumulative_cost"] = self.cost()
-        nxt = self.sampler.subset.size / self.dataset_size
+        next_fraction = self.plan.indices.size / self.dataset_size
         runner.logger.info(
             f"[{self.arm['name']}] epoch {epoch}: trained on {trained}/{self.dataset_size} "
             f"({100 * row['fraction']:.1f}%), mean loss {mean_loss:.4f}, cumulative cost "
             f"{100 * row['cumulative_cost']:.1f}%"
-            + (f", {event} -> next epoch {100 * nxt:.1f}%" if event else "")
-        )
+            + (f", {event} -> next epoch {100 * next_fraction:.1f}%" if event else ""))
         if nonfinite:
             runner.logger.warning(f"epoch {epoch}: {nonfinite} non-finite per-sample losses "
                                   "(not averaged; those samples rank as hardest)")
@@ -165,7 +162,8 @@ class SamplingHook(Hook):
     def after_train(self, runner) -> None:
         if self.export_dir is None or runner.rank != 0:
             return
-        path = write_export(self.export_dir, self._model(runner).net.state_dict(), self.export_meta_now())
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        path = write_export(self.export_dir, model.net.state_dict(), self.export_meta_now())
         runner.logger.info(f"exported backbone to {path} (measured cost {100 * self.cost():.1f}%)")
 
     # --- state -----------------------------------------------------------------------
@@ -176,11 +174,13 @@ class SamplingHook(Hook):
     def state_dict(self) -> dict:
         return {
             "arm": self.arm,
-            "subset": torch.from_numpy(self.sampler.subset.copy()),
+            "method": self.method.state_dict(),
+            "plan": self.plan.state_dict() if self.plan is not None else None,
             "table": self.table.state_dict(),
-            "t_start": self.state.t_start if self.state else None,
-            "t_prev": self.state.t_prev if self.state else None,
+            "epochs": self.method.epochs,
+            "schedule_fraction": self.method.schedule_fraction,
             "forwards": self.forwards,
+            "backwards": self.backwards,
             "history": self.history,
             "wall_clock_s": self.wall_clock(),
             "last_metrics": self.last_metrics,
@@ -190,11 +190,12 @@ class SamplingHook(Hook):
     def load_state_dict(self, state: dict) -> None:
         if state["arm"] != self.arm:
             raise ValueError(f"checkpoint was trained with arm {state['arm']}, config says {self.arm}")
-        self.sampler.set_subset(state["subset"].numpy())
+        self.method.load_state_dict(state["method"])
+        if state["plan"] is not None:
+            self._apply(EpochPlan.from_state_dict(state["plan"]))
         self.table.load_state_dict(state["table"])
-        if self.state is not None:
-            self.state = ScheduleState(t_start=state["t_start"], t_prev=state["t_prev"])
         self.forwards = int(state["forwards"])
+        self.backwards = int(state["backwards"])
         self.history = list(state["history"])
         self.wall_clock_before = float(state["wall_clock_s"])
         self._t0 = time.perf_counter()
@@ -202,18 +203,22 @@ class SamplingHook(Hook):
 
 
 def meta_from_state(state: dict, dataset_size: int) -> dict:
-    """Export metadata from a SamplingHook state (live, or read from a checkpoint)."""
+    """Export metadata from a MethodHook state (live, or read from a checkpoint)."""
     epochs = len(state["history"])
-    iid_forwards = epochs * dataset_size
+    iid_forwards = reference_epochs(state["epochs"], epochs, state["schedule_fraction"]) * dataset_size
     metrics = state.get("last_metrics", {})
+    arm = state["arm"]
+    export_meta = state["export_meta"]
     return {
-        **state["export_meta"],
-        "arm": state["arm"]["name"],
-        "arm_params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in state["arm"].items() if k != "name"},
+        **export_meta,
+        "arm": export_meta.get("label") or arm["name"],
+        "method": arm["name"],
+        "arm_params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in arm.items() if k != "name"},
         "epochs": epochs,
-        "cost": state["forwards"] / iid_forwards if iid_forwards else 0.0,
+        "cost": training_cost(state["forwards"], state["backwards"], iid_forwards),
         "forwards": state["forwards"],
-        "iid_forwards": iid_forwards,
+        "backwards": state["backwards"],
+        "iid_forwards": round(iid_forwards),
         "wall_clock_s": round(float(state["wall_clock_s"]), 2),
         "top1": metrics.get("top1"),
         "top5": metrics.get("top5"),
@@ -224,7 +229,7 @@ def meta_from_state(state: dict, dataset_size: int) -> dict:
 
 def export_checkpoint(checkpoint_path: str, out_dir: str):
     """Write the export of any pretraining checkpoint (e.g. a run stopped early)."""
-    checkpoint = torch.load(checkpoint_path, map_location="cpu")
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
     if "sampling" not in checkpoint or "state_dict" not in checkpoint:
         raise KeyError(f"{checkpoint_path} is not a checkpoint of this suite's pretraining "
                        "(no 'sampling' or 'state_dict' entry)")

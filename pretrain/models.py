@@ -8,7 +8,7 @@ option B), pre-activation ResNet-164 (bottlenecks, 18 per stage) and DenseNet-BC
 torchvision's DenseNet with a 3x3 stem and no stem pooling). None of these exist in
 torchvision or timm.
 
-The classifier head is always `fc.*` or `classifier.*`; pretrain.export drops it.
+The classifier head is always `fc.*` or `classifier.*`; the export (common.backbone) drops it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import torchvision
 from mmengine.model import BaseModel
 from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet
+
+from pretrain.training_loss import TrainingLoss
 
 
 def _resnet10(num_classes: int) -> nn.Module:
@@ -162,33 +164,25 @@ def build_network(arch: str, num_classes: int) -> nn.Module:
 
 
 class Classifier(BaseModel):
-    """mmengine wrapper: cross-entropy training that exposes the per-sample losses.
+    """mmengine wrapper: cross-entropy training through an explicit TrainingLoss.
 
-    `last_losses` holds the detached per-sample losses of the latest training forward pass
-    (read by the DaR hook: no second forward pass). `sample_weights`, when set, re-weights
-    each sample's loss by its dataset index (the loss re-weighting baseline).
+    The TrainingLoss (pretrain.training_loss) computes the per-sample losses, applies the
+    method's weights or in-batch selection, and keeps the step's record for the hook: no second
+    forward pass for the losses, and nothing set on the model from outside.
     """
 
-    def __init__(self, arch: str, num_classes: int):
+    def __init__(self, arch: str, num_classes: int, loss: TrainingLoss | None = None):
         super().__init__()
         self.arch = arch
         self.net = build_network(arch, num_classes)
-        self.last_losses: torch.Tensor | None = None
-        self.sample_weights: torch.Tensor | None = None
+        self.loss = loss if loss is not None else TrainingLoss()
 
     def forward(self, inputs, label=None, index=None, mode="tensor"):
+        if mode == "loss":
+            return {"loss": self.loss(self.net, inputs, label, index)}
         logits = self.net(inputs)
         if mode == "tensor":
             return logits
-        if mode == "loss":
-            losses = F.cross_entropy(logits, label, reduction="none")
-            self.last_losses = losses.detach()
-            if self.sample_weights is not None:
-                weights = self.sample_weights.to(losses.device)[index.to(losses.device)]
-                loss = (weights * losses).sum() / weights.sum()
-            else:
-                loss = losses.mean()
-            return {"loss": loss}
         if mode == "predict":
             return [{"logits": logits.detach(), "label": label, "index": index}]
         raise ValueError(f"unknown mode {mode!r}")

@@ -1,6 +1,7 @@
-"""A distributed sampler over a subset of the dataset, reshuffled every epoch.
+"""A distributed sampler over the indices a method chose for the epoch, reshuffled every epoch.
 
-Only the kept subset is iterated, so dropped samples are never loaded or decoded. Each item
+Only the chosen indices are iterated, so dropped samples are never loaded or decoded; a
+method may repeat indices or fix their order (`shuffle=False`). Each item
 is a `(index, epoch)` pair: the dataset derives that sample's augmentation randomness from
 (seed, epoch, index), which makes a run independent of worker count and resumable to the
 same weights. The shuffle uses its own generator seeded by (seed, epoch); the global RNGs
@@ -18,7 +19,8 @@ from mmengine.dist import get_dist_info
 
 
 class SubsetSampler(torch.utils.data.Sampler):
-    """Shards a shuffled subset across ranks; `len()` is this rank's true epoch length."""
+    """Shards the epoch's indices (shuffled unless told otherwise) across ranks; `len()` is
+    this rank's true epoch length."""
 
     def __init__(self, dataset_size: int, seed: int = 0, shuffle: bool = True, batch_size: int | None = None):
         if dataset_size <= 0:
@@ -28,13 +30,19 @@ class SubsetSampler(torch.utils.data.Sampler):
         self.shuffle = shuffle
         self.batch_size = batch_size
         self.epoch = 0
-        self.subset = np.arange(dataset_size, dtype=np.int64)
+        self.subset = np.arange(dataset_size, dtype=np.int64)  # the epoch's indices, in order
+
+    def set_indices(self, indices, shuffle: bool = True) -> None:
+        """The next epochs iterate these indices (repeats allowed), shuffled or in this order."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if indices.size == 0 or indices.min() < 0 or indices.max() >= self.dataset_size:
+            raise ValueError(f"an epoch needs non-empty indices in [0, {self.dataset_size})")
+        self.subset = indices.copy()
+        self.shuffle = bool(shuffle)
 
     def set_subset(self, indices) -> None:
-        indices = np.unique(np.asarray(indices, dtype=np.int64))
-        if indices.size == 0 or indices[0] < 0 or indices[-1] >= self.dataset_size:
-            raise ValueError(f"subset must be non-empty indices in [0, {self.dataset_size})")
-        self.subset = indices
+        """A subset of distinct samples, reshuffled every epoch."""
+        self.set_indices(np.unique(np.asarray(indices, dtype=np.int64)), shuffle=True)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

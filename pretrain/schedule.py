@@ -1,7 +1,7 @@
 """The Drop-and-Refresh (DaR) schedule: which fraction of the data each epoch trains on.
 
-Pure logic, no I/O and no torch: the sampler and the mmengine hook call it, the calculator
-(tools/schedule.py) and the tests simulate it.
+Pure logic, no I/O and no torch: the DaR-family methods (pretrain/methods/dar.py, dap.py,
+random_drop.py) apply it, the calculator (tools/schedule.py) and the tests simulate it.
 
 The rule, with W warm-up epochs, I interval, p keep fraction, α active epochs and R refresh
 epochs. Start with T_start = T_prev = W and the full set. Epoch τ = 1..E trains on the
@@ -87,6 +87,7 @@ class Plan:
     dataset_size: int | None
     sizes: list[float] = field(default_factory=list)  # samples trained in epoch τ (index τ-1)
     events: list[str | None] = field(default_factory=list)  # event after epoch τ
+    reference_epochs: float | None = None  # the i.i.d. run's epochs (default: as many as trained)
 
     @property
     def fractions(self) -> list[float]:
@@ -95,8 +96,10 @@ class Plan:
 
     @property
     def cost(self) -> float:
-        """Sample-forwards relative to i.i.d. over the same epochs: the mean kept fraction."""
-        return sum(self.fractions) / len(self.fractions) if self.sizes else 0.0
+        """Sample-forwards relative to the i.i.d. run: the summed kept fractions over its epochs
+        (the mean kept fraction when both train as many epochs)."""
+        epochs = self.reference_epochs or len(self.sizes)
+        return sum(self.fractions) / epochs if self.sizes else 0.0
 
 
 def simulate(params: DaRParams | None, epochs: int, dataset_size: int | None = None) -> Plan:
@@ -117,26 +120,3 @@ def simulate(params: DaRParams | None, epochs: int, dataset_size: int | None = N
             current = full
         plan.events.append(event)
     return plan
-
-
-SCHEDULE_ARMS = ("dar", "dap")  # arms driven by the drop/refresh rule
-ARMS = ("iid", *SCHEDULE_ARMS, "reweight")
-
-
-def arm_params(arm: dict) -> DaRParams | None:
-    """DaRParams of a schedule arm (None for i.i.d. and re-weighting); validates the keys."""
-    name = arm.get("name")
-    if name not in ARMS:
-        raise ValueError(f"arm.name must be one of {ARMS}, got {name!r}")
-    extra = set(arm) - {"name"}
-    if name in SCHEDULE_ARMS:
-        unknown = extra - set(DaRParams.__dataclass_fields__)
-        if unknown:
-            raise KeyError(f"unknown key(s) in arm for {name}: {sorted(unknown)}")
-        return DaRParams(**{k: (tuple(v) if k == "refresh" else v) for k, v in arm.items() if k != "name"})
-    if name == "reweight":
-        if extra - {"power"}:
-            raise KeyError(f"unknown key(s) in arm for reweight: {sorted(extra - {'power'})}")
-    elif extra:
-        raise KeyError(f"arm iid takes no parameters, got {sorted(extra)}")
-    return None

@@ -1,14 +1,16 @@
 """Stage 1 on mmengine: config → datasets, model, sampler, hook → Runner; train; export.
 
-The Runner brings logging, checkpoints, epoch-based LR schedules and the torchrun/Slurm
-launchers. Everything this suite adds (the arm's sampling, the loss table, the cost) lives in
-pretrain.{schedule,loss_table,sampler} and is wired in by pretrain.hook.SamplingHook.
+The Runner brings logging, checkpoints, LR schedules and the torchrun/Slurm launchers. What
+this suite adds is wired here, explicitly: the arm's method (pretrain.methods), the
+TrainingLoss the model trains through (pretrain.training_loss), the SubsetSampler, and the
+MethodHook (pretrain.hook) that connects them and measures the cost.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from pathlib import Path
 
@@ -21,12 +23,16 @@ from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.runner import Runner
 
+from common.distributed import init_cpu_process_group
+from common.files import atomic_path
+from common.provenance import config_hash, versions
 from pretrain.config import CONFIG_KEYS, check_config
 from pretrain.data import build_datasets
-from pretrain.hook import SamplingHook
+from pretrain.hook import MethodHook
+from pretrain.methods import build_method
 from pretrain.models import Classifier
-from pretrain.sampler import SubsetSampler
-from pretrain.utils import atomic_path, config_hash, init_cpu_process_group, versions
+from pretrain.sampler import SubsetSampler, per_rank_length
+from pretrain.training_loss import TrainingLoss
 
 
 def plain_config(cfg: Config) -> dict:
@@ -86,6 +92,48 @@ def _collate(batch):
             "index": torch.tensor([b["index"] for b in batch])}
 
 
+def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> list[dict]:
+    """mmengine param_scheduler dicts for `train`: an optional linear warm-up (from 0.1×), then
+    step decay (×gamma at each milestone) or linear decay to 0 at the end of training.
+
+    fraction < 1 compresses the whole schedule into that fraction of the configured epochs (a
+    budgeted run): warm-up, milestones and the end fall inside epochs, so they are placed on
+    iterations (a budget's epochs are full but the last). fraction = 1 steps per epoch, whatever
+    an epoch's length (a DaR epoch is shorter than an i.i.d. one).
+    """
+    epochs = int(train_cfg["epochs"])
+    warmup = float(train_cfg.get("warmup_epochs", 0))
+    milestones = list(train_cfg.get("milestones", []))
+    gamma = float(train_cfg.get("gamma", 0.1))
+    linear = train_cfg.get("lr_schedule", "step") == "linear"
+    schedulers = []
+    if fraction == 1.0:
+        if warmup:
+            # per iteration: stepped per epoch, LinearLR over one epoch would never leave its start
+            # factor (it applies only on steps begin..end-1). Warm-up epochs always use the full set.
+            schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=int(warmup),
+                                   convert_to_iter_based=True))
+        if linear:
+            schedulers.append(dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=True, begin=int(warmup),
+                                   end=epochs))
+        else:
+            schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=milestones, gamma=gamma))
+        return schedulers
+
+    def at(epoch: float) -> int:  # the iteration where `epoch` of the configured schedule falls
+        return max(1, round(epoch * fraction * iters_per_epoch))
+
+    if warmup:
+        schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=at(warmup)))
+    if linear:
+        schedulers.append(dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False,
+                               begin=at(warmup) if warmup else 0, end=at(epochs)))
+    else:
+        schedulers.append(dict(type="MultiStepLR", by_epoch=False, milestones=[at(m) for m in milestones],
+                               gamma=gamma))
+    return schedulers
+
+
 def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False) -> Runner:
     """A Runner for one pretraining run; `resume=True` continues from work_dir's last checkpoint."""
     check_config(cfg)
@@ -108,27 +156,24 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         val_set, batch_size=batch_size, sampler=DefaultSampler(val_set, shuffle=False), **loader_kw)
 
     plain = plain_config(cfg)
+    epochs = int(train_cfg["epochs"])
+    method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
     export_meta = {
         "arch": cfg["arch"],
         "dataset": cfg["data"]["type"],
         "num_classes": train_set.num_classes,
         "seed": seed,
+        "label": cfg.get("label") or cfg["arm"]["name"],
+        "control_of": cfg.get("control_of"),
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
     }
-    hook = SamplingHook(cfg["arm"], sampler, export_dir=os.path.join(work_dir, "export"),
-                        export_meta=export_meta, batch_size=batch_size)
-    epochs = int(train_cfg["epochs"])
-    schedulers = []
-    warmup = int(train_cfg.get("warmup_epochs", 0))
-    if warmup:
-        # per iteration: stepped per epoch, LinearLR over one epoch would never leave its start
-        # factor (it applies only on steps begin..end-1). Warm-up epochs always use the full set.
-        schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=warmup,
-                               convert_to_iter_based=True))
-    schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=list(train_cfg.get("milestones", [])),
-                           gamma=float(train_cfg.get("gamma", 0.1))))
+    loss = TrainingLoss(method)
+    hook = MethodHook(method, loss, sampler, cfg["arm"], export_dir=os.path.join(work_dir, "export"),
+                      export_meta=export_meta, batch_size=batch_size)
+    iters_per_epoch = math.ceil(per_rank_length(len(train_set), get_dist_info()[1], batch_size) / batch_size)
+    schedulers = lr_schedulers(train_cfg, method.schedule_fraction, iters_per_epoch)
     log_interval = int(cfg.get("log_interval", 50))
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     if get_dist_info()[0] == 0:
@@ -140,14 +185,15 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     # The model is built before Runner seeds anything: give its init a private, seeded stream.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Classifier(cfg["arch"], train_set.num_classes)
+        model = Classifier(cfg["arch"], train_set.num_classes, loss)
     return Runner(
         model=model,
         work_dir=work_dir,
         train_dataloader=train_loader,
         val_dataloader=val_loader,
         val_evaluator=Evaluator([TopKAccuracy(getattr(val_set, "shot_groups", None))]),
-        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=int(cfg.get("val_interval", 1))),
+        train_cfg=dict(by_epoch=True, max_epochs=method.train_epochs(),
+                       val_interval=int(cfg.get("val_interval", 1))),
         val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(
             type="SGD", lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
@@ -175,5 +221,5 @@ def train(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = Fal
     """Train (or resume), evaluate, export; return the export metadata."""
     runner = build_runner(cfg, work_dir, launcher, resume)
     runner.train()
-    hook = next(h for h in runner.hooks if isinstance(h, SamplingHook))
+    hook = next(h for h in runner.hooks if isinstance(h, MethodHook))
     return hook.export_meta_now()

@@ -12,7 +12,7 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
 CHECKS = []
 
@@ -26,7 +26,7 @@ def check(name):
 
 @check("versions (pinned in requirements.txt)")
 def versions():
-    from pretrain.utils import versions as installed
+    from common.provenance import versions as installed
 
     found = installed()
     pins = {}

@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pretrain.hook import export_checkpoint  # noqa: E402
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
+
+from pretrain.hook import export_checkpoint
 
 
 def main() -> None:

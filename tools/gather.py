@@ -12,11 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-# The repo root instead of tools/ (sys.path[0] for a script), so that `gather` is the package.
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
-from gather.tables import RENDERERS, gather_tables, render  # noqa: E402
-from pretrain.utils import atomic_path  # noqa: E402
+from common.files import atomic_path
+from gather.tables import RENDERERS, gather_tables, render
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -5,14 +5,11 @@ Example: python tools/make_demo_data.py data/generated --seed 0
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-# Replace this script's directory (sys.path[0]) by the repo root: tools/pretrain.py would
-# otherwise shadow the `pretrain` package that transfer.synthetic imports.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-from transfer.synthetic import (  # noqa: E402
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
+
+from transfer.synthetic import (
     make_cityscapes_scenes,
     make_coco_scenes,
     read_manifest,

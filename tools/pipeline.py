@@ -12,14 +12,13 @@ others; the exit code is 1 if any cell failed.
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mmengine.config import DictAction  # noqa: E402
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
+from mmengine.config import DictAction
 
-from pipeline.experiment import load_experiment, make_plan  # noqa: E402
-from pipeline.report import write_report  # noqa: E402
-from pipeline.run import FAILED, cell_hash, run_plan, state_of, status_table  # noqa: E402
+from pipeline.experiment import load_experiment, make_plan
+from pipeline.report import write_report
+from pipeline.run import FAILED, cell_hash, run_plan, state_of, status_table
 
 
 def main() -> int:

@@ -5,14 +5,13 @@
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mmengine.config import DictAction  # noqa: E402
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
+from mmengine.config import DictAction
 
-from pretrain.config import load_config  # noqa: E402
-from pretrain.trainer import train  # noqa: E402
+from pretrain.config import load_config
+from pretrain.trainer import train
 
 
 def main() -> None:

@@ -1,11 +1,12 @@
-"""Print the kept fraction of every epoch of a pretraining config, and its cost.
+"""Print a pretraining config's plan: the fraction of the data every epoch trains on, and its cost.
 
-Cost = sample-forwards relative to the i.i.d. run over the same epochs (the mean kept
-fraction). Without --dataset-size, fractions are exact products of p; with it, subset
-sizes are rounded as in a real run.
+Cost = training compute relative to the i.i.d. run over the configured epochs. Without
+--dataset-size, fractions are exact (products of p for DaR); with it, subset sizes are rounded
+as in a real run. A method whose subsets depend on the losses it will see (its cost is only
+known after the run) says so instead of printing a plan.
 
     python tools/schedule.py configs/pretrain/resnet50_imagenet_120e_dar.py
-    python tools/schedule.py CONFIG --json
+    python tools/schedule.py CONFIG --json        # {"cost": ..., "fractions": [...]}
     python tools/schedule.py CONFIG --plot kept.png
 """
 
@@ -14,15 +15,13 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pretrain.config import load_config  # noqa: E402
-from pretrain.schedule import (
-    arm_params,  # noqa: E402
-    simulate,  # noqa: E402
-)
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
+
+from pretrain.config import load_config
+from pretrain.methods import build_method
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
     parser.add_argument("--json", action="store_true", help='print {"cost": ..., "fractions": [...]} only')
@@ -31,24 +30,32 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config(args.config)
     epochs = int(cfg["train"]["epochs"])
-    plan = simulate(arm_params(cfg["arm"]), epochs, args.dataset_size)
+    method = build_method(cfg["arm"], args.dataset_size, epochs, int(cfg.get("seed", 0)))
+    plan = method.plan()
+    name = cfg["arm"]["name"]
+    if plan is None:
+        note = (f"method {name!r} chooses its subsets from the losses it sees: its cost is only known "
+                "after the run (the export's `cost`)")
+        print(json.dumps({"cost": None, "fractions": None, "note": note}) if args.json else note)
+        return 0
     if args.json:
         print(json.dumps({"cost": plan.cost, "fractions": plan.fractions}))
     else:
-        print(f"{Path(args.config).name}: arm {cfg['arm']['name']}, {epochs} epochs")
+        print(f"{Path(args.config).name}: arm {name}, {epochs} configured epochs, {len(plan.sizes)} trained")
         print(f"{'epoch':>5}  {'kept':>7}  event after the epoch")
         for epoch, (fraction, event) in enumerate(zip(plan.fractions, plan.events, strict=True), start=1):
             print(f"{epoch:>5}  {fraction:>7.4f}  {event or ''}")
-        print(f"cost: {100 * plan.cost:.2f}% of the i.i.d. sample-forwards over {epochs} epochs")
+        print(f"cost: {100 * plan.cost:.2f}% of the i.i.d. training compute over {epochs} epochs")
     if args.plot:
         from gather.plots import plot_kept_fraction
 
         history = [{"epoch": e, "fraction": f} for e, f in enumerate(plan.fractions, start=1)]
-        plot_kept_fraction({cfg["arm"]["name"]: {"history": history, "cost": plan.cost}}, args.plot,
+        plot_kept_fraction({name: {"history": history, "cost": plan.cost}}, args.plot,
                            title=Path(args.config).name)
         if not args.json:
             print(f"plot: {args.plot}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

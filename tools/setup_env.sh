@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv in the checkout and installs the pinned stack of requirements.txt in the
-# order the OpenMMLab 2.x stack needs. Idempotent: a stamp keyed by requirements.txt and this
-# script makes a second run a no-op; the mmcv wheel (a 7.6 min compile on 2 cores here) is cached
+# order the OpenMMLab 2.x stack needs. Idempotent: a stamp keyed by requirements.txt, this
+# script and pyproject.toml makes a second run a no-op; the mmcv wheel (a 7.6 min compile on 2 cores here) is cached
 # outside the checkout, keyed by mmcv, torch and Python versions, so it is built once per machine.
 set -euo pipefail
 
@@ -33,7 +33,8 @@ pin() {  # pin NAME -> "NAME==VERSION" from requirements.txt
 }
 version() { pin "$1" | cut -d= -f3; }
 
-want_stamp="$(cat "$REQ" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+# pyproject.toml lists the project's packages: a new one needs the editable install redone.
+want_stamp="$(cat "$REQ" "${BASH_SOURCE[0]}" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] && [ "${1:-}" != "--force" ]; then
     echo "setup: .venv is up to date with requirements.txt (make setup-force to redo)"
     exit 0

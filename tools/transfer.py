@@ -2,7 +2,8 @@
 
   python tools/transfer.py --list
   python tools/transfer.py --task fpn_tiny --backbone runs/pretrain/iid [--seed 0]
-  python tools/transfer.py --task pspnet --backbone none --dry-run
+  python tools/transfer.py --task pspnet --backbone none --dry-run --dump-config pspnet.py
+  python tools/transfer.py --task fpn_tiny --backbone EXPORT --work-dir W --resume   # after a stop
   torchrun --nproc_per_node 8 tools/transfer.py --task fpn --backbone X --launcher pytorch
 """
 
@@ -11,11 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-# The repo root instead of tools/ (sys.path[0] for a script): tools/pretrain.py and this file
-# would otherwise shadow the `pretrain` and `transfer` packages.
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="continue from the last checkpoint in --work-dir, if any")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
                         "check the backbone contract, stop before reading data")
+    parser.add_argument("--dump-config", metavar="FILE.py", help="write the run's effective "
+                        "config (every _base_ level, overrides, backbone, seed) as one file")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0,
                         help=argparse.SUPPRESS)  # torch.distributed.launch passes it
     args = parser.parse_args(argv)
@@ -59,7 +59,8 @@ def main(argv=None) -> int:
     result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
                           work_dir=args.work_dir, cfg_options=args.cfg_options,
                           data_root=args.data_root, dry_run=args.dry_run,
-                          launcher=args.launcher)
+                          launcher=args.launcher, resume=args.resume,
+                          dump_config=args.dump_config)
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

@@ -5,7 +5,7 @@
      `--cfg-options` overrides, then `--data-root`;
   2. read the arch the config builds from `model.backbone` (a toolbox `ResNet`);
   3. the backbone: a stage-1 export (or a plain torchvision checkpoint) is loaded with
-     `pretrain.export.load_backbone`, its arch compared with the config's, and its keys and
+     `common.backbone.load_backbone`, its arch compared with the config's, and its keys and
      shapes checked against the backbone the config builds (transfer.contract); the backbone's
      `init_cfg` then points at that local file. `none` is the random-init arm: `init_cfg=None`,
      the toolbox's default initialisation;
@@ -30,13 +30,13 @@ from pathlib import Path
 import torch
 from mmengine.config import Config, ConfigDict
 
-from pretrain.export import load_backbone
-from pretrain.utils import config_hash
+from common.backbone import load_backbone
+from common.provenance import config_hash, to_plain
+from common.vocab import RANDOM_INIT
 from transfer.contract import arch_of_backbone_cfg, check_arch, check_backbone_state
 from transfer.data import set_data_root
-from transfer.tasks import REPO_ROOT, Task, get_task
+from transfer.tasks import Task, get_task
 
-RANDOM_INIT = "random_init"
 LAUNCHERS = ("none", "pytorch", "slurm")
 # Checkpoint schemes mmengine would download at init_weights time; this suite runs offline.
 REMOTE_PREFIXES = ("torchvision://", "open-mmlab://", "mmcls://", "mmpretrain://", "http://",
@@ -55,7 +55,7 @@ class RunSpec:
     arm: str
     seed: int
     backbone: str  # the checkpoint path as given, or "none"
-    pretrain: dict  # stage-1 metadata (pretrain.export), or the random-init stand-in
+    pretrain: dict  # stage-1 metadata (common.backbone), or the random-init stand-in
     checkpoint: dict | None  # the backbone state dict, None for random init
     contract: dict = field(default_factory=dict)  # {"loaded": [...], "unexpected": [...]}
 
@@ -87,12 +87,9 @@ def build_in_scope(module_cfg: dict, scope: str) -> torch.nn.Module:
     return MODELS.build(copy.deepcopy(module_cfg))
 
 
-def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
-              work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
-              data_root: str | os.PathLike | None = None, launcher: str = "none") -> RunSpec:
-    """Build the Config of one run and check the backbone contract (no data touched)."""
-    if launcher not in LAUNCHERS:
-        raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
+def resolve_task_config(task: str, cfg_options: dict | None = None,
+                        data_root: str | os.PathLike | None = None) -> tuple[Task, Config]:
+    """The task's config with every `_base_` level and override merged: (task, Config)."""
     spec_task = get_task(task)
     cfg = Config.fromfile(str(spec_task.config))
     if cfg.get("default_scope") != spec_task.scope:
@@ -102,6 +99,16 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:
         set_data_root(cfg, data_root)
+    return spec_task, cfg
+
+
+def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
+              work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
+              data_root: str | os.PathLike | None = None, launcher: str = "none") -> RunSpec:
+    """Build the Config of one run and check the backbone contract (no data touched)."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
+    spec_task, cfg = resolve_task_config(task, cfg_options, data_root)
 
     backbone_cfg = cfg.model.backbone
     config_arch = arch_of_backbone_cfg(backbone_cfg)
@@ -188,17 +195,6 @@ def replace_type(obj, old: str, new: str) -> None:
             replace_type(value, old, new)
 
 
-def to_plain(obj):
-    """ConfigDicts, tuples and numpy scalars -> plain JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_plain(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):  # numpy / torch scalars
-        return obj.item()
-    return obj
-
-
 def protocol_of(cfg: Config) -> dict:
     """The settings both arms of a comparison must share, as results.json records them.
 
@@ -229,25 +225,14 @@ def protocol_of(cfg: Config) -> dict:
 
 
 def recipe_hash(cfg: Config) -> str:
-    """config_hash of the recipe: the config without run-specific keys and backbone file.
+    """config_hash of the recipe: the resolved config without run-specific keys and backbone file.
 
     Equal for every arm and seed of one task config (+ overrides), so equal hashes show that
-    two runs followed the same protocol. The checkout's path is replaced by `<repo>` so that
-    two clones hash alike.
+    two runs followed the same protocol; paths in the checkout count relative to it, so two
+    clones hash alike (common.provenance.config_hash).
     """
     plain = to_plain(cfg.to_dict())
     for key in RUN_SPECIFIC_KEYS:
         plain.pop(key, None)
     plain["model"]["backbone"].pop("init_cfg", None)
-    repo = str(REPO_ROOT)
-    return config_hash(_replace_prefix(plain, repo, "<repo>"))
-
-
-def _replace_prefix(obj, old: str, new: str):
-    if isinstance(obj, str):
-        return obj.replace(old, new)
-    if isinstance(obj, dict):
-        return {k: _replace_prefix(v, old, new) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_replace_prefix(v, old, new) for v in obj]
-    return obj
+    return config_hash(plain)

@@ -6,7 +6,7 @@
      checkpoint, stop (no data read)
   -> otherwise: check the data files (transfer.data), Runner.from_cfg, register the hook that
      re-checks the backbone after the Runner's init_weights, runner.train(), runner.test(),
-     then results.json (transfer.results) in the work dir, written by the main process.
+     then results.json (common.results) in the work dir, written by the main process.
 """
 
 from __future__ import annotations
@@ -17,31 +17,40 @@ from pathlib import Path
 
 import torch
 
-from pretrain.utils import init_cpu_process_group, versions, write_json_atomic
+from common.distributed import init_cpu_process_group
+from common.files import atomic_path, write_json_atomic
+from common.provenance import versions
+from common.results import make_results
+from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
 from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data
-from transfer.results import make_results
-from transfer.tasks import FAMILY_METRICS
-
-RESULTS_FILE = "results.json"
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
-                 launcher: str = "none", resume: bool = False) -> dict:
+                 launcher: str = "none", resume: bool = False,
+                 dump_config: str | os.PathLike | None = None) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
     With resume=True a run whose work dir holds a checkpoint continues from it (mmengine's
     `last_checkpoint`); the backbone contract was checked when that run started.
 
     With dry_run=True: build config and model, apply the backbone contract, return a summary
-    (no data is read, nothing is written).
+    (no data is read; nothing is written but `dump_config`).
+
+    `dump_config`: write the run's effective config (all `_base_` levels, overrides, backbone
+    init, seed, work dir) as one mmengine Python config file.
     """
     started = time.perf_counter()
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher)
+    if dump_config is not None:
+        with atomic_path(dump_config) as tmp:
+            tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "
+                           f"{spec.seed} (config hash {recipe_hash(spec.cfg)})\n"
+                           + spec.cfg.pretty_text)
     if dry_run:
         return dry_run_summary(spec)
 
@@ -128,7 +137,7 @@ def _contract_record(spec: RunSpec) -> dict:
 
 
 def _contract_line(spec: RunSpec) -> str:
-    if spec.arm == "random_init":
+    if spec.arm == RANDOM_INIT:
         return "random init, nothing loaded"
     unexpected = spec.contract.get("unexpected", [])
     return (f"{len(spec.contract['loaded'])} backbone tensors to load from "

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pretrain.synthetic import CLASSES, contrasting_colour, random_colour, shape_polygon
+from common.shapes import CLASSES, contrasting_colour, random_colour, shape_polygon
 
 # Bump when the generated files change for the same arguments, so that sets made by an older
 # generator are not mistaken for current ones.

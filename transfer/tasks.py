@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from common.provenance import REPO_ROOT
+from common.vocab import TASK_FAMILIES
+
 CONFIG_DIR = REPO_ROOT / "configs" / "transfer"
 
 
@@ -22,46 +24,30 @@ class Task:
     name: str
     config: Path
     scope: str  # mmengine default_scope: which toolbox's registry builds the config
-    family: str  # key of FAMILY_METRICS
+    family: str  # key of common.vocab.FAMILY_METRICS (the metrics its results carry)
     description: str
 
 
-# The metric names each family's evaluator reports, exactly as the toolbox spells them
-# (mmdet/mmpose CocoMetric: fractions; mmseg IoUMetric: percent). results.json must hold all.
-_BOX = ["coco/bbox_mAP", "coco/bbox_mAP_50", "coco/bbox_mAP_75",
-        "coco/bbox_mAP_s", "coco/bbox_mAP_m", "coco/bbox_mAP_l"]
-_MASK = [name.replace("bbox", "segm") for name in _BOX]
-FAMILY_METRICS = {
-    "detection": _BOX,
-    "instance_segmentation": _BOX + _MASK,
-    "semantic_segmentation": ["mIoU"],
-    "keypoints": ["coco/AP", "coco/AP .5", "coco/AP .75", "coco/AP (M)", "coco/AP (L)",
-                  "coco/AR", "coco/AR .5", "coco/AR .75", "coco/AR (M)", "coco/AR (L)"],
-}
-
-
-def _task(name: str, file: str, scope: str, family: str, description: str) -> Task:
-    return Task(name, CONFIG_DIR / file, scope, family, description)
+def _task(name: str, file: str, scope: str, description: str) -> Task:
+    return Task(name, CONFIG_DIR / file, scope, TASK_FAMILIES[name], description)
 
 
 TASKS: dict[str, Task] = {t.name: t for t in [
-    _task("fpn", "faster_rcnn_r50_fpn_1x_coco.py", "mmdet", "detection",
+    _task("fpn", "faster_rcnn_r50_fpn_1x_coco.py", "mmdet",
           "COCO detection: Faster R-CNN R50-FPN, 1x (12 epochs), 1333x800, box AP"),
-    _task("mask_rcnn", "mask_rcnn_r50_fpn_1x_coco.py", "mmdet", "instance_segmentation",
+    _task("mask_rcnn", "mask_rcnn_r50_fpn_1x_coco.py", "mmdet",
           "COCO instance segmentation: Mask R-CNN R50-FPN, 1x, 1333x800, box and mask AP"),
-    _task("pspnet", "pspnet_r50_d8_769x769_40k_cityscapes.py", "mmseg", "semantic_segmentation",
+    _task("pspnet", "pspnet_r50_d8_769x769_40k_cityscapes.py", "mmseg",
           "Cityscapes fine: PSPNet R50 dilated (output stride 8), 769x769 crops, 40k iters, mIoU"),
-    _task("simplebaseline", "simplebaseline_r101_256x192_210e_coco.py", "mmpose", "keypoints",
+    _task("simplebaseline", "simplebaseline_r101_256x192_210e_coco.py", "mmpose",
           "COCO keypoints: SimpleBaseline (top-down heatmap) R101, 256x192, 210 epochs, AP/AR"),
-    _task("fpn_tiny", "faster_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet", "detection",
+    _task("fpn_tiny", "faster_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
           "CPU smoke run of fpn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
     _task("mask_rcnn_tiny", "mask_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
-          "instance_segmentation",
           "CPU smoke run of mask_rcnn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
     _task("pspnet_tiny", "pspnet_r18_d8_tiny_cityscapes_sample.py", "mmseg",
-          "semantic_segmentation",
           "CPU smoke run of pspnet: R18 dilated, 128x128 crops, 4 iterations, 1 Cityscapes frame"),
-    _task("simplebaseline_tiny", "simplebaseline_r18_tiny_coco_sample.py", "mmpose", "keypoints",
+    _task("simplebaseline_tiny", "simplebaseline_r18_tiny_coco_sample.py", "mmpose",
           "CPU smoke run of simplebaseline: R18, 128x96, 4 iterations on the COCO sample"),
 ]}
 

@@ -79,8 +79,9 @@ def test_keypoint_and_mask_columns_map_to_the_toolbox_names():
 
 
 def test_every_transfer_task_has_a_table():
-    tasks = pytest.importorskip("transfer.tasks")
-    assert [t for t in tasks.TASKS if task_table(t) is None] == []
+    from common.vocab import TASK_FAMILIES
+
+    assert [t for t in TASK_FAMILIES if task_table(t) is None] == []
     assert task_table("fpn_tiny") == ("T5", "FPN (tiny)")
     assert task_table("unknown") is None
 
@@ -278,3 +279,26 @@ def test_render_csv_and_tex_are_ascii_with_one_header_row():
     assert tex_header("AP50^bb") == "AP50$^{bb}$"
     with pytest.raises(ValueError):
         render(tables, "html")
+
+
+def test_an_arm_is_compared_with_each_of_its_equal_cost_controls():
+    def row(arm, seed, miou, cost, control_of=None):
+        return TransferRow(task="pspnet", arm=arm, seed=seed, arch="resnet50", cost=cost,
+                           metrics={"mIoU": miou}, config_hash="0" * 16, pretrain_dataset="imagenet",
+                           path=f"/x/{arm}_{seed}/results.json", control_of=control_of)
+
+    rows = [row("iid", s, 70.0 + s, 1.0) for s in (0, 1)]
+    rows += [row("dar", s, 72.0 + s, 0.74) for s in (0, 1)]
+    rows += [row("dar-random_drop", s, 71.0 + 2 * s, 0.74, "dar") for s in (0, 1)]
+    rows += [row("dar-budget", s, 69.0, 0.74, "dar") for s in (0, 1)]
+    t7 = one_table(build_tables(rows, [])[0], "T7")
+    labels = [r.labels[1] for r in t7.rows]
+    assert labels == ["R-50 (i.i.d.)", "R-50 (DaR)", "R-50 (budget at DaR cost)", "R-50 (random drop at DaR cost)",
+                      "Δ DaR − i.i.d.", "Δ budget at DaR cost − i.i.d.", "Δ random drop at DaR cost − i.i.d.",
+                      "Δ DaR − budget at DaR cost", "Δ DaR − random drop at DaR cost"]
+    by_label = dict(zip(labels, t7.rows, strict=True))
+    versus_drop = by_label["Δ DaR − random drop at DaR cost"]
+    assert versus_drop.kind == "control_delta"
+    assert versus_drop.values[0].mean == pytest.approx(0.5) and versus_drop.values[0].n == 2  # (1 + 0) / 2
+    assert versus_drop.labels[2] == Cost(pytest.approx(0.0), True)  # at equal cost
+    assert by_label["Δ DaR − budget at DaR cost"].values[0].mean == pytest.approx(3.5)

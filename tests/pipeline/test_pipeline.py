@@ -2,16 +2,21 @@
 mmpose), a re-run that skips finished cells, a failed cell that does not stop the others,
 and the plan and experiment-config checks."""
 
+import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from gather.tables import gather_tables, render
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import random_init_gaps, write_report
-from pipeline.run import DONE, FAILED, PENDING, run_plan, state_of, status_table
+from pipeline.run import DONE, FAILED, PENDING, cell_hash, run_plan, state_of, status_table
+from pretrain.config import load_config
+from transfer.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = str(REPO / "configs" / "experiments" / "demo.py")
@@ -25,6 +30,10 @@ SMALL = {
     "demo_data": dict(coco=dict(num_train=8, num_val=4, image_size=96, seed=0),
                       cityscapes=dict(num_train=4, num_val=2, seed=0)),
 }
+TINY_IID = str(REPO / "configs" / "pretrain" / "resnet18_shapes_tiny_iid.py")
+TINY_DAR = str(REPO / "configs" / "pretrain" / "resnet18_shapes_tiny_dar.py")
+CONTROL_OPTIONS = {"arch": "resnet10", "data.num_train": 64, "data.num_val": 16, "data.image_size": 16,
+                   "train.epochs": 4, "train.batch_size": 16, "train.milestones": [3], "val_interval": 4}
 FOUR_TASKS = {f"{t}_tiny": dict(cfg_options={"train_cfg.max_iters": 2})
               for t in ("fpn", "mask_rcnn", "pspnet", "simplebaseline")}
 
@@ -124,13 +133,64 @@ def test_random_init_gaps_are_in_percent():
     assert gaps == [("fpn", "iid", pytest.approx(25.0), pytest.approx(20.0))]
 
 
-def test_a_changed_task_config_file_reruns_its_cells(finished, tmp_path, monkeypatch):
-    plan, _, _, _ = finished
-    from pipeline import run as pipeline_run
+def test_a_change_in_a_base_config_file_changes_the_cell_hash(tmp_path, monkeypatch):
+    # The hash covers the resolved config (every _base_ level), not one file's text.
+    tiny = TASKS["fpn_tiny"]
+    base_name = "faster_rcnn_r50_fpn_1x_coco.py"
+    for name in (tiny.config.name, base_name):
+        shutil.copy(tiny.config.parent / name, tmp_path / name)
+    monkeypatch.setitem(TASKS, "fpn_tiny", dataclasses.replace(tiny, config=tmp_path / tiny.config.name))
+    experiment = tmp_path / "one.py"
+    experiment.write_text("arms = dict(random_init=None)\ntasks = dict(fpn_tiny=dict())\n")
+    plan = make_plan(load_experiment(str(experiment)), tmp_path)
+    before = cell_hash(plan.transfer[0], plan)
+    assert cell_hash(plan.transfer[0], plan) == before
+    with open(tmp_path / base_name, "a") as base:
+        base.write("\nauto_scale_lr = dict(enable=False, base_batch_size=17)\n")
+    assert cell_hash(plan.transfer[0], plan) != before
 
-    original = pipeline_run.task_config_text
-    monkeypatch.setattr(pipeline_run, "task_config_text",
-                        lambda task: original(task) + ("# edited" if task == "fpn_tiny" else ""))
-    states = {c.name: state_of(c, plan) for c in plan.transfer}
-    assert {n for n, s in states.items() if s == PENDING} == {
-        f"transfer/fpn_tiny/{arm}/seed0" for arm in ("iid", "dar", "random_init")}
+
+def write_controls_experiment(path: Path, tasks: str = "dict()") -> Path:
+    dar = path.parent / "dar_4e.py"  # DaR at 4 epochs: W=1, I=1, p=0.75, α=3, R={3}
+    dar.write_text(f"_base_ = {TINY_DAR!r}\n"
+                   "arm = dict(name='dar', warmup=1, interval=1, keep=0.75, active=3, refresh=[3])\n")
+    path.write_text(
+        f"arms = dict(iid={TINY_IID!r}, dar=dict(config={str(dar)!r}, controls=['random_drop', 'budget']))\n"
+        f"pretrain_options = {CONTROL_OPTIONS!r}\n"
+        f"pretrain_seeds = [0, 1]\nseeds = [0, 1]\ntasks = {tasks}\n")
+    return path
+
+
+def test_controls_are_planned_at_the_arm_s_cost_through_every_task(tmp_path):
+    experiment = write_controls_experiment(tmp_path / "controls.py", "dict(pspnet_tiny=dict(), fpn_tiny=dict())")
+    plan = make_plan(load_experiment(str(experiment)), tmp_path)
+    arms = ["iid", "dar", "dar-random_drop", "dar-budget"]
+    assert [c.arm for c in plan.pretrain] == [a for a in arms for _ in (0, 1)]
+    assert len(plan.transfer) == 2 * len(arms) * 2
+    budget = next(c for c in plan.pretrain if c.arm == "dar-budget")
+    cfg = load_config(budget.config, budget.options)
+    # DaR at 4 epochs, W=1, I=1, p=0.75, α=3, R={3}: kept 1, 1, 0.75, 1 -> cost 0.9375
+    assert dict(cfg["arm"]) == {"name": "budget", "budget": 0.9375}
+    assert cfg["label"] == "dar-budget" and cfg["control_of"] == "dar"
+    drop = load_config(*next((c.config, c.options) for c in plan.pretrain if c.arm == "dar-random_drop"))
+    dar = next(c for c in plan.pretrain if c.arm == "dar")
+    assert dict(drop["arm"]) == {**load_config(dar.config, dar.options)["arm"], "name": "random_drop"}
+    dry = subprocess.run([sys.executable, str(REPO / "tools" / "pipeline.py"), str(experiment), "--dry-run",
+                          "--runs-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "transfer/pspnet_tiny/dar-budget/seed1" in dry.stdout and "pretrain/dar-random_drop/seed0" in dry.stdout
+
+
+def test_an_arm_with_controls_is_compared_with_them_at_equal_cost(tmp_path):
+    plan = make_plan(load_experiment(str(write_controls_experiment(tmp_path / "controls.py"))), tmp_path)
+    final = run_plan(plan, log=lambda line: None)
+    assert set(final.values()) == {DONE}
+    tables, _ = gather_tables(plan.root)
+    text = render(tables, "md")
+    costs = {c.arm: json.loads((c.export_dir / "backbone.json").read_text())["cost"] for c in plan.pretrain}
+    assert costs["dar"] == costs["dar-random_drop"] == pytest.approx(0.9375, abs=0.02)
+    assert costs["dar-budget"] == pytest.approx(costs["dar"], abs=0.02)
+    for label in ("Δ DaR − random drop at DaR cost", "Δ DaR − budget at DaR cost", "Δ DaR − i.i.d."):
+        assert label in text
+    control_rows = [r for r in tables[0].rows if r.kind == "control_delta"]
+    assert len(control_rows) == 2 and all(v.n == 2 for r in control_rows for v in r.values)  # paired, with intervals

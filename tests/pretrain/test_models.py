@@ -1,12 +1,15 @@
 """Every architecture builds and runs; ImageNet ones keep torchvision's key layout, so that
 stage 2 can fill the toolboxes' ResNets from an export."""
 
+import numpy as np
 import pytest
 import torch
 import torchvision
 
-from pretrain.export import strip_classifier
+from common.backbone import strip_classifier
+from pretrain.methods import EpochPlan
 from pretrain.models import ARCHS, Classifier, build_network
+from pretrain.training_loss import TrainingLoss
 
 
 @pytest.mark.parametrize("arch,size", [
@@ -49,16 +52,19 @@ def test_unknown_arch_is_named():
     assert "mobilenet_v1" in ARCHS
 
 
-def test_classifier_exposes_per_sample_losses_and_reweights():
-    model = Classifier("resnet10", 4)
+def test_classifier_trains_through_its_training_loss_and_its_weights():
+    loss = TrainingLoss()
+    model = Classifier("resnet10", 4, loss).eval()  # eval: same BN statistics for every pass
     inputs, label, index = torch.randn(3, 3, 32, 32), torch.tensor([0, 1, 2]), torch.tensor([5, 6, 7])
     plain = model(inputs, label, index, mode="loss")["loss"]
-    assert model.last_losses.shape == (3,)
-    assert plain.item() == pytest.approx(model.last_losses.mean().item(), rel=1e-5)
+    record = loss.pop()
+    assert record.losses.shape == (3,) and record.forwards == record.backwards == 3
+    assert torch.equal(record.indices, index)
+    assert plain.item() == pytest.approx(record.losses.mean().item(), rel=1e-5)
     weights = torch.zeros(10)
     weights[6] = 1.0  # only sample 6 counts
-    model.sample_weights = weights
-    model.eval()  # same BN statistics for both passes
-    model(inputs, label, index, mode="loss")
+    loss.use(EpochPlan(np.arange(10), weights=weights))
     weighted = model(inputs, label, index, mode="loss")["loss"]
-    assert weighted.item() == pytest.approx(model.last_losses[1].item(), rel=1e-5)
+    assert weighted.item() == pytest.approx(loss.pop().losses[1].item(), rel=1e-5)
+    with pytest.raises(RuntimeError, match="no training step recorded"):
+        loss.pop()

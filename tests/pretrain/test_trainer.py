@@ -7,15 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmengine.hooks import Hook
 
+from common.backbone import REQUIRED_META, load_backbone
 from pretrain.config import load_config
-from pretrain.export import REQUIRED_META, load_backbone
 from pretrain.hook import export_checkpoint
-from pretrain.schedule import arm_params, simulate
+from pretrain.methods import build_method
 from pretrain.trainer import build_runner, train
 
 TINY = "configs/pretrain/resnet18_shapes_tiny_{}.py"
@@ -26,30 +25,47 @@ FAST = {  # a few seconds per run on 2 cores
     "val_interval": 2, "log_interval": 2, "deterministic": True,
 }
 FAST_DAR = {**FAST, "arm": dict(name="dar", warmup=1, interval=1, keep=0.75, active=3, refresh=[3])}
+FAST_ARMS = {  # the tiny presets' methods at the FAST size (4 epochs of 90 samples)
+    "dar": FAST_DAR["arm"],
+    "random_drop": {**FAST_DAR["arm"], "name": "random_drop"},
+    "budget": {"name": "budget", "budget": 0.6},  # 2.4 of the 4 epochs
+}
+ARMS = ("iid", "dar", "dap", "reweight", "random_drop", "budget")
 
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny_cfg(arm="iid", **extra):
-    overrides = {**(FAST_DAR if arm == "dar" else FAST), **extra}
+    overrides = {**FAST, **({"arm": FAST_ARMS[arm]} if arm in FAST_ARMS else {}), **extra}
     return load_config(str(REPO / TINY.format(arm)), overrides)
 
 
-@pytest.mark.parametrize("arm", ["iid", "dar", "reweight"])
-def test_arm_trains_and_exports_with_measured_cost(arm, tmp_path):
+@pytest.mark.parametrize("arm", ARMS)
+def test_every_tiny_preset_trains_and_exports_its_measured_cost(arm, tmp_path):
     cfg = tiny_cfg(arm)
     meta = train(cfg, str(tmp_path))
-    expected = simulate(arm_params(cfg["arm"]), 4, 90)
+    expected = build_method(cfg["arm"], 90, 4).plan()
     assert meta["cost"] == pytest.approx(expected.cost, abs=0.02)  # padding to even batches
     assert [row["trained"] for row in meta["history"]] == [int(s) for s in expected.sizes]
     state, saved = load_backbone(tmp_path / "export")
     assert set(REQUIRED_META) <= set(saved)
-    assert saved["cost"] == meta["cost"] and saved["arm"] == arm and saved["epochs"] == 4
+    assert saved["cost"] == meta["cost"] and saved["arm"] == saved["method"] == arm
+    assert saved["epochs"] == len(expected.sizes) and saved["iid_forwards"] == 4 * 90
+    assert saved["forwards"] == saved["backwards"] == sum(row["forwards"] for row in saved["history"])
     assert 0.0 <= saved["top1"] <= 100.0
     assert not any(k.startswith("fc.") for k in state) and "conv1.weight" in state
-    if arm == "dar":
+    if arm in ("dar", "dap", "random_drop", "budget"):
         assert meta["cost"] < 1.0
+
+
+def test_budget_run_compresses_the_lr_schedule_into_its_epochs(tmp_path):
+    runner = build_runner(tiny_cfg("budget", **{"train.milestones": [2], "train.warmup_epochs": 0}), str(tmp_path))
+    runner.train()
+    # 90 samples in batches of 16: 6 iterations per epoch; milestone 2 of 4 epochs at budget
+    # 0.6 falls on iteration round(2 * 0.6 * 6) = 7, and the run ends after 6 + 6 + 3 iterations.
+    assert runner.iter == 15
+    assert runner.optim_wrapper.get_lr()["lr"][0] == pytest.approx(0.002)  # 0.02 × 0.1 after it
 
 
 class Interrupt(Hook):
@@ -74,7 +90,8 @@ def test_resume_after_any_epoch_reproduces_the_uninterrupted_run(tmp_path):
             runner.train()
         resumed = train(tiny_cfg("dar"), str(work), resume=True)
         got = torch.load(work / "epoch_4.pth", weights_only=False)
-        assert np.array_equal(got["sampling"]["subset"], ref["sampling"]["subset"])
+        assert torch.equal(got["sampling"]["plan"]["indices"], ref["sampling"]["plan"]["indices"])
+        assert torch.equal(got["sampling"]["method"]["subset"], ref["sampling"]["method"]["subset"])
         assert [r["trained"] for r in resumed["history"]] == [r["trained"] for r in full["history"]]
         assert resumed["forwards"] == full["forwards"]
         for key, value in ref["state_dict"].items():

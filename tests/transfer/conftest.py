@@ -11,7 +11,7 @@ import pytest
 import torch
 import torchvision
 
-from pretrain.export import IMAGENET_NORMALIZATION, REQUIRED_META, write_export
+from common.backbone import IMAGENET_NORMALIZATION, REQUIRED_META, write_export
 
 
 def export_meta(arch: str, arm: str = "iid") -> dict:

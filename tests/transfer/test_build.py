@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pretrain.export import load_backbone
+from common.backbone import load_backbone
 from transfer.build import build_run, protocol_of, recipe_hash
 from transfer.contract import BackboneContractError
 

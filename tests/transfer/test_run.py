@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from pretrain.export import load_backbone
+from common.backbone import load_backbone
+from common.distributed import init_cpu_process_group
+from common.results import validate_results
+from common.vocab import FAMILY_METRICS, RESULTS_FILE
 from transfer.build import build_run, protocol_of, recipe_hash
 from transfer.data import DataError
-from transfer.results import validate_results
-from transfer.run import RESULTS_FILE, init_cpu_process_group, run_transfer
-from transfer.tasks import FAMILY_METRICS, TASKS
+from transfer.run import run_transfer
+from transfer.tasks import TASKS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_TASKS = ["fpn_tiny", "mask_rcnn_tiny", "pspnet_tiny", "simplebaseline_tiny"]
@@ -163,3 +167,34 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(export_r18, shared_data,
     assert "resumed at iteration 2" in log  # the contract hook saw the resumed weights
     assert "Iter(train) [3/3]" in log and "Iter(train) [1/3]" not in log
     validate_results(resumed)
+
+
+def test_cli_resume_continues_a_killed_run_from_any_directory(export_r18, shared_data, tmp_path):
+    """tools/transfer.py --resume, started from another directory: a run killed (SIGKILL) after
+    its first checkpoint continues from it and finishes, without redoing the first iterations."""
+    work_dir = tmp_path / "run"
+    args = [str(REPO_ROOT / "tools" / "transfer.py"), "--task", "pspnet_tiny", "--backbone", str(export_r18),
+            "--work-dir", str(work_dir), "--cfg-options", "train_cfg.max_iters=12",
+            "default_hooks.checkpoint.interval=2"]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
+    first = subprocess.Popen([sys.executable, *args], cwd=tmp_path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not (work_dir / "last_checkpoint").is_file():
+            assert first.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within 240 s"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)  # the next checkpoint is two iterations away
+    finally:
+        first.kill()
+        first.wait()
+    assert not (work_dir / RESULTS_FILE).exists()
+    stopped_at = Path((work_dir / "last_checkpoint").read_text().strip()).name
+    resumed = subprocess.run([sys.executable, *args, "--resume"], cwd=tmp_path, env=env, text=True,
+                             capture_output=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    newest_log = max(work_dir.glob("*/*.log"), key=lambda p: p.stat().st_mtime).read_text()
+    assert f"resumed at iteration {stopped_at.removeprefix('iter_').removesuffix('.pth')}" in newest_log
+    assert "Iter(train) [12/12]" in newest_log and "Iter(train) [ 1/12]" not in newest_log
+    validate_results(read_results(work_dir))

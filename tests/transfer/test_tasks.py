@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
+from common.vocab import FAMILY_METRICS, TASK_FAMILIES
 from transfer.build import REMOTE_PREFIXES, walk_strings
 from transfer.contract import arch_of_backbone_cfg
-from transfer.tasks import FAMILY_METRICS, TASKS, describe_tasks, get_task
+from transfer.tasks import TASKS, describe_tasks, get_task
 
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
@@ -22,6 +23,7 @@ def test_task_names_and_families():
         assert TASKS[name].family == TASKS[f"{name}_tiny"].family
         assert TASKS[name].scope == TASKS[f"{name}_tiny"].scope
     assert all(t.family in FAMILY_METRICS for t in TASKS.values())
+    assert list(TASKS) == list(TASK_FAMILIES)  # every task has its config, every config its family
 
 
 def test_describe_tasks_is_one_line_per_task():

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import torch
 
-from pretrain.utils import atomic_path, write_json_atomic
+from common.files import atomic_path, write_json_atomic
+from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, TORCHVISION
 
-FORMAT = "transfer-suite/backbone/v1"
+FORMAT = BACKBONE_FORMAT
 CLASSIFIER_PREFIXES = ("fc.", "classifier.")
 REQUIRED_META = (
     "arch", "arm", "arm_params", "dataset", "num_classes", "epochs", "seed", "cost",
@@ -49,10 +50,10 @@ def write_export(out_dir: str | os.PathLike, classifier_state: dict, meta: dict)
     if missing:
         raise ValueError(f"export metadata lacks {missing}")
     out_dir = Path(out_dir)
-    weights = out_dir / "backbone.pth"
+    weights = out_dir / BACKBONE_WEIGHTS
     with atomic_path(weights) as tmp:
         torch.save(strip_classifier(classifier_state), tmp)
-    write_json_atomic(out_dir / "backbone.json", {"format": FORMAT, **meta})
+    write_json_atomic(out_dir / BACKBONE_META, {"format": FORMAT, **meta})
     return weights
 
 
@@ -60,7 +61,7 @@ def resolve_backbone_path(path: str | os.PathLike) -> Path:
     """Accept an export directory or a .pth file; fail clearly when it does not exist."""
     path = Path(path)
     if path.is_dir():
-        path = path / "backbone.pth"
+        path = path / BACKBONE_WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"backbone checkpoint not found: {path}")
     return path
@@ -108,7 +109,7 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
 def plain_checkpoint_meta(arch: str) -> dict:
     """Metadata for an official torchvision checkpoint: i.i.d. ImageNet training, cost 1.0."""
     return {
-        "format": FORMAT, "arch": arch, "arm": "torchvision", "arm_params": {},
+        "format": FORMAT, "arch": arch, "arm": TORCHVISION, "arm_params": {},
         "dataset": "imagenet", "num_classes": 1000, "epochs": None, "seed": None,
         "cost": 1.0, "forwards": None, "iid_forwards": None, "wall_clock_s": None,
         "top1": None, "top5": None, "config_hash": None, "versions": None,

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from transfer.results import ResultsSchemaError, make_results, validate_results
-from transfer.tasks import FAMILY_METRICS
+from common.results import ResultsSchemaError, make_results, validate_results
+from common.vocab import FAMILY_METRICS
 
 
 def valid_results(task="fpn_tiny", family="detection") -> dict:

@@ -2,12 +2,12 @@
 
 Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
   format         "transfer-suite/results/v1"
-  task           a name of transfer.tasks.TASKS, e.g. "fpn", "pspnet_tiny"
+  task           a name of common.vocab.TASK_FAMILIES, e.g. "fpn", "pspnet_tiny"
   arm            the stage-1 arm ("iid", "dar", ..., "torchvision" for an official checkpoint)
                  or "random_init"; equals pretrain.arm
   seed           int, the fine-tuning seed (mmengine `randomness.seed`)
   backbone       the checkpoint path as given, or "none" for random init
-  pretrain       the stage-1 metadata (pretrain.export: arch, arm, arm_params, dataset,
+  pretrain       the stage-1 metadata (common.backbone: arch, arm, arm_params, dataset,
                  num_classes, epochs, seed, cost, forwards, iid_forwards, wall_clock_s, top1,
                  top5, config_hash, versions, normalization, path); for random init
                  {"arm": "random_init", "cost": 0.0, "arch": <the config's arch>, rest null}
@@ -32,7 +32,7 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
                  max_iters or max_epochs
   config_hash    16 hex digits: the recipe's hash (transfer.build.recipe_hash), equal for all
                  arms and seeds of one task config and overrides
-  versions       {package: version} (pretrain.utils.versions)
+  versions       {package: version} (common.provenance.versions)
   wall_clock_s   seconds from the start of run_transfer to the end of the test
   work_dir       the run's work dir (logs, config dump)
 """
@@ -43,9 +43,8 @@ import math
 import numbers
 import re
 
-from transfer.tasks import FAMILY_METRICS, TASKS
+from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FORMAT, TASK_FAMILIES
 
-RESULTS_FORMAT = "transfer-suite/results/v1"
 REQUIRED_KEYS = ("format", "task", "arm", "seed", "backbone", "pretrain", "metrics", "protocol",
                  "config_hash", "versions", "wall_clock_s")
 REQUIRED_PROTOCOL = ("norm_cfg", "norm_eval", "frozen_stages", "mean", "std")
@@ -100,8 +99,8 @@ def validate_results(obj) -> None:
     if obj["format"] != RESULTS_FORMAT:
         problems.append(f"format is {obj['format']!r}, expected {RESULTS_FORMAT!r}")
     task = obj["task"]
-    if task not in TASKS:
-        problems.append(f"task {task!r} is not one of {list(TASKS)}")
+    if task not in TASK_FAMILIES:
+        problems.append(f"task {task!r} is not one of {list(TASK_FAMILIES)}")
     if not isinstance(obj["arm"], str) or not obj["arm"]:
         problems.append("arm must be a non-empty string")
     if not isinstance(obj["seed"], int) or isinstance(obj["seed"], bool):
@@ -120,10 +119,10 @@ def validate_results(obj) -> None:
             problems.append(f"pretrain.cost must be a number >= 0, got {pretrain['cost']!r}")
         if pretrain.get("arm") != obj["arm"]:
             problems.append(f"arm {obj['arm']!r} differs from pretrain.arm {pretrain.get('arm')!r}")
-        if pretrain.get("arm") == "random_init" and pretrain.get("cost") != 0.0:
-            problems.append("a random_init arm must have pretrain.cost 0.0")
-        if (pretrain.get("arm") == "random_init") != (obj["backbone"] == "none"):
-            problems.append("backbone 'none' goes with arm 'random_init' and only with it")
+        if pretrain.get("arm") == RANDOM_INIT and pretrain.get("cost") != 0.0:
+            problems.append(f"a {RANDOM_INIT} arm must have pretrain.cost 0.0")
+        if (pretrain.get("arm") == RANDOM_INIT) != (obj["backbone"] == "none"):
+            problems.append(f"backbone 'none' goes with arm '{RANDOM_INIT}' and only with it")
 
     metrics = obj["metrics"]
     if not isinstance(metrics, dict) or not metrics:
@@ -132,14 +131,14 @@ def validate_results(obj) -> None:
         for name, value in metrics.items():
             if not _is_number(value) or not math.isfinite(value):
                 problems.append(f"metrics[{name!r}] must be a finite number, got {value!r}")
-        if task in TASKS:
-            needed = FAMILY_METRICS[TASKS[task].family]
+        if task in TASK_FAMILIES:
+            needed = list(FAMILY_METRICS[TASK_FAMILIES[task]])
             lacking = [m for m in needed if m not in metrics]
             if lacking:
                 problems.append(f"metrics lack {lacking} (task {task!r} reports {needed})")
 
     per_class = obj.get("per_class")
-    if task in TASKS and TASKS[task].family == "semantic_segmentation" and per_class is None:
+    if TASK_FAMILIES.get(task) == "semantic_segmentation" and per_class is None:
         problems.append("per_class (per-class IoU) is required for semantic segmentation")
     if per_class is not None:
         if not isinstance(per_class, dict) or "IoU" not in per_class:

@@ -1,0 +1,54 @@
+"""The words the stages share, defined once: arms, tasks, metrics, files and format tags.
+
+Stage 1 writes them, stage 2 checks and copies them, stage 3 groups and labels by them; a
+word used by more than one stage lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+# --- arms: how a backbone was pretrained ------------------------------------------------
+IID = "iid"  # uniform i.i.d. sampling: the baseline every Δ is taken against by default
+RANDOM_INIT = "random_init"  # no pretraining (`--backbone none`): cost 0
+TORCHVISION = "torchvision"  # an official torchvision checkpoint (i.i.d. ImageNet, cost 1)
+
+# --- files and their format tags --------------------------------------------------------
+BACKBONE_WEIGHTS = "backbone.pth"
+BACKBONE_META = "backbone.json"
+BACKBONE_FORMAT = "transfer-suite/backbone/v1"
+RESULTS_FILE = "results.json"
+RESULTS_FORMAT = "transfer-suite/results/v1"
+
+# --- metrics, exactly as each toolbox's evaluator names them ------------------------------
+# mmdet and mmpose CocoMetric report fractions (-1 = no ground truth of that size), mmseg's
+# IoUMetric reports percent.
+BOX_METRICS = ("coco/bbox_mAP", "coco/bbox_mAP_50", "coco/bbox_mAP_75",
+               "coco/bbox_mAP_s", "coco/bbox_mAP_m", "coco/bbox_mAP_l")
+MASK_METRICS = tuple(name.replace("bbox", "segm") for name in BOX_METRICS)
+KEYPOINT_METRICS = ("coco/AP", "coco/AP .5", "coco/AP .75", "coco/AP (M)", "coco/AP (L)",
+                    "coco/AR", "coco/AR .5", "coco/AR .75", "coco/AR (M)", "coco/AR (L)")
+MIOU = "mIoU"
+
+FAMILY_METRICS: dict[str, tuple[str, ...]] = {
+    "detection": BOX_METRICS,
+    "instance_segmentation": BOX_METRICS + MASK_METRICS,
+    "semantic_segmentation": (MIOU,),
+    "keypoints": KEYPOINT_METRICS,
+}
+
+# --- transfer tasks: name → metric family (their configs: transfer.tasks) -----------------
+TINY_SUFFIX = "_tiny"  # a CPU-sized variant of the task before the suffix
+TASK_FAMILIES: dict[str, str] = {
+    "fpn": "detection",
+    "mask_rcnn": "instance_segmentation",
+    "pspnet": "semantic_segmentation",
+    "simplebaseline": "keypoints",
+}
+TASK_FAMILIES.update({name + TINY_SUFFIX: family for name, family in list(TASK_FAMILIES.items())})
+
+
+def task_family(task: str) -> str:
+    """The metric family of a transfer task; a clear error listing the known tasks otherwise."""
+    try:
+        return TASK_FAMILIES[task]
+    except KeyError:
+        raise KeyError(f"unknown task {task!r}; known tasks: {', '.join(TASK_FAMILIES)}") from None

@@ -1,0 +1,199 @@
+"""Benchmark of stage 1's training loop, side by side in one process (our machines are noisy).
+
+For each method, the real training loop runs: the mmengine Runner built by pretrain.trainer
+from the method's tiny preset, with its MethodHook, TrainingLoss and sampler. A timing hook
+records every training epoch (data loading, forward, backward, step, every hook's per-iteration
+work and the method's epoch-end decision; validation and checkpoints excluded) and, around the
+method's own bookkeeping (the hook's per-iteration recording and epoch-end work, the
+TrainingLoss's weighting and in-batch selection), the time it takes. During the i.i.d. run, a
+plain PyTorch epoch (same network, the same dataset object, batch size, optimizer settings and
+thread count, no mmengine) runs after every suite epoch, so the two alternate.
+
+Reported, with the first epoch of every run left out (allocator and kernel warm-up):
+  bookkeeping share   the method's directly timed bookkeeping / its training-loop time
+                      (targets: <= 1% for epoch-level methods, <= 3% for in-batch selection)
+  realized/nominal    for subset methods: (1 − Σ epoch times / (epochs × full-epoch time)) /
+                      (1 − mean kept fraction), the full-epoch time being the median of that
+                      run's full epochs (target >= 0.97)
+  suite_over_plain    images/s of the suite's i.i.d. loop / images/s of the plain loop,
+                      medians over the interleaved epochs (goal >= 0.97)
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+
+import torch
+from mmengine.hooks import Hook
+
+from common.provenance import REPO_ROOT
+from pretrain.config import load_config
+from pretrain.hook import MethodHook
+from pretrain.models import build_network
+from pretrain.trainer import _collate, build_runner
+
+CONFIGS = REPO_ROOT / "configs" / "pretrain"
+DEFAULT_METHODS = ("iid", "dar", "dap", "reweight", "random_drop", "budget")
+# Tiny DaR rule for the benchmark's 8 epochs: kept 1, 1, 1, 0.8, 0.64, 1, 0.8, 0.64.
+BENCH_DROP = dict(warmup=2, interval=1, keep=0.8, active=3, refresh=[5])
+
+
+class _Timer:
+    """Accumulates the time spent in wrapped callables."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def wrap(self, fn):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+        return timed
+
+
+class EpochTimer(Hook):
+    """Times every training epoch; optionally runs `between` (the plain epoch) after each."""
+
+    priority = "LOW"  # after MethodHook's epoch-end work (NORMAL), before CheckpointHook
+
+    def __init__(self, bookkeeping: _Timer, between=None):
+        self.bookkeeping = bookkeeping
+        self.between = between
+        self.epochs: list[dict] = []
+        self._start = 0.0
+        self._book0 = 0.0
+
+    def before_train_epoch(self, runner) -> None:
+        self._book0 = self.bookkeeping.seconds
+        self._start = time.perf_counter()
+
+    def after_train_epoch(self, runner) -> None:
+        seconds = time.perf_counter() - self._start
+        hook = next(h for h in runner.hooks if isinstance(h, MethodHook))
+        row = hook.history[-1]
+        self.epochs.append({"seconds": seconds, "bookkeeping": self.bookkeeping.seconds - self._book0,
+                            "images": row["forwards"], "fraction": row["fraction"]})
+        if self.between is not None:
+            self.between()
+
+
+def plain_epoch(net, optimizer, dataset, batch_size: int, epoch: int) -> tuple[float, int]:
+    """One epoch of a plain PyTorch loop over `dataset`; (seconds, images)."""
+    generator = torch.Generator().manual_seed(epoch)
+    order = torch.randperm(len(dataset), generator=generator).tolist()
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=[(i, epoch) for i in order],
+                                         collate_fn=_collate)
+    images = 0
+    start = time.perf_counter()
+    for batch in loader:
+        loss = torch.nn.functional.cross_entropy(net(batch["inputs"]), batch["label"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        images += len(batch["label"])
+    return time.perf_counter() - start, images
+
+
+def _config(method: str, samples: int, image_size: int, epochs: int, batch_size: int, arch: str):
+    preset = CONFIGS / f"resnet18_shapes_tiny_{method}.py"
+    if not preset.is_file():
+        raise FileNotFoundError(f"no tiny preset for method {method!r}: {preset}")
+    options = {"arch": arch, "data.num_train": samples, "data.num_val": 16, "data.image_size": image_size,
+               "train.epochs": epochs, "train.batch_size": batch_size, "train.milestones": [epochs - 1],
+               "val_interval": epochs + 1, "checkpoint_interval": epochs + 1, "log_interval": 10**6}
+    cfg = load_config(str(preset), options)
+    if cfg["arm"]["name"] in ("dar", "dap", "random_drop"):
+        cfg.merge_from_dict({"arm": {**BENCH_DROP, "refresh": [] if method == "dap" else BENCH_DROP["refresh"]}})
+    return cfg
+
+
+def bench_method(method: str, samples: int, image_size: int, epochs: int, batch_size: int, arch: str,
+                 with_plain: bool = False) -> dict:
+    """Train one method's tiny preset through the Runner; per-epoch times (and plain epochs)."""
+    cfg = _config(method, samples, image_size, epochs, batch_size, arch)
+    with tempfile.TemporaryDirectory() as work_dir:
+        runner = build_runner(cfg, work_dir)
+        hook = next(h for h in runner.hooks if isinstance(h, MethodHook))
+        bookkeeping = _Timer()
+        hook.after_train_iter = bookkeeping.wrap(hook.after_train_iter)
+        hook.after_train_epoch = bookkeeping.wrap(hook.after_train_epoch)
+        hook.loss._reduce = bookkeeping.wrap(hook.loss._reduce)
+        hook.method.select_in_batch = bookkeeping.wrap(hook.method.select_in_batch)
+        plain = []
+        between = None
+        if with_plain:
+            train_set = runner.train_dataloader.dataset
+            torch.manual_seed(0)
+            net = build_network(cfg["arch"], train_set.num_classes).train()
+            t = cfg["train"]
+            optimizer = torch.optim.SGD(net.parameters(), lr=t["lr"], momentum=t["momentum"],
+                                        weight_decay=t["weight_decay"])
+
+            def between():
+                plain.append(plain_epoch(net, optimizer, train_set, batch_size, len(plain)))
+        timer = EpochTimer(bookkeeping, between)
+        runner.register_hook(timer)
+        runner.train()
+    return {"method": method, "epochs": timer.epochs, "plain": plain, "cost": hook.cost()}
+
+
+def summarize(run: dict) -> dict:
+    """The reported figures of one method's run (first epoch left out)."""
+    epochs = run["epochs"][1:]
+    loop = sum(e["seconds"] for e in epochs)
+    out = {"method": run["method"], "cost": run["cost"],
+           "bookkeeping_share": sum(e["bookkeeping"] for e in epochs) / loop,
+           "images_per_s": statistics.median(e["images"] / e["seconds"] for e in epochs)}
+    full = [e["seconds"] for e in epochs if e["fraction"] == 1.0]
+    if len(full) < len(epochs) and full:
+        fractions = [e["fraction"] for e in epochs]
+        realized = 1 - loop / (len(epochs) * statistics.median(full))
+        nominal = 1 - sum(fractions) / len(fractions)
+        out["realized_over_nominal_saving"] = realized / nominal
+    if run["plain"]:
+        plain = [images / seconds for seconds, images in run["plain"][1:]]
+        out["plain_images_per_s"] = statistics.median(plain)
+        out["suite_over_plain"] = out["images_per_s"] / out["plain_images_per_s"]
+    return out
+
+
+def run_benchmark(methods=DEFAULT_METHODS, samples: int = 1024, image_size: int = 32, epochs: int = 8,
+                  batch_size: int = 64, arch: str = "resnet18", log=print) -> dict:
+    """Every method's run, then the figures; `log` gets one progress line per method."""
+    results = []
+    for method in methods:
+        start = time.perf_counter()
+        run = bench_method(method, samples, image_size, epochs, batch_size, arch, with_plain=method == "iid")
+        results.append(summarize(run))
+        log(f"{method}: {time.perf_counter() - start:.0f} s")
+    summary = {"arch": arch, "samples": samples, "image_size": image_size, "batch_size": batch_size,
+               "epochs": epochs, "threads": torch.get_num_threads(), "methods": results}
+    iid = next((r for r in results if "suite_over_plain" in r), None)
+    if iid is not None:
+        summary["suite_over_plain"] = iid["suite_over_plain"]
+    return summary
+
+
+def format_report(summary: dict) -> str:
+    lines = [f"{summary['arch']}, {summary['samples']} synthetic images of {summary['image_size']} px, batch "
+             f"{summary['batch_size']}, {summary['threads']} threads, {summary['epochs']} epochs per method "
+             "(the first left out)",
+             f"{'method':<14} {'cost':>6} {'images/s':>9} {'bookkeeping':>12} {'realized/nominal':>17}"]
+    for r in summary["methods"]:
+        saving = r.get("realized_over_nominal_saving")
+        lines.append(f"{r['method']:<14} {100 * r['cost']:>5.1f}% {r['images_per_s']:>9.0f} "
+                     f"{100 * r['bookkeeping_share']:>11.2f}% {'' if saving is None else f'{saving:.3f}':>17}")
+    if "suite_over_plain" in summary:
+        iid = next(r for r in summary["methods"] if "suite_over_plain" in r)
+        lines.append(f"suite (Runner + hook + method, i.i.d.) {iid['images_per_s']:.0f} images/s vs plain "
+                     f"PyTorch loop {iid['plain_images_per_s']:.0f} images/s: suite_over_plain "
+                     f"{summary['suite_over_plain']:.3f} (goal >= 0.97)")
+    lines.append("targets: bookkeeping <= 1% (epoch-level methods), <= 3% (in-batch selection); "
+                 "realized/nominal saving >= 0.97")
+    return "\n".join(lines)
+

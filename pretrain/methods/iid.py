@@ -1,0 +1,11 @@
+"""i.i.d.: the whole training set every epoch, reshuffled; the baseline every Δ starts from."""
+
+from __future__ import annotations
+
+from pretrain.methods.base import Method
+
+
+class IID(Method):
+    """Uniform i.i.d. sampling (the base class's behaviour, under its own name)."""
+
+    name = "iid"

@@ -1,0 +1,159 @@
+"""The method interface: lookup by name, parameter checks, plans, the equal-cost controls, the
+in-batch path and the compressed LR schedule. Pure and fast (no Runner)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pretrain.loss_table import LossTable
+from pretrain.methods import available_methods, build_method, get_method
+from pretrain.methods.base import EpochPlan, Method
+from pretrain.methods.budget import Budget
+from pretrain.methods.random_drop import RandomDrop
+from pretrain.schedule import simulate
+from pretrain.trainer import lr_schedulers
+from pretrain.training_loss import TrainingLoss
+
+TINY_DAR = dict(name="dar", warmup=2, interval=1, keep=0.8, active=3, refresh=[5])
+
+
+def test_every_shipped_method_is_found_by_its_name():
+    assert {"iid", "dar", "dap", "reweight", "random_drop", "budget"} <= set(available_methods())
+    for name in available_methods():
+        assert get_method(name).name == name
+
+
+def test_unknown_method_and_parameter_are_named():
+    with pytest.raises(ValueError, match="'drop_and_pray'.*known: .*dar"):
+        get_method("drop_and_pray")
+    with pytest.raises(KeyError, match="warmpu"):
+        build_method(dict(name="dar", warmpu=3), None, 10)
+    with pytest.raises(ValueError, match="arm.budget must be in"):
+        build_method(dict(name="budget", budget=1.5), None, 10)
+    with pytest.raises(ValueError, match="keep fraction"):
+        build_method(dict(TINY_DAR, keep=0.0), None, 10)
+
+
+def test_random_drop_plans_exactly_dar_s_fractions_and_cost():
+    dar = build_method(TINY_DAR, None, 10).plan()
+    random_drop = build_method(dict(TINY_DAR, name="random_drop"), None, 10).plan()
+    assert random_drop.fractions == dar.fractions
+    assert random_drop.cost == dar.cost == pytest.approx(0.816)
+    assert build_method(TINY_DAR, 2400, 10).plan().sizes == build_method(
+        dict(TINY_DAR, name="random_drop"), 2400, 10).plan().sizes
+
+
+def run_drops(method: Method, losses: torch.Tensor, epochs: int) -> list[np.ndarray]:
+    """Drive a method through `epochs` epochs whose per-sample losses are always `losses`."""
+    table, subsets = LossTable(len(losses)), []
+    plan = method.start()
+    for epoch in range(1, epochs + 1):
+        table.record(torch.as_tensor(plan.indices), losses[plan.indices])
+        table.close_epoch()
+        plan = method.end_epoch(epoch, table) or plan
+        subsets.append(np.sort(plan.indices))
+    return subsets
+
+
+def test_dar_keeps_the_hardest_and_random_drop_a_random_part_of_the_same_size():
+    losses = torch.linspace(0, 1, 50, dtype=torch.float64)  # sample i is the i-th easiest
+    dar = run_drops(build_method(TINY_DAR, 50, 10, seed=0), losses, 4)
+    rnd = run_drops(build_method(dict(TINY_DAR, name="random_drop"), 50, 10, seed=0), losses, 4)
+    assert [s.size for s in dar] == [s.size for s in rnd] == [50, 50, 40, 32]
+    assert list(dar[2]) == list(range(10, 50))  # the 40 hardest
+    assert list(rnd[2]) != list(range(10, 50)) and set(rnd[3]) <= set(rnd[2])
+    again = run_drops(build_method(dict(TINY_DAR, name="random_drop"), 50, 10, seed=0), losses, 4)
+    assert all(np.array_equal(a, b) for a, b in zip(rnd, again, strict=True))  # own seeded stream
+
+
+def test_budget_trains_a_fraction_of_the_epochs_and_costs_its_budget():
+    method = build_method(dict(name="budget", budget=0.816), 2400, 10)
+    assert method.train_epochs() == 9 and method.schedule_fraction == 0.816
+    plan = method.plan()
+    assert plan.sizes == [2400.0] * 8 + [384.0]  # 0.16 of the set in the last epoch
+    assert plan.cost == pytest.approx(0.816)
+    assert build_method(dict(name="budget", budget=0.816), None, 10).plan().cost == pytest.approx(0.816)
+    last = method.end_epoch(8, LossTable(2400))
+    assert last.indices.size == 384 and np.unique(last.indices).size == 384
+    assert method.end_epoch(7, LossTable(2400)) is None  # full epochs go on unchanged
+
+
+def test_controls_take_the_arm_s_schedule_and_cost():
+    dar = build_method(TINY_DAR, None, 10)
+    assert RandomDrop.control_for(TINY_DAR, dar) == dict(
+        name="random_drop", warmup=2, interval=1, keep=0.8, active=3, refresh=[5], accumulate="mean")
+    assert Budget.control_for(TINY_DAR, dar) == {"name": "budget", "budget": 0.816}
+    with pytest.raises(ValueError, match="drop-and-refresh arm"):
+        RandomDrop.control_for({"name": "iid"}, build_method({"name": "iid"}, None, 10))
+
+
+def test_epoch_plan_and_method_state_round_trip():
+    method = build_method(TINY_DAR, 30, 10)
+    run_drops(method, torch.rand(30, dtype=torch.float64), 4)
+    clone = build_method(TINY_DAR, 30, 10)
+    clone.load_state_dict(method.state_dict())
+    assert np.array_equal(clone.subset, method.subset) and clone.state == method.state
+    plan = EpochPlan(np.array([3, 3, 1]), shuffle=False, weights=torch.ones(5), normalize=False, event="x")
+    back = EpochPlan.from_state_dict(plan.state_dict())
+    assert list(back.indices) == [3, 3, 1] and not back.shuffle and not back.normalize and back.event == "x"
+
+
+class KeepHardestHalf(Method):
+    """A test in-batch method: back-propagate the harder half of every batch."""
+
+    name = "keep_hardest_half"
+    in_batch = True
+
+    def select_in_batch(self, indices, losses):
+        return losses >= losses.median()
+
+
+def test_in_batch_selection_forwards_everything_and_backpropagates_part():
+    net = torch.nn.Linear(4, 3)
+    loss = TrainingLoss(KeepHardestHalf(10, 1))
+    inputs, labels, indices = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]), torch.arange(6)
+    value = loss(net, inputs, labels, indices)
+    record = loss.pop()
+    with torch.no_grad():
+        all_losses = torch.nn.functional.cross_entropy(net(inputs), labels, reduction="none")
+    chosen = all_losses >= all_losses.median()
+    assert record.forwards == 6 + int(chosen.sum()) and record.backwards == int(chosen.sum()) < 6
+    assert torch.allclose(record.losses, all_losses)
+    assert value.item() == pytest.approx(all_losses[chosen].mean().item(), rel=1e-5)
+    value.backward()  # the selected samples carry the gradient
+    assert net.weight.grad is not None
+
+
+def test_a_weighted_plan_normalizes_or_rescales():
+    net = torch.nn.Identity()  # the "inputs" are the logits
+    train_loss = TrainingLoss()
+    weights = torch.tensor([2.0, 0.0, 1.0])
+    logits = torch.log(torch.softmax(torch.randn(3, 3), 1))
+    labels = torch.tensor([0, 1, 2])
+    per_sample = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    train_loss.use(EpochPlan(np.arange(3), weights=weights, normalize=True))
+    assert train_loss(net, logits, labels, torch.arange(3)).item() == pytest.approx(
+        ((weights * per_sample).sum() / weights.sum()).item())
+    train_loss.use(EpochPlan(np.arange(3), weights=weights, normalize=False))
+    assert train_loss(net, logits, labels, torch.arange(3)).item() == pytest.approx(
+        (weights * per_sample).mean().item())
+
+
+def test_lr_schedule_unchanged_at_full_budget_and_compressed_below():
+    train = dict(epochs=10, lr=0.1, milestones=[7, 9], gamma=0.1, warmup_epochs=1)
+    full = lr_schedulers(train, 1.0, 38)
+    assert full == [dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+                    dict(type="MultiStepLR", by_epoch=True, milestones=[7, 9], gamma=0.1)]
+    short = lr_schedulers(train, 0.816, 38)
+    assert short[0]["end"] == round(0.816 * 38) and not short[0]["by_epoch"]
+    assert short[1]["milestones"] == [round(7 * 0.816 * 38), round(9 * 0.816 * 38)]
+    linear = lr_schedulers(dict(train, lr_schedule="linear"), 0.5, 38)
+    assert linear[1] == dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False, begin=19, end=190)
+
+
+def test_iid_plan_is_the_full_set():
+    plan = build_method({"name": "iid"}, 100, 4).plan()
+    assert plan.sizes == [100.0] * 4 and plan.cost == 1.0
+    assert simulate(None, 4, 100).sizes == plan.sizes

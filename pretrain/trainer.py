@@ -21,6 +21,7 @@ from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, init_dist, is_distributed
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 
 from common.distributed import init_cpu_process_group
@@ -84,6 +85,24 @@ class AtomicLocalBackend(LocalBackend):
 
 
 register_backend("atomic_local", AtomicLocalBackend, force=True)
+
+
+class ZeroGradFirstOptimWrapper(OptimWrapper):
+    """mmengine's OptimWrapper with the plain loop's order: gradients are released right before
+    backward (as `zero_grad(); loss.backward(); step()`), not right after the step.
+
+    Same updates, but on CPU the step is faster: released right after the step, the gradients'
+    memory goes to the next forward's activations and backward then faults in fresh pages
+    (measured on ResNet-18, batch 64 at 32 px: 80 ms vs 72 ms per step). Gradient accumulation
+    keeps mmengine's order.
+    """
+
+    def update_params(self, loss, step_kwargs=None, zero_kwargs=None) -> None:
+        if self._accumulative_counts != 1:
+            return super().update_params(loss, step_kwargs, zero_kwargs)
+        self.zero_grad(**(zero_kwargs or {}))
+        self.backward(self.scale_loss(loss))
+        self.step(**(step_kwargs or {}))
 
 
 def _collate(batch):
@@ -195,8 +214,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         train_cfg=dict(by_epoch=True, max_epochs=method.train_epochs(),
                        val_interval=int(cfg.get("val_interval", 1))),
         val_cfg=dict(),
-        optim_wrapper=dict(optimizer=dict(
-            type="SGD", lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
+        optim_wrapper=ZeroGradFirstOptimWrapper(torch.optim.SGD(
+            model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
             weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
             nesterov=bool(train_cfg.get("nesterov", False)))),
         param_scheduler=schedulers,

@@ -4,7 +4,7 @@ Prints, per method, the bookkeeping's share of the loop (target <= 1%, in-batch 
 realized/nominal saving of the subset methods (target >= 0.97), and the suite's i.i.d. images/s
 over a plain PyTorch loop's (`suite_over_plain`, goal >= 0.97). How: pretrain/benchmark.py.
 
-    python tools/bench_pretrain.py [--methods iid dar ...] [--samples 1024] [--epochs 8] [--json]
+    python tools/bench_pretrain.py [--methods iid dar ...] [--samples 1024] [--epochs 10] [--json]
 """
 
 import argparse
@@ -24,7 +24,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=1024)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=8, help="epochs per method (the first is left out)")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per method (the first is left out)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if "iid" not in args.methods:

@@ -3,6 +3,12 @@ in-batch path and the compressed LR schedule. Pure and fast (no Runner)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +22,7 @@ from pretrain.schedule import simulate
 from pretrain.trainer import lr_schedulers
 from pretrain.training_loss import TrainingLoss
 
+REPO = Path(__file__).resolve().parents[2]
 TINY_DAR = dict(name="dar", warmup=2, interval=1, keep=0.8, active=3, refresh=[5])
 
 
@@ -157,3 +164,32 @@ def test_iid_plan_is_the_full_set():
     plan = build_method({"name": "iid"}, 100, 4).plan()
     assert plan.sizes == [100.0] * 4 and plan.cost == 1.0
     assert simulate(None, 4, 100).sizes == plan.sizes
+
+
+class LossDriven(Method):
+    """A test method whose subsets depend on the losses it will see: no plan before the run."""
+
+    name = "loss_driven"
+
+    def plan(self):
+        return None
+
+
+def test_a_method_without_a_plan_says_its_cost_comes_after_the_run(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="only known after it"):
+        Budget.control_for({"name": "loss_driven"}, LossDriven(None, 10))
+    folder = tmp_path / "methods"
+    folder.mkdir()
+    (folder / "loss_driven.py").write_text(
+        "from pretrain.methods.base import Method\n\n\n"
+        "class LossDriven(Method):\n    name = 'loss_driven'\n\n    def plan(self):\n        return None\n")
+    config = tmp_path / "cfg.py"
+    config.write_text(f"_base_ = {str(REPO / 'configs/pretrain/resnet18_shapes_tiny_iid.py')!r}\n"
+                      "arm = dict(name='loss_driven')\n")
+    env = dict(os.environ, TRANSFER_SUITE_METHODS=str(folder))
+    for extra in ([], ["--json"]):
+        out = subprocess.run([sys.executable, str(REPO / "tools" / "schedule.py"), str(config), *extra],
+                             capture_output=True, text=True, timeout=120, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "only known after the run" in out.stdout
+    assert json.loads(out.stdout)["cost"] is None

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
 from common.backbone import load_backbone
 from common.distributed import init_cpu_process_group
@@ -119,22 +120,29 @@ def test_paper_scale_simplebaseline_dry_run_from_a_resnet101_export(export_r101)
     assert summary["arch"] == "resnet101" and summary["backbone_tensors_verified"] == 520
 
 
-def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def _cli(*args: str, timeout: int = 300, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")  # see one_torch_thread
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, text=True,
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, text=True,
                           capture_output=True, timeout=timeout)
 
 
-def test_cli_list_and_dry_run(export_r18):
-    listing = _cli("tools/transfer.py", "--list")
+def test_cli_list_and_dry_run_from_any_directory(export_r18, tmp_path):
+    listing = _cli(str(REPO_ROOT / "tools" / "transfer.py"), "--list", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert [line.split()[0] for line in listing.stdout.splitlines()] == list(TASKS)
+    dumped = tmp_path / "effective.py"
     dry = _cli("tools/transfer.py", "--task", "fpn_tiny", "--backbone", str(export_r18),
-               "--dry-run", "--seed", "2", "--cfg-options", "train_cfg.max_iters=3")
+               "--dry-run", "--seed", "2", "--cfg-options", "train_cfg.max_iters=3",
+               "--dump-config", str(dumped))
     assert dry.returncode == 0, dry.stderr
     summary = json.loads(dry.stdout[dry.stdout.index("{"):])
     assert summary["seed"] == 2 and summary["protocol"]["max_iters"] == 3
     assert summary["backbone_tensors_verified"] == 100
+    # one self-contained file: every _base_ level merged, the override, the backbone, the seed
+    effective = Config.fromfile(str(dumped))
+    assert "_base_" not in dumped.read_text() and effective.train_cfg.max_iters == 3
+    assert effective.model.backbone.init_cfg.checkpoint == str(export_r18 / "backbone.pth")
+    assert effective.randomness.seed == 2 and summary["config_hash"] in dumped.read_text()
     bad = _cli("tools/transfer.py", "--task", "fpn", "--backbone", str(export_r18), "--dry-run")
     assert bad.returncode != 0 and "resnet18 but task 'fpn' builds a resnet50" in bad.stderr
 

@@ -43,6 +43,7 @@ class TransferRow:
     pretrain_dataset: str | None  # what the backbone was pretrained on (None: random init)
     path: str
     control_of: str | None = None  # the arm whose equal-cost control the backbone is
+    budget: float | None = None  # the pretraining method's `budget` parameter, if it has one
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class PretrainRow:
     epochs: int | None
     path: str
     control_of: str | None = None  # the arm this run is an equal-cost control of
+    budget: float | None = None  # the method's `budget` parameter, if it has one
 
 
 class ParseError(ValueError):
@@ -85,6 +87,11 @@ def _optional_text(obj: dict, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _budget(meta: dict) -> float | None:
+    params = meta.get("arm_params")
+    return _number(params.get("budget")) if isinstance(params, dict) else None
+
+
 def _metrics(value) -> dict:
     if not isinstance(value, dict):
         raise ParseError(f"'metrics' must be a dict, got {type(value).__name__}")
@@ -109,7 +116,7 @@ def parse_results(obj, path: str = "") -> TransferRow:
                        arch=_text(pretrain, "arch"), cost=_number(pretrain.get("cost")),
                        metrics=_metrics(obj.get("metrics")), config_hash=obj.get("config_hash"),
                        pretrain_dataset=pretrain.get("dataset"), path=str(path),
-                       control_of=_optional_text(pretrain, "control_of"))
+                       control_of=_optional_text(pretrain, "control_of"), budget=_budget(pretrain))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -132,7 +139,7 @@ def parse_backbone(obj, path: str = "") -> PretrainRow:
                        arm=_text(obj, "arm"), seed=seed, cost=_number(obj.get("cost")),
                        metrics=metrics, history=[r for r in history if isinstance(r, dict)],
                        epochs=epochs if isinstance(epochs, int) else None, path=str(path),
-                       control_of=_optional_text(obj, "control_of"))
+                       control_of=_optional_text(obj, "control_of"), budget=_budget(obj))
 
 
 def find_result_files(results_dir: str | Path) -> tuple[list[Path], list[Path]]:
@@ -174,8 +181,8 @@ def collect(results_dir: str | Path, warn: Warn = warn_stderr
     results_paths, backbone_paths = find_result_files(results_dir)
     transfer = [r for p in results_paths if (r := _load(p, parse_results, warn)) is not None]
     pretrain = [r for p in backbone_paths if (r := _load(p, parse_backbone, warn)) is not None]
-    transfer = drop_duplicates(transfer, lambda r: (r.task, r.arch, r.arm, r.seed), warn)
+    transfer = drop_duplicates(transfer, lambda r: (r.task, r.arch, r.arm, r.budget, r.seed), warn)
     # an early export (tools/export.py of epoch k) sits beside the final one: keep the longest
-    pretrain = drop_duplicates(pretrain, lambda r: (r.dataset, r.arch, r.arm, r.seed), warn,
+    pretrain = drop_duplicates(pretrain, lambda r: (r.dataset, r.arch, r.arm, r.budget, r.seed), warn,
                                prefer=lambda r: (-(r.epochs or 0), r.path))
     return transfer, pretrain

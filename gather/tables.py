@@ -87,6 +87,7 @@ class TableSpec:
     title: str
     metrics: tuple[Metric, ...]
     has_method: bool
+    labels: tuple[str, ...] | None = None  # label columns other than the paper tables' own
 
     @property
     def heading(self) -> str:
@@ -94,6 +95,8 @@ class TableSpec:
 
     @property
     def label_columns(self) -> tuple[str, ...]:
+        if self.labels is not None:
+            return self.labels
         return (("Method",) if self.has_method else ()) + ("Backbone", "Pre-train Cost")
 
     @property
@@ -123,9 +126,11 @@ TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
                   "synthetic": "Synthetic"}
 ARM_NAMES = {IID: "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
-             "random_drop": "random drop", "budget": "budget",
+             "random_drop": "random drop", "budget": "budget", "unif_sgd": "unif-SGD", "p_sgd": "p-SGD",
+             "c_sgd": "c-SGD", "selective_backprop": "selective backprop", "infobatch": "InfoBatch",
              RANDOM_INIT: "random init", TORCHVISION: "torchvision"}
-ARM_ORDER = (IID, TORCHVISION, "dar", "dap", "reweight", RANDOM_INIT)
+ARM_ORDER = (IID, TORCHVISION, "dar", "dap", "reweight", "budget", "unif_sgd", "p_sgd", "c_sgd",
+             "selective_backprop", "infobatch", RANDOM_INIT)
 
 
 def task_table(task: str) -> tuple[str, str] | None:
@@ -147,9 +152,19 @@ def arch_name(arch: str) -> str:
     return arch
 
 
+def run_arm(arm: str, budget: float | None, control_of: str | None) -> str:
+    """The key a run is tabled under: its arm, and its budget when its method takes one
+    ("unif_sgd@0.3"); an equal-cost control's label already says what it controls."""
+    return arm if budget is None or control_of else f"{arm}@{budget:g}"
+
+
 def arm_name(arm: str, control_of: str | None = None) -> str:
     """Display name of an arm: iid -> i.i.d., dar -> DaR; unknown arms as they are. An
-    equal-cost control (label "<arm>-<method>") reads "random drop at DaR cost"."""
+    equal-cost control (label "<arm>-<method>") reads "random drop at DaR cost", a budgeted
+    run ("unif_sgd@0.3") "unif-SGD at budget 0.3"."""
+    if "@" in arm:
+        base, budget = arm.rsplit("@", 1)
+        return f"{arm_name(base)} at budget {budget}"
     if control_of and arm.startswith(control_of + "-"):
         method = arm[len(control_of) + 1:]
         return f"{ARM_NAMES.get(method, method)} at {ARM_NAMES.get(control_of, control_of)} cost"
@@ -164,7 +179,8 @@ def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None)
 
     def key(a):
         parent = controls.get(a, a)
-        return (parent != baseline, rank.get(parent, len(rank)), parent, a in controls, a)
+        base, _, budget = parent.partition("@")
+        return (parent != baseline, rank.get(base, len(rank)), base, float(budget or "inf"), a in controls, a)
 
     return sorted(set(arms), key=key)
 
@@ -176,6 +192,14 @@ class Cost:
 
     value: float | None
     signed: bool = False
+
+
+@dataclass(frozen=True)
+class CostedSummary:
+    """A budget-table cell: the metric over seeds and the runs' mean measured cost."""
+
+    summary: Summary | None
+    cost: float | None
 
 
 @dataclass(frozen=True)
@@ -304,6 +328,57 @@ def _group_tables(entries, baseline: str) -> list[Table]:
     return [tables[k] for k in SPECS if k in tables]
 
 
+OWN_COST = "own cost"  # the budget tables' column for runs of a method without a budget
+
+
+def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
+                        baseline: str = IID) -> list[Table]:
+    """Arazo et al.'s layout for every (dataset or task, arch) group that has budgeted runs:
+    methods as rows, budgets as columns, the headline metric (top-1; box AP, keypoint AP, mIoU)
+    as mean ± std over seeds with the runs' measured cost. Runs of methods without a budget
+    (i.i.d., DaR, its controls, InfoBatch) fill an "own cost" column."""
+    groups: dict = defaultdict(list)
+    for r in pretrain:
+        if r.dataset in DATASET_TABLES:
+            spec = SPECS[DATASET_TABLES[r.dataset]]
+            groups[(spec.key, r.dataset, r.arch, spec.title, TOP1)].append(r)
+    for r in transfer:
+        found = task_table(r.task)
+        if found is not None:
+            spec = SPECS[found[0]]
+            groups[(spec.key, found[1], r.arch, spec.title, spec.metrics[0])].append(r)
+    tables = []
+    for (key, what, arch, _, metric), rows in sorted(groups.items(), key=lambda g: g[0][:3]):
+        budgets = sorted({r.budget for r in rows if r.budget is not None and not r.control_of})
+        if not budgets:
+            continue
+        columns = [*budgets, *([None] if any(r.budget is None or r.control_of for r in rows) else [])]
+        by_arm: dict = defaultdict(lambda: defaultdict(list))
+        controls = {r.arm: r.control_of for r in rows if r.control_of}
+        for r in rows:
+            column = None if r.budget is None or r.control_of else r.budget
+            by_arm[r.arm][column].append(r)
+        spec = TableSpec(f"{key}-budget", f"{metric.label} (%) by pre-training budget (Arazo et al.'s "
+                         f"layout): {what}",
+                         tuple(Metric(metric.key, OWN_COST if c is None else f"budget {c:g}", metric.scale)
+                               for c in columns), has_method=True, labels=("Method", "Backbone"))
+        table = Table(spec)
+        for arm in order_arms(by_arm, baseline, controls):
+            cells = []
+            for column in columns:
+                runs = by_arm[arm].get(column, [])
+                values = [metric.percent(r.metrics.get(metric.key)) for r in runs]
+                costs = [r.cost for r in runs if r.cost is not None]
+                cells.append(CostedSummary(summarize(v for v in values if v is not None) if runs else None,
+                                           sum(costs) / len(costs) if costs else None))
+            table.rows.append(Row("arm", f"{what} {arch_name(arch)}", arm,
+                                  (arm_name(arm, controls.get(arm)), arch_name(arch)), tuple(cells)))
+        table.notes.append(f"{what} {arch_name(arch)}: mean ± std (ddof=1) over seeds; in parentheses the "
+                           "measured pre-training cost (i.i.d. = 100%).")
+        tables.append(table)
+    return tables
+
+
 def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
                  baseline: str = IID) -> tuple[list[Table], list[str]]:
     """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
@@ -317,15 +392,16 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
             continue
         base = r.task.removesuffix(TINY_SUFFIX)
         order = (r.task != base, task_rank[base])  # paper-scale groups before tiny ones
-        entries.append((found[0], order, found[1], r.arch, Run(r.arm, r.seed, r.cost, r.metrics, r.control_of),
+        run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of)
+        entries.append((found[0], order, found[1], r.arch, run,
                         {"config_hash": r.config_hash, "pretraining dataset": r.pretrain_dataset}))
     for r in pretrain:
         if r.dataset not in DATASET_TABLES:
             warnings.append(f"skipping {r.path}: no table for dataset {r.dataset!r}")
             continue
-        entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch,
-                        Run(r.arm, r.seed, r.cost, r.metrics, r.control_of), {}))
-    return _group_tables(entries, baseline), warnings
+        run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of)
+        entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
+    return _group_tables(entries, baseline) + build_budget_tables(transfer, pretrain, baseline), warnings
 
 
 # --- formatting ---------------------------------------------------------------------------
@@ -389,6 +465,11 @@ def format_cost(c: Cost, g: Glyphs) -> str:
 
 def format_cell(cell, g: Glyphs) -> str:
     """Any cell of a Row as text in the glyphs of one format."""
+    if isinstance(cell, CostedSummary):
+        if cell.summary is None:
+            return g.missing
+        cost = f" ({format_cost(Cost(cell.cost), g)})" if cell.cost is not None else ""
+        return format_summary(cell.summary, g) + cost
     if isinstance(cell, Cost):
         return format_cost(cell, g)
     if isinstance(cell, Delta):

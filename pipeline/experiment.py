@@ -12,6 +12,9 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    again with these overrides (e.g. one per architecture for the ImageNet
                    table); default one unnamed variant without overrides
   pretrain_options overrides applied to every pretraining config (e.g. shorter runs)
+  budgets          optional list, e.g. [0.2, 0.3, 0.5]: every arm whose method takes a `budget`
+                   parameter is pretrained (and transferred) once per budget, as "<arm>_b<budget>";
+                   the others once
   pretrain_seeds   seeds of the pretraining runs (default [0])
   tasks            {transfer task: dict(cfg_options={...})}; empty for classification-only
   seeds            seeds of the transfer runs (default [0]); transfer seed i uses pretraining
@@ -33,7 +36,7 @@ from common.provenance import REPO_ROOT
 from common.vocab import IID
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
-                   "demo_data", "baseline", "filename"}
+                   "demo_data", "baseline", "budgets", "filename"}
 TASK_KEYS = {"cfg_options"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 
@@ -147,6 +150,29 @@ def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:
     return specs
 
 
+def takes_budget(config: str, options: dict) -> bool:
+    """Whether the method the config (+ options) selects has a `budget` parameter."""
+    from pretrain.config import load_config
+    from pretrain.methods import get_method
+
+    return "budget" in get_method(load_config(config, options)["arm"]["name"]).defaults
+
+
+def arm_runs(arm: str, config: str, options: dict, controls: list[str], budgets: list[float]
+             ) -> list[tuple[str, dict]]:
+    """(cell label, options) of every pretraining run an arm asks for: the arm itself (once per
+    budget if its method takes one and the experiment sweeps `budgets`), then its controls."""
+    if budgets and takes_budget(config, options):
+        runs = [(f"{arm}_b{b:g}", {**options, "arm.budget": b, "label": arm}) for b in budgets]
+    else:
+        runs = [(arm, options)]
+    for control in controls:
+        runs.append((f"{arm}-{control}", {
+            **options, "arm": {"_delete_": True, **control_arm(config, options, control, arm)},
+            "label": f"{arm}-{control}", "control_of": arm}))
+    return runs
+
+
 def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     """Every cell of an experiment, in execution order (pretraining first)."""
     from transfer.tasks import get_task
@@ -157,19 +183,16 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     variants = cfg.get("variants") or [dict(name="", options={})]
     pretrain_seeds = list(cfg.get("pretrain_seeds", [0]))
     common = dict(cfg.get("pretrain_options") or {})
-    arms = []  # (label, pretrains?) in table order: each arm, then its controls
+    budgets = [float(b) for b in cfg.get("budgets") or []]
+    arms = []  # (cell label, pretrains?) in table order: each arm (per budget), then its controls
     for arm, config, controls in _arm_specs(cfg["arms"]):
-        arms.append((arm, config is not None))
-        arms += [(f"{arm}-{control}", True) for control in controls]
         if config is None:
+            arms.append((arm, False))
             continue
-        for variant in variants:
-            options = {**common, **dict(variant.get("options") or {})}
-            runs = [(arm, options)]
-            for control in controls:
-                runs.append((f"{arm}-{control}", {
-                    **options, "arm": {"_delete_": True, **control_arm(config, options, control, arm)},
-                    "label": f"{arm}-{control}", "control_of": arm}))
+        for v, variant in enumerate(variants):
+            runs = arm_runs(arm, config, {**common, **dict(variant.get("options") or {})}, controls, budgets)
+            if v == 0:
+                arms += [(label, True) for label, _ in runs]
             for label, run_options in runs:
                 for seed in pretrain_seeds:
                     cell_dir = (root / "pretrain" / (f"{variant['name']}_{label}" if variant["name"] else label)

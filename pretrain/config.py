@@ -19,6 +19,8 @@ CONFIG_KEYS = {
     "train": "dict(epochs, batch_size, lr, momentum, weight_decay, milestones, gamma, workers, ...)",
     "seed": "seed of model init, shuffling and augmentation",
     "deterministic": "torch deterministic algorithms (exact resume on CPU)",
+    "augment": "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', mix_alpha=0.3): "
+               "the budgeted-training augmentations, for any method",
     "val_interval": "evaluate every N epochs (and after the last)",
     "checkpoint_interval": "save a checkpoint every N epochs",
     "max_keep_ckpts": "keep the newest N epoch checkpoints",
@@ -26,7 +28,10 @@ CONFIG_KEYS = {
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
               "gamma", "workers", "warmup_epochs", "lr_schedule"}
-LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
+LR_SCHEDULES = ("step", "linear")
+AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
+RANDAUGMENT_KEYS = {"num_ops", "magnitude"}
+MIXES = (None, "mixup", "ricap")  # step: ×gamma at each milestone; linear: decay to 0 at the end
 
 
 def check_config(cfg: dict) -> None:
@@ -45,10 +50,30 @@ def check_config(cfg: dict) -> None:
             raise KeyError(f"config lacks train.{key}")
     if cfg["train"].get("lr_schedule", "step") not in LR_SCHEDULES:
         raise ValueError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {cfg['train']['lr_schedule']!r}")
+    augment_settings(cfg)
     if "name" not in cfg["arm"]:
         raise KeyError("config lacks arm.name (the pretraining method)")
     build_method(cfg["arm"], dataset_size=None, epochs=int(cfg["train"]["epochs"]),
                  seed=int(cfg.get("seed", 0)))  # unknown method or parameter: an error naming it
+
+
+def augment_settings(cfg: dict) -> dict:
+    """The config's `augment` dict with its defaults filled in; unknown keys or values are errors."""
+    given = dict(cfg.get("augment") or {})
+    unknown = sorted(set(given) - set(AUGMENT_DEFAULTS))
+    if unknown:
+        raise KeyError(f"unknown key(s) in augment: {unknown}; known: {sorted(AUGMENT_DEFAULTS)}")
+    settings = {**AUGMENT_DEFAULTS, **given}
+    if settings["mix"] not in MIXES:
+        raise ValueError(f"augment.mix must be one of {MIXES}, got {settings['mix']!r}")
+    if not settings["mix_alpha"] > 0:
+        raise ValueError(f"augment.mix_alpha must be > 0, got {settings['mix_alpha']!r}")
+    if settings["randaugment"] is not None:
+        settings["randaugment"] = dict(settings["randaugment"])
+        unknown = sorted(set(settings["randaugment"]) - RANDAUGMENT_KEYS)
+        if unknown:
+            raise KeyError(f"unknown key(s) in augment.randaugment: {unknown}; known: {sorted(RANDAUGMENT_KEYS)}")
+    return settings
 
 
 def load_config(path: str, options: dict | None = None) -> Config:

@@ -32,18 +32,23 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 
 
-def build_transform(preset: str, train: bool, image_size: int, mean: Sequence[float], std: Sequence[float]):
+def build_transform(preset: str, train: bool, image_size: int, mean: Sequence[float], std: Sequence[float],
+                    randaugment: dict | None = None):
     """The paper's recipes: ImageNet random-resized crop (8-100% area, 3/4-4/3) + flip;
-    CIFAR-style pad-4 random crop + flip (also used for the synthetic shapes)."""
+    CIFAR-style pad-4 random crop + flip (also used for the synthetic shapes). `randaugment`
+    (training only): torchvision's RandAugment(**randaugment) first, as Arazo et al. insert it
+    before the crop and flip (their N=2, M=4 is num_ops=2, magnitude=4)."""
     normalize = [T.ToTensor(), T.Normalize(mean, std)]
+    first = [T.RandAugment(**randaugment)] if train and randaugment else []
     if preset == "imagenet":
         if train:
-            return T.Compose([T.RandomResizedCrop(image_size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
+            return T.Compose([*first, T.RandomResizedCrop(image_size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
                               T.RandomHorizontalFlip(), *normalize])
         return T.Compose([T.Resize(int(image_size * 256 / 224)), T.CenterCrop(image_size), *normalize])
     if preset == "cifar":
         if train:
-            return T.Compose([T.RandomCrop(image_size, padding=image_size // 8), T.RandomHorizontalFlip(), *normalize])
+            return T.Compose([*first, T.RandomCrop(image_size, padding=image_size // 8), T.RandomHorizontalFlip(),
+                              *normalize])
         return T.Compose(normalize)
     raise ValueError(f"unknown transform preset {preset!r} (imagenet, cifar)")
 
@@ -185,32 +190,34 @@ def shot_groups(train_targets: np.ndarray, num_classes: int) -> np.ndarray:
     return np.where(counts > 100, 0, np.where(counts < 20, 2, 1))
 
 
-def build_datasets(data: dict, seed: int):
-    """(train, val) datasets from a config's `data` dict; see configs/pretrain/*.py."""
+def build_datasets(data: dict, seed: int, randaugment: dict | None = None):
+    """(train, val) datasets from a config's `data` dict; see configs/pretrain/*.py.
+    `randaugment` adds RandAugment to the training transform (build_transform)."""
     kind = data["type"]
     size = data["image_size"]
+    ra = {"randaugment": randaugment}
     if kind == "synthetic":
         # ImageNet's statistics, which every transfer task normalizes with: the same input
         # scale in both stages.
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-        train = SyntheticShapes(data["num_train"], size, build_transform("cifar", True, size, mean, std),
+        train = SyntheticShapes(data["num_train"], size, build_transform("cifar", True, size, mean, std, **ra),
                                 data_seed=data.get("data_seed", 0), seed=seed)
         val = SyntheticShapes(data["num_val"], size, build_transform("cifar", False, size, mean, std),
                               data_seed=data.get("data_seed", 0) + 1000, seed=seed)
     elif kind in ("cifar10", "cifar100"):
         mean, std = CIFAR_MEAN, CIFAR_STD
-        train = Cifar(data["root"], kind, True, build_transform("cifar", True, size, mean, std), seed)
+        train = Cifar(data["root"], kind, True, build_transform("cifar", True, size, mean, std, **ra), seed)
         val = Cifar(data["root"], kind, False, build_transform("cifar", False, size, mean, std), seed)
     elif kind == "imagenet":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         train = ImageFolder(os.path.join(data["root"], "train"),
-                            build_transform("imagenet", True, size, mean, std), seed)
+                            build_transform("imagenet", True, size, mean, std, **ra), seed)
         val = ImageFolder(os.path.join(data["root"], "val"),
                           build_transform("imagenet", False, size, mean, std), seed)
     elif kind == "imagenet_lt":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         train = ListDataset(data["root"], data["train_list"],
-                            build_transform("imagenet", True, size, mean, std), seed, 1000)
+                            build_transform("imagenet", True, size, mean, std, **ra), seed, 1000)
         val = ListDataset(data["root"], data["val_list"],
                           build_transform("imagenet", False, size, mean, std), seed, 1000)
         val.shot_groups = shot_groups(train.targets, 1000)

@@ -100,6 +100,9 @@ class MethodHook(Hook):
             self._apply(self.method.start())
         self._set_max_iters(runner)
 
+    def before_train_epoch(self, runner) -> None:
+        self.loss.start_epoch(runner.epoch + 1)
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         record = self.loss.pop()
         self.table.record(record.indices, record.losses)

@@ -18,7 +18,11 @@ import torch.distributed as dist
 
 
 class LossTable:
-    """Sums, counts and the last epoch's mean loss of every sample of a dataset."""
+    """Sums, counts and the last epoch's mean loss of every sample of a dataset.
+
+    `last` holds each sample's mean loss in the last epoch that trained on it (NaN: never yet,
+    inf: a non-finite loss); `last_seen` marks the samples of the epoch just closed.
+    """
 
     def __init__(self, num_samples: int):
         self.num_samples = num_samples
@@ -34,6 +38,7 @@ class LossTable:
         self.count = torch.zeros(n, dtype=torch.float64)
         self.nonfinite = torch.zeros(n, dtype=torch.float64)
         self.last = torch.full((n,), float("nan"), dtype=torch.float64)
+        self.last_seen = torch.zeros(n, dtype=torch.bool)  # trained on in the epoch just closed
 
     @torch.no_grad()
     def record(self, indices: torch.Tensor, losses: torch.Tensor) -> None:
@@ -63,6 +68,7 @@ class LossTable:
         seen = epoch_count > 0
         self.last[seen] = epoch_sum[seen] / epoch_count[seen]
         self.last[epoch_nonfinite > 0] = float("inf")
+        self.last_seen = seen | (epoch_nonfinite > 0)
         self.sum += epoch_sum
         self.count += epoch_count
         self.nonfinite += epoch_nonfinite

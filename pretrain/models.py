@@ -130,6 +130,15 @@ class CifarResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def _resnet18_cifar(num_classes: int) -> nn.Module:
+    """torchvision's ResNet-18 with the CIFAR stem (3x3 stride-1 conv, no max-pool), the network
+    of Arazo et al.'s budgeted-training experiments; torchvision's keys (the stem's shape differs)."""
+    net = torchvision.models.resnet18(num_classes=num_classes)
+    net.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    net.maxpool = nn.Identity()
+    return net
+
+
 def _densenet_bc100(num_classes: int) -> nn.Module:
     net = torchvision.models.DenseNet(growth_rate=12, block_config=(16, 16, 16), num_init_features=24,
                                       bn_size=4, num_classes=num_classes)
@@ -150,6 +159,7 @@ ARCHS = {
     "densenet121": lambda n: torchvision.models.densenet121(num_classes=n),
     "densenet169": lambda n: torchvision.models.densenet169(num_classes=n),
     "mobilenet_v1": lambda n: MobileNetV1(num_classes=n),
+    "resnet18_cifar": _resnet18_cifar,
     "resnet110_cifar": lambda n: CifarResNet(110, preact_bottleneck=False, num_classes=n),
     "resnet164_cifar": lambda n: CifarResNet(164, preact_bottleneck=True, num_classes=n),
     "densenet_bc100_cifar": _densenet_bc100,

@@ -27,7 +27,7 @@ from mmengine.runner import Runner
 from common.distributed import init_cpu_process_group
 from common.files import atomic_path
 from common.provenance import config_hash, versions
-from pretrain.config import CONFIG_KEYS, check_config
+from pretrain.config import CONFIG_KEYS, augment_settings, check_config
 from pretrain.data import build_datasets
 from pretrain.hook import MethodHook
 from pretrain.methods import build_method
@@ -164,7 +164,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
             init_cpu_process_group(launcher)
     seed = int(cfg.get("seed", 0))
     train_cfg = cfg["train"]
-    train_set, val_set = build_datasets(cfg["data"], seed)
+    augment = augment_settings(cfg)
+    train_set, val_set = build_datasets(cfg["data"], seed, augment["randaugment"])
     batch_size = int(train_cfg["batch_size"])
     workers = int(train_cfg.get("workers", 0))
     sampler = SubsetSampler(len(train_set), seed=seed, batch_size=batch_size)
@@ -184,11 +185,12 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "seed": seed,
         "label": cfg.get("label") or cfg["arm"]["name"],
         "control_of": cfg.get("control_of"),
+        "augment": augment,
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
     }
-    loss = TrainingLoss(method)
+    loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed)
     hook = MethodHook(method, loss, sampler, cfg["arm"], export_dir=os.path.join(work_dir, "export"),
                       export_meta=export_meta, batch_size=batch_size)
     iters_per_epoch = math.ceil(per_rank_length(len(train_set), get_dist_info()[1], batch_size) / batch_size)

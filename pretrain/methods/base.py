@@ -7,7 +7,9 @@ name. The engine side (pretrain.hook.MethodHook, pretrain.training_loss.Training
   start()                  -> EpochPlan   what the first epoch trains on (default: all, shuffled)
   select_in_batch(i, l)    -> mask|None   in-batch methods (`in_batch = True`) only: which
                                           samples of a batch to back-propagate, from the losses
-                                          of a scoring forward pass (no gradient)
+                                          of a scoring forward pass (no gradient); asked only
+                                          while scoring_now() is true (e.g. not in a warm-up
+                                          epoch that trains on every sample, unscored)
   end_epoch(epoch, table)  -> EpochPlan|None   after every epoch, with the LossTable holding
                                           the per-sample training losses of every iteration
                                           (reduced over ranks); None keeps the current plan
@@ -100,6 +102,10 @@ class Method:
 
     def select_in_batch(self, indices: torch.Tensor, losses: torch.Tensor) -> torch.Tensor | None:
         return None
+
+    def scoring_now(self) -> bool:
+        """Whether the coming batches are scored for select_in_batch (else trained whole)."""
+        return self.in_batch
 
     def plan(self) -> Plan | None:
         """Subset size per epoch when known in advance (default: the full set every epoch)."""

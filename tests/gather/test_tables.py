@@ -302,3 +302,21 @@ def test_an_arm_is_compared_with_each_of_its_equal_cost_controls():
     assert versus_drop.values[0].mean == pytest.approx(0.5) and versus_drop.values[0].n == 2  # (1 + 0) / 2
     assert versus_drop.labels[2] == Cost(pytest.approx(0.0), True)  # at equal cost
     assert by_label["Δ DaR − budget at DaR cost"].values[0].mean == pytest.approx(3.5)
+
+
+def test_budgeted_transfer_runs_get_arazo_s_layout_on_the_headline_metric():
+    def row(arm, seed, ap, cost, budget=None):
+        return TransferRow(task="fpn", arm=arm, seed=seed, arch="resnet18", cost=cost,
+                           metrics={"coco/bbox_mAP": ap}, config_hash="0" * 16, pretrain_dataset="cifar10",
+                           path=f"/x/{arm}{budget}_{seed}/results.json", budget=budget)
+
+    rows = [row("iid", s, 0.30, 1.0) for s in (0, 1)]
+    rows += [row("p_sgd", s, 0.20 + 0.02 * s, b, b) for s in (0, 1) for b in (0.2, 0.5)]
+    tables = build_tables(rows, [])[0]
+    t5 = one_table(tables, "T5")  # the classic table keeps one row per (method, budget)
+    assert [r.labels[1] for r in t5.rows if r.kind == "arm"] == [
+        "R-18 (i.i.d.)", "R-18 (p-SGD at budget 0.2)", "R-18 (p-SGD at budget 0.5)"]
+    budget = one_table(tables, "T5-budget")
+    assert budget.spec.columns == ("Method", "Backbone", "budget 0.2", "budget 0.5", "own cost")
+    assert md_cells(budget) == [["i.i.d.", "R-18", "–", "–", "30.0 ± 0.0 (100%)"],
+                                ["p-SGD", "R-18", "21.0 ± 1.4 (20%)", "21.0 ± 1.4 (50%)", "–"]]

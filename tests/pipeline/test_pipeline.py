@@ -194,3 +194,46 @@ def test_an_arm_with_controls_is_compared_with_them_at_equal_cost(tmp_path):
         assert label in text
     control_rows = [r for r in tables[0].rows if r.kind == "control_delta"]
     assert len(control_rows) == 2 and all(v.n == 2 for r in control_rows for v in r.values)  # paired, with intervals
+
+
+def test_the_budgeted_cifar_experiment_plans_every_method_at_every_budget(tmp_path):
+    experiment = str(REPO / "configs" / "experiments" / "budgeted_cifar.py")
+    plan = make_plan(load_experiment(experiment), tmp_path)
+    budgeted = [f"{m}_b{b}" for m in ("budget", "unif_sgd", "p_sgd", "c_sgd", "selective_backprop")
+                for b in ("0.2", "0.3", "0.5")]
+    expected = {"iid", "infobatch", "dar", "dar-random_drop", "dar-budget", *budgeted}
+    assert {c.arm for c in plan.pretrain} == expected
+    assert len(plan.pretrain) == len(expected) * 2 * 3  # CIFAR-10 and CIFAR-100, three seeds
+    cell = next(c for c in plan.pretrain if c.arm == "p_sgd_b0.2" and c.variant == "cifar100")
+    cfg = load_config(cell.config, cell.options)
+    assert cfg["arm"]["budget"] == 0.2 and cfg["label"] == "p_sgd" and cfg["data"]["type"] == "cifar100"
+    dry = subprocess.run([sys.executable, str(REPO / "tools" / "pipeline.py"), experiment, "--dry-run",
+                          "--runs-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    for name in ("pretrain/cifar10_iid/seed0", "pretrain/cifar100_dar-budget/seed2",
+                 "pretrain/cifar10_infobatch/seed1", "pretrain/cifar10_selective_backprop_b0.5/seed0"):
+        assert name in dry.stdout
+
+
+def test_a_tiny_budgeted_experiment_gathers_methods_by_budgets(tmp_path):
+    presets = REPO / "configs" / "pretrain"
+    experiment = tmp_path / "budgeted.py"
+    experiment.write_text(
+        "arms = dict(" + ", ".join(f"{m}={str(presets / f'resnet18_shapes_tiny_{m}.py')!r}"
+                                   for m in ("iid", "unif_sgd", "selective_backprop", "infobatch")) + ")\n"
+        f"budgets = [0.3, 0.6]\npretrain_options = {CONTROL_OPTIONS!r}\n")
+    plan = make_plan(load_experiment(str(experiment)), tmp_path)
+    assert [c.arm for c in plan.pretrain] == ["iid", "unif_sgd_b0.3", "unif_sgd_b0.6", "selective_backprop_b0.3",
+                                               "selective_backprop_b0.6", "infobatch"]
+    assert set(run_plan(plan, log=lambda line: None).values()) == {DONE}
+    tables, _ = gather_tables(plan.root)
+    table = next(t for t in tables if t.spec.key == "Synthetic-budget")
+    assert table.spec.columns == ("Method", "Backbone", "budget 0.3", "budget 0.6", "own cost")
+    cells = {row.labels[0]: row.values for row in table.rows}
+    assert list(cells) == ["i.i.d.", "unif-SGD", "selective backprop", "InfoBatch"]
+    assert cells["unif-SGD"][0].cost == pytest.approx(0.3, abs=0.02) and cells["unif-SGD"][2].summary is None
+    assert 0 < cells["selective backprop"][0].cost <= 0.3 and 0 < cells["selective backprop"][1].cost <= 0.6
+    assert cells["i.i.d."][2].cost == 1.0 and 0 < cells["InfoBatch"][2].cost < 1
+    text = render(tables, "md")
+    assert "| unif-SGD | R-10 | " in text and "(29.7%)" in text  # int(0.3 x 64) of 64 samples per epoch
+    assert "R-10 (unif-SGD at budget 0.3)" in text  # and in the classic table

@@ -193,3 +193,102 @@ def test_a_method_without_a_plan_says_its_cost_comes_after_the_run(tmp_path, mon
         assert out.returncode == 0, out.stderr[-2000:]
         assert "only known after the run" in out.stdout
     assert json.loads(out.stdout)["cost"] is None
+
+
+# --- the literature's alternatives (InfoBatch, Arazo et al.'s samplers) ----------------------
+def close_epoch(table: LossTable, indices: np.ndarray, losses: torch.Tensor) -> None:
+    table.record(torch.as_tensor(indices), losses[indices])
+    table.close_epoch()
+
+
+def test_infobatch_prunes_half_the_well_learned_and_upweights_the_rest():
+    losses = torch.linspace(0.1, 2.0, 40, dtype=torch.float64)  # the first 20 lie below the mean
+    method = build_method({"name": "infobatch"}, 40, 10, seed=3)
+    assert method.plan() is None
+    plan, table = method.start(), LossTable(40)
+    assert plan.indices.size == 40 and plan.weights is None  # no scores yet: nothing pruned
+    close_epoch(table, plan.indices, losses)
+    plan = method.end_epoch(1, table)
+    below = np.flatnonzero(losses.numpy() < losses.numpy().mean())
+    kept_below = np.intersect1d(plan.indices, below)
+    assert kept_below.size == int(0.5 * below.size) and set(range(below.size, 40)) <= set(plan.indices)
+    assert not plan.normalize and torch.all(plan.weights[kept_below] == 2.0)
+    assert plan.weights.sum() == 40 + kept_below.size  # weight 2 for the kept below-mean samples
+    for epoch in range(2, 10):  # epochs 2-9 prune (0-based index <= 0.875 x 10)
+        close_epoch(table, plan.indices, losses)
+        plan = method.end_epoch(epoch, table)
+        assert plan.indices.size < 40 if epoch < 9 else plan.indices.size == 40
+    assert plan.weights is None and plan.event == "full set"  # epoch 10: the full set, weight 1
+
+
+def test_unif_sgd_draws_a_fresh_uniform_budget_every_epoch():
+    method = build_method({"name": "unif_sgd", "budget": 0.3}, 100, 5)
+    plan = method.plan()
+    assert plan.sizes == [30.0] * 5 and plan.cost == pytest.approx(0.3) and method.schedule_fraction == 0.3
+    first, second = method.start().indices, method.end_epoch(1, LossTable(100)).indices
+    assert first.size == second.size == np.unique(first).size == 30 and not np.array_equal(first, second)
+
+
+def test_p_sgd_and_c_sgd_score_by_the_running_miss_probability():
+    losses = torch.tensor([0.01] * 50 + [0.7] * 25 + [5.0] * 25, dtype=torch.float64)
+    picks = {}
+    for name in ("p_sgd", "c_sgd"):
+        method, table = build_method({"name": name, "budget": 0.2}, 100, 30, seed=0), LossTable(100)
+        plan, counts = method.start(), np.zeros(100)
+        for epoch in range(1, 30):
+            close_epoch(table, plan.indices, losses)
+            plan = method.end_epoch(epoch, table)
+            counts[plan.indices] += 1
+        seen = method.times_seen > 0
+        assert np.allclose(method.mean_miss[seen], 1 - np.exp(-losses.numpy()[seen]))
+        picks[name] = [counts[:50].mean(), counts[50:75].mean(), counts[75:].mean()]
+    easy, middle, hard = picks["p_sgd"]
+    assert easy < middle < hard  # drawn by 1 − p_true: the hardest most often
+    easy, middle, hard = picks["c_sgd"]
+    assert middle > hard and middle > easy  # drawn by s(1 − s): the confused (p_true ≈ 0.5) most often
+
+
+def test_selective_backprop_primes_then_draws_by_loss_percentile():
+    method = build_method({"name": "selective_backprop", "budget": 0.5}, 64, 4, seed=0)
+    assert method.in_batch and method.plan() is None and method.train_epochs() == 2
+    method.start()
+    losses = torch.linspace(0, 1, 64)
+    assert not method.scoring_now()  # epoch 1 trains on everything, unscored
+    method.end_epoch(1, LossTable(64))
+    assert method.scoring_now()
+    chosen = torch.stack([method.select_in_batch(torch.arange(64), losses) for _ in range(20)]).float()
+    rate = chosen.mean(0)
+    assert rate[:16].mean() < 0.05 and rate[48:].mean() > 0.4  # P = percentile^3
+    again = build_method({"name": "selective_backprop", "budget": 0.5}, 64, 4, seed=0)
+    again.load_state_dict(method.state_dict())
+    assert list(again.losses) == list(method.losses) and again.epoch == method.epoch == 2
+
+
+def test_mixup_and_ricap_mix_around_each_sample():
+    from pretrain.training_loss import mix_batch
+
+    inputs = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 3, 8, 8).contiguous()
+    labels = torch.tensor([0, 1, 2, 3])
+    mixed, targets = mix_batch("mixup", inputs, labels, np.random.default_rng(0), 0.3)
+    lam = targets[0][1]
+    assert torch.equal(targets[0][0], labels) and sum(w for _, w in targets) == pytest.approx(1.0)
+    # every pixel of image i holds its sample's label: the mix is λ·i + (1 − λ)·perm(i)
+    assert torch.allclose(mixed[:, 0, 0, 0], lam * labels.float() + (1 - lam) * targets[1][0].float())
+    mixed, targets = mix_batch("ricap", inputs, labels, np.random.default_rng(1), 0.3)
+    assert mixed.shape == inputs.shape and torch.equal(targets[0][0], labels)
+    assert sum(w for _, w in targets) == pytest.approx(1.0)
+    if targets[0][1] > 0:  # the top-left patch is each sample's own
+        assert torch.equal(mixed[:, 0, 0, 0], labels.float())
+
+
+def test_augment_settings_are_checked():
+    from pretrain.config import augment_settings
+
+    assert augment_settings({}) == {"randaugment": None, "mix": None, "mix_alpha": 0.3}
+    assert augment_settings({"augment": {"mix": "ricap"}})["mix"] == "ricap"
+    with pytest.raises(KeyError, match="mixx"):
+        augment_settings({"augment": {"mixx": "ricap"}})
+    with pytest.raises(ValueError, match="cutmix"):
+        augment_settings({"augment": {"mix": "cutmix"}})
+    with pytest.raises(KeyError, match="magnitdue"):
+        augment_settings({"augment": {"randaugment": {"num_ops": 2, "magnitdue": 4}}})

@@ -1,0 +1,4 @@
+# budget on CIFAR-10 at budget 0.3 (experiments sweep 0.2, 0.3, 0.5 with `budgets`): the lr
+# schedule compressed into the budget (pretrain/methods/budget.py).
+_base_ = "./resnet18_cifar10_200e_iid.py"
+arm = dict(name="budget", budget=0.3)

@@ -31,6 +31,7 @@ import torch
 from mmengine.hooks import Hook
 
 from common.provenance import REPO_ROOT
+from common.vocab import IID
 from pretrain.config import load_config
 from pretrain.hook import MethodHook
 from pretrain.models import build_network
@@ -174,7 +175,7 @@ def run_benchmark(methods=DEFAULT_METHODS, samples: int = 1024, image_size: int 
     results = []
     for method in methods:
         start = time.perf_counter()
-        run = bench_method(method, samples, image_size, epochs, batch_size, arch, with_plain=method == "iid")
+        run = bench_method(method, samples, image_size, epochs, batch_size, arch, with_plain=method == IID)
         results.append(summarize(run))
         log(f"{method}: {time.perf_counter() - start:.0f} s")
     summary = {"arch": arch, "samples": samples, "image_size": image_size, "batch_size": batch_size,

@@ -13,6 +13,7 @@ import sys
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
+from common.vocab import IID
 from pretrain.benchmark import DEFAULT_METHODS, format_report, run_benchmark
 
 
@@ -27,7 +28,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs per method (the first is left out)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    if "iid" not in args.methods:
+    if IID not in args.methods:
         parser.error("--methods must include iid (the plain-loop comparison runs beside it)")
     summary = run_benchmark(args.methods, args.samples, args.image_size, args.epochs, args.batch_size, args.arch,
                             log=lambda line: print(line, file=sys.stderr, flush=True))

@@ -15,6 +15,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
 from common.files import atomic_path
+from common.vocab import IID
 from gather.tables import RENDERERS, gather_tables, render
 
 
@@ -22,7 +23,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results_dir", help="searched recursively for results.json and "
                         "backbone.json")
-    parser.add_argument("--baseline", default="iid", help="the arm every Δ is taken against")
+    parser.add_argument("--baseline", default=IID, help="the arm every Δ is taken against")
     parser.add_argument("--format", choices=list(RENDERERS), default="md")
     parser.add_argument("--out", help="write the tables to this file instead of stdout")
     parser.add_argument("--plots", help="also write PNG figures into this directory")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from common.vocab import IID
 from pretrain.methods.base import Method
 
 
 class IID(Method):
     """Uniform i.i.d. sampling (the base class's behaviour, under its own name)."""
 
-    name = "iid"
+    name = IID

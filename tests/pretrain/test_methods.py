@@ -292,3 +292,15 @@ def test_augment_settings_are_checked():
         augment_settings({"augment": {"mix": "cutmix"}})
     with pytest.raises(KeyError, match="magnitdue"):
         augment_settings({"augment": {"randaugment": {"num_ops": 2, "magnitdue": 4}}})
+
+
+def test_schedule_tool_prints_dar_s_plan_for_random_drop_and_the_budget_for_budget():
+    def plan_of(preset):
+        out = subprocess.run([sys.executable, str(REPO / "tools" / "schedule.py"),
+                              str(REPO / "configs" / "pretrain" / f"resnet18_shapes_tiny_{preset}.py"), "--json"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout)
+
+    assert plan_of("random_drop") == plan_of("dar")
+    assert plan_of("budget")["cost"] == pytest.approx(0.816)

@@ -126,7 +126,10 @@ class TrainingLoss:
                 order = torch.argsort(torch.nan_to_num(scores, nan=float("inf")), descending=True)
                 mask[order[:2]] = True
             chosen = mask.nonzero().squeeze(1)
-            loss = self._reduce(per_sample(net(inputs[chosen]), chosen), indices[chosen])
+            # Each chosen sample weighs 1/B in the step, as in the reference code's full batches of
+            # chosen samples: an epoch moves the weights as far, only the grouping into steps
+            # differs (the mean over the chosen alone would weigh them B/k times more).
+            loss = self._reduce(per_sample(net(inputs[chosen]), chosen), indices[chosen], batch=len(labels))
             forwards += len(chosen)
             self._record = BatchRecord(indices, scores, forwards, len(chosen))
             return loss
@@ -134,10 +137,14 @@ class TrainingLoss:
         self._record = BatchRecord(indices, losses.detach(), forwards, forwards)
         return self._reduce(losses, indices)
 
-    def _reduce(self, losses: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    def _reduce(self, losses: torch.Tensor, indices: torch.Tensor, batch: int | None = None) -> torch.Tensor:
+        """The batch loss: the (weighted) mean of `losses`, or, with `batch`, their (weighted)
+        sum divided by that batch size (the chosen part of an in-batch selection)."""
         if self.weights is None:
-            return losses.mean()
+            return losses.mean() if batch is None else losses.sum() / batch
         weights = self.weights.to(losses.device)[indices.to(losses.device)]
+        if batch is not None:
+            return (weights * losses).sum() / batch
         if self.normalize:
             return (weights * losses).sum() / weights.sum()
         return (weights * losses).mean()

@@ -7,15 +7,18 @@ its losses join a history of the last `history` (1024) losses, and a sample is b
 with probability (its loss's percentile in that history)^beta (beta = 3, the code's
 `SB_sensitivity`), drawn against a uniform number; the first epoch back-propagates everything
 (the code's PrimedSelector; here without a scoring pass, as nothing is chosen); the chosen
-samples' mean loss is the training loss (no re-weighting). Under `arm.budget` it trains, like
+samples are not re-weighted. Under `arm.budget` it trains, like
 the `budget` method, budget·E epochs with the whole LR schedule compressed into them; its cost
 (every forward at 1/3 of a step, the scoring pass included, and the back-propagated part at
 2/3) is measured: per scored epoch 1/3 + (chosen share), below 1 unless most samples are
 chosen (with beta 3, about a quarter are), so the run stays under its budget.
 
 Differences from that code: the code queues chosen samples until a full batch of them is
-gathered; here each batch trains at once on its chosen samples (at least two, BatchNorm needs
-them), so steps are smaller and more frequent. The code ignores its budget for this method
+gathered and steps on their mean loss; here each batch steps at once on its chosen samples (at
+least two, BatchNorm needs them), their losses summed and divided by the batch size, so that
+each chosen sample weighs 1/B in a step as in the code and an epoch moves the weights as far;
+steps are smaller and more frequent (BatchNorm sees batches of the chosen samples only, as in
+the code). The code ignores its budget for this method
 (every run forwards all epochs); here the budget sets the epochs. Draws come from a generator
 seeded by (seed, epoch); under DDP each process keeps the history of its own shard, and a
 resumed run continues with rank 0's.

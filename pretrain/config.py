@@ -28,10 +28,10 @@ CONFIG_KEYS = {
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
               "gamma", "workers", "warmup_epochs", "lr_schedule"}
-LR_SCHEDULES = ("step", "linear")
+LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
 AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
 RANDAUGMENT_KEYS = {"num_ops", "magnitude"}
-MIXES = (None, "mixup", "ricap")  # step: ×gamma at each milestone; linear: decay to 0 at the end
+MIXES = (None, "mixup", "ricap")
 
 
 def check_config(cfg: dict) -> None:

@@ -165,6 +165,9 @@ def arm_name(arm: str, control_of: str | None = None) -> str:
     if "@" in arm:
         base, budget = arm.rsplit("@", 1)
         return f"{arm_name(base)} at budget {budget}"
+    matched = re.fullmatch(r"(.+)_cost(\d+)", arm)
+    if matched:  # a preset solved for a reported cost, e.g. dar_cost86
+        return f"{arm_name(matched.group(1))} (cost-matched {matched.group(2)}%)"
     if control_of and arm.startswith(control_of + "-"):
         method = arm[len(control_of) + 1:]
         return f"{ARM_NAMES.get(method, method)} at {ARM_NAMES.get(control_of, control_of)} cost"

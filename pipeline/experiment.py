@@ -165,7 +165,7 @@ def arm_runs(arm: str, config: str, options: dict, controls: list[str], budgets:
     if budgets and takes_budget(config, options):
         runs = [(f"{arm}_b{b:g}", {**options, "arm.budget": b, "label": arm}) for b in budgets]
     else:
-        runs = [(arm, options)]
+        runs = [(arm, {**options, "label": arm})]  # the experiment's name for it, in every table
     for control in controls:
         runs.append((f"{arm}-{control}", {
             **options, "arm": {"_delete_": True, **control_arm(config, options, control, arm)},

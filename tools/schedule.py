@@ -8,6 +8,7 @@ known after the run) says so instead of printing a plan.
     python tools/schedule.py configs/pretrain/resnet50_imagenet_120e_dar.py
     python tools/schedule.py CONFIG --json        # {"cost": ..., "fractions": [...]}
     python tools/schedule.py CONFIG --plot kept.png
+    python tools/schedule.py CONFIG --target-cost 0.86 [--solve keep|active] [--json]
 """
 
 import argparse
@@ -19,6 +20,8 @@ import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstra
 
 from pretrain.config import load_config
 from pretrain.methods import build_method
+from pretrain.methods.dar import DropAndRefresh
+from pretrain.schedule import solve_active, solve_keep
 
 
 def main() -> int:
@@ -27,9 +30,23 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help='print {"cost": ..., "fractions": [...]} only')
     parser.add_argument("--plot", metavar="FILE.png", help="draw the kept fraction per epoch")
     parser.add_argument("--dataset-size", type=int, help="round subset sizes as a run on N samples does")
+    parser.add_argument("--target-cost", type=float, metavar="C",
+                        help="solve a drop-and-refresh arm's keep fraction p (or α) for cost C, e.g. 0.86")
+    parser.add_argument("--solve", choices=["keep", "active"], default="keep",
+                        help="the parameter --target-cost solves for (default: keep)")
     args = parser.parse_args()
     cfg = load_config(args.config)
     epochs = int(cfg["train"]["epochs"])
+    solved = None
+    if args.target_cost is not None:
+        method = build_method(cfg["arm"], None, epochs)
+        if not isinstance(method, DropAndRefresh):
+            parser.error("--target-cost solves a drop-and-refresh arm (dar, dap, random_drop), "
+                         f"not {cfg['arm']['name']!r}")
+        solve = solve_keep if args.solve == "keep" else solve_active
+        rule = solve(method.rule, epochs, args.target_cost)
+        solved = {args.solve: getattr(rule, args.solve)}
+        cfg["arm"][args.solve] = solved[args.solve]
     method = build_method(cfg["arm"], args.dataset_size, epochs, int(cfg.get("seed", 0)))
     plan = method.plan()
     name = cfg["arm"]["name"]
@@ -39,8 +56,11 @@ def main() -> int:
         print(json.dumps({"cost": None, "fractions": None, "note": note}) if args.json else note)
         return 0
     if args.json:
-        print(json.dumps({"cost": plan.cost, "fractions": plan.fractions}))
+        print(json.dumps({"cost": plan.cost, "fractions": plan.fractions, **({"solved": solved} if solved else {})}))
     else:
+        if solved:
+            print(f"solved for cost {100 * args.target_cost:.2f}%: {args.solve} = {solved[args.solve]} "
+                  f"(arm: {dict(cfg['arm'])})")
         print(f"{Path(args.config).name}: arm {name}, {epochs} configured epochs, {len(plan.sizes)} trained")
         print(f"{'epoch':>5}  {'kept':>7}  event after the epoch")
         for epoch, (fraction, event) in enumerate(zip(plan.fractions, plan.events, strict=True), start=1):

@@ -90,7 +90,7 @@ def test_budget_trains_a_fraction_of_the_epochs_and_costs_its_budget():
 def test_controls_take_the_arm_s_schedule_and_cost():
     dar = build_method(TINY_DAR, None, 10)
     assert RandomDrop.control_for(TINY_DAR, dar) == dict(
-        name="random_drop", warmup=2, interval=1, keep=0.8, active=3, refresh=[5], accumulate="mean")
+        name="random_drop", warmup=2, interval=1, keep=0.8, active=3, refresh=[5], accumulate="last")
     assert Budget.control_for(TINY_DAR, dar) == {"name": "budget", "budget": 0.816}
     with pytest.raises(ValueError, match="drop-and-refresh arm"):
         RandomDrop.control_for({"name": "iid"}, build_method({"name": "iid"}, None, 10))

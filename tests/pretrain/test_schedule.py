@@ -1,8 +1,25 @@
 """The DaR rule, exactly: events, kept fractions and costs of the paper's settings."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from pretrain.schedule import DROP, REFRESH, DaRParams, ScheduleState, end_of_epoch, num_kept, simulate
+from pretrain.schedule import (
+    DROP,
+    REFRESH,
+    DaRParams,
+    ScheduleState,
+    end_of_epoch,
+    num_kept,
+    simulate,
+    solve_active,
+    solve_keep,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 IMAGENET = DaRParams(warmup=10, interval=2, keep=0.9, active=10, refresh=(30, 60, 90))
 
@@ -63,3 +80,40 @@ def test_num_kept(keep, n, expected):
 def test_bad_params_are_rejected(bad):
     with pytest.raises(ValueError):
         DaRParams(**bad)
+
+
+def test_ranking_defaults_to_algorithm_1s_last_epoch():
+    assert DaRParams().accumulate == "last"
+
+
+def test_keep_fraction_solved_for_the_paper_s_reported_costs():
+    solved = solve_keep(IMAGENET, 120, 0.86)
+    assert solved.keep == 0.95 and simulate(solved, 120).cost == pytest.approx(0.86, abs=0.005)
+    cifar = DaRParams(warmup=30, interval=5, keep=0.9, active=25, refresh=(150, 225))
+    for target in (0.83, 0.92):
+        assert simulate(solve_keep(cifar, 300, target), 300).cost == pytest.approx(target, abs=0.005)
+    assert solve_active(IMAGENET, 120, 0.86).active == 5  # the closest α: 84.45%
+    with pytest.raises(ValueError, match="out of reach"):
+        solve_keep(IMAGENET, 120, 0.05)
+
+
+@pytest.mark.parametrize("preset,cost", [("resnet50_imagenet_120e_dar_cost86", 0.86),
+                                         ("resnet101_imagenet_120e_dar_cost86", 0.86),
+                                         ("resnet110_cifar10_300e_dar_cost83", 0.83),
+                                         ("resnet110_cifar100_300e_dar_cost92", 0.92)])
+def test_cost_matched_presets_cost_what_the_paper_reports(preset, cost):
+    from pretrain.config import load_config
+    from pretrain.methods import build_method
+
+    cfg = load_config(str(REPO / "configs" / "pretrain" / f"{preset}.py"))
+    plan = build_method(cfg["arm"], None, cfg["train"]["epochs"]).plan()
+    assert plan.cost == pytest.approx(cost, abs=0.005)
+
+
+def test_schedule_tool_solves_for_a_target_cost():
+    out = subprocess.run([sys.executable, str(REPO / "tools" / "schedule.py"),
+                          str(REPO / "configs" / "pretrain" / "resnet50_imagenet_120e_dar.py"),
+                          "--target-cost", "0.86", "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["solved"] == {"keep": 0.95} and result["cost"] == pytest.approx(0.86, abs=0.005)

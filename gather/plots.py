@@ -4,6 +4,7 @@
                         (task, arch) group, error bars = the 95% t interval (>= 2 paired seeds)
   plot_kept_fraction    per pretraining group: kept fraction per epoch of each arm
   plot_training_curves  per pretraining group: mean training loss per epoch of each arm
+  plot_tsne             t-SNE of penultimate features, one panel per backbone (Figure 2)
 The numbers are the tables' own (gather.tables.Table rows), so a figure never disagrees with
 the table printed beside it.
 """
@@ -15,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -116,6 +118,26 @@ def plot_training_curves(exports: dict[str, dict], path: str | Path, title: str 
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_tsne(panels: list[tuple[str, np.ndarray, np.ndarray]], path: str | Path, title: str = "",
+              seed: int = 0) -> Path:
+    """One t-SNE panel per backbone (the DaR paper's Figure 2): 2-D embeddings of penultimate
+    features, points coloured by class. `panels`: (title, features [n, d], labels [n])."""
+    from sklearn.manifold import TSNE  # scikit-learn only when a t-SNE is asked for
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), dpi=120, squeeze=False)
+    for ax, (name, features, labels) in zip(axes[0], panels, strict=True):
+        perplexity = min(30.0, (len(features) - 1) / 3)
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
+        ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=4, linewidths=0)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -122,6 +122,7 @@ SPECS = {s.key: s for s in [
 ]}
 # transfer task (without "_tiny") -> (table, Method column); the order is the table's row order
 TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
+               "simplebaseline_xiao": ("T6", "SimpleBaseline (Xiao et al.)"),
                "simplebaseline": ("T6", "SimpleBaseline"), "pspnet": ("T7", "PSPNet")}
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
                   "synthetic": "Synthetic"}

@@ -6,9 +6,9 @@ import datetime
 from pathlib import Path
 
 from common.files import atomic_path
-from common.vocab import BOX_METRICS, RANDOM_INIT
+from common.vocab import BACKBONE_META, BOX_METRICS, RANDOM_INIT
 from gather.collect import collect
-from gather.plots import plot_all
+from gather.plots import plot_all, plot_tsne
 from gather.tables import build_tables, render
 from pipeline.experiment import Plan
 from pipeline.run import status_table
@@ -37,6 +37,31 @@ def random_init_gaps(transfer_rows, metric: str = DETECTION_METRIC) -> list[tupl
     return gaps
 
 
+def tsne_figure(plan: Plan, out: Path) -> Path | None:
+    """The DaR paper's Figure 2 for an experiment pretrained on the synthetic shapes: t-SNE of
+    the baseline's and DaR's penultimate features on their own val set (first variant and
+    seed); None when the experiment has no such pair of exports."""
+    from pretrain.config import load_config
+    from pretrain.data import build_datasets
+    from pretrain.features import load_feature_network, penultimate_features
+
+    first = [c for c in plan.pretrain if c.variant == plan.pretrain[0].variant and c.seed == plan.pretrain[0].seed
+             and c.arm in (plan.baseline, "dar") and (c.export_dir / BACKBONE_META).is_file()] if plan.pretrain else []
+    if len(first) < 2:
+        return None
+    cfg = load_config(first[0].config, first[0].options)
+    if cfg["data"]["type"] != "synthetic":
+        return None  # real datasets: tools/tsne.py, with the data at hand
+    _, val = build_datasets(cfg["data"], int(cfg.get("seed", 0)))
+    panels = []
+    for cell in sorted(first, key=lambda c: c.arm != plan.baseline):
+        net, meta = load_feature_network(cell.export_dir)
+        features, labels = penultimate_features(net, val)
+        panels.append((f"{meta['arm']} (cost {100 * meta['cost']:.1f}%)", features, labels))
+    return plot_tsne(panels, out / "tsne_synthetic.png",
+                     title=f"t-SNE of penultimate features on the {len(val)} synthetic val images")
+
+
 def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     """Write <run root>/report/report.md (+ PNG figures) from the files on disk; return its path."""
     out = plan.root / "report"
@@ -45,6 +70,8 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     for note in notes:
         warn(note)
     figures = plot_all(tables, pretrain_rows, out, plan.baseline)
+    tsne = tsne_figure(plan, out)
+    figures += [tsne] if tsne is not None else []
     lines = [
         f"# Experiment `{plan.name}`",
         "",

@@ -16,7 +16,8 @@ CONFIG_KEYS = {
     "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
-    "train": "dict(epochs, batch_size, lr, momentum, weight_decay, milestones, gamma, workers, ...)",
+    "train": "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
+             "milestones, gamma, workers, ...)",
     "seed": "seed of model init, shuffling and augmentation",
     "deterministic": "torch deterministic algorithms (exact resume on CPU)",
     "augment": "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', mix_alpha=0.3): "

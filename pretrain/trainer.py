@@ -111,6 +111,16 @@ def _collate(batch):
             "index": torch.tensor([b["index"] for b in batch])}
 
 
+def per_process_batch(global_batch: int, world_size: int) -> int:
+    """Each process's batch: `train.batch_size` is the global batch (the recipe's 256 stays 256
+    under `torchrun --nproc_per_node 8`, at the config's lr), split evenly over the processes."""
+    if global_batch % world_size:
+        raise ValueError(f"train.batch_size {global_batch} is the global batch and must divide evenly over "
+                         f"{world_size} processes (e.g. {global_batch // world_size * world_size} or "
+                         f"{(global_batch // world_size + 1) * world_size})")
+    return global_batch // world_size
+
+
 def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> list[dict]:
     """mmengine param_scheduler dicts for `train`: an optional linear warm-up (from 0.1×), then
     step decay (×gamma at each milestone) or linear decay to 0 at the end of training.
@@ -166,7 +176,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     train_cfg = cfg["train"]
     augment = augment_settings(cfg)
     train_set, val_set = build_datasets(cfg["data"], seed, augment["randaugment"])
-    batch_size = int(train_cfg["batch_size"])
+    world_size = get_dist_info()[1]
+    batch_size = per_process_batch(int(train_cfg["batch_size"]), world_size)
     workers = int(train_cfg.get("workers", 0))
     sampler = SubsetSampler(len(train_set), seed=seed, batch_size=batch_size)
     loader_kw = dict(num_workers=workers, persistent_workers=workers > 0, collate_fn=_collate,
@@ -186,6 +197,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "label": cfg.get("label") or cfg["arm"]["name"],
         "control_of": cfg.get("control_of"),
         "augment": augment,
+        "world_size": world_size,
+        "batch_size_per_process": batch_size,
+        "global_batch_size": batch_size * world_size,
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
@@ -193,7 +207,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed)
     hook = MethodHook(method, loss, sampler, cfg["arm"], export_dir=os.path.join(work_dir, "export"),
                       export_meta=export_meta, batch_size=batch_size)
-    iters_per_epoch = math.ceil(per_rank_length(len(train_set), get_dist_info()[1], batch_size) / batch_size)
+    iters_per_epoch = math.ceil(per_rank_length(len(train_set), world_size, batch_size) / batch_size)
     schedulers = lr_schedulers(train_cfg, method.schedule_fraction, iters_per_epoch)
     log_interval = int(cfg.get("log_interval", 50))
     Path(work_dir).mkdir(parents=True, exist_ok=True)

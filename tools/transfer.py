@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
                         help="config overrides, key=value (mmengine DictAction)")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
+    parser.add_argument("--auto-scale-lr", action="store_true",
+                        help="scale the lr linearly to the run's batch (processes x per-process) from the "
+                        "recipe's (auto_scale_lr.base_batch_size); without it a differing batch is noted")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the last checkpoint in --work-dir, if any")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
@@ -60,7 +63,7 @@ def main(argv=None) -> int:
                           work_dir=args.work_dir, cfg_options=args.cfg_options,
                           data_root=args.data_root, dry_run=args.dry_run,
                           launcher=args.launcher, resume=args.resume,
-                          dump_config=args.dump_config)
+                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

@@ -104,8 +104,12 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
 
 def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
               work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
-              data_root: str | os.PathLike | None = None, launcher: str = "none") -> RunSpec:
-    """Build the Config of one run and check the backbone contract (no data touched)."""
+              data_root: str | os.PathLike | None = None, launcher: str = "none",
+              auto_scale_lr: bool = False) -> RunSpec:
+    """Build the Config of one run and check the backbone contract (no data touched).
+
+    `auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the recipe's
+    batch (`auto_scale_lr.base_batch_size` of the task config; mmengine's mechanism)."""
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
     spec_task, cfg = resolve_task_config(task, cfg_options, data_root)
@@ -151,6 +155,11 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
             # mmengine passes device_ids=[LOCAL_RANK] to DDP, which DDP rejects for CPU modules.
             cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None)
 
+    if auto_scale_lr:
+        if "base_batch_size" not in (cfg.get("auto_scale_lr") or {}):
+            raise ValueError(f"--auto-scale-lr: {spec_task.config} states no auto_scale_lr.base_batch_size "
+                             "(the batch its lr is set for)")
+        cfg.auto_scale_lr.enable = True
     cfg.randomness = dict(seed=int(seed), deterministic=False)
     cfg.launcher = launcher
     cfg.work_dir = str(work_dir or Path("work_dirs") / "transfer" / task / f"{arm}_seed{seed}")
@@ -216,6 +225,9 @@ def protocol_of(cfg: Config) -> dict:
         "bgr_to_rgb": bool(preprocessor.get("bgr_to_rgb", False)),
         "optimizer": to_plain(cfg.optim_wrapper.optimizer),
         "batch_size_per_process": int(cfg.train_dataloader.batch_size),
+        # the batch the recipe's lr is set for, and whether the lr is scaled to the run's batch
+        "reference_batch_size": (cfg.get("auto_scale_lr") or {}).get("base_batch_size"),
+        "lr_scaled": bool((cfg.get("auto_scale_lr") or {}).get("enable", False)),
     }
     train_cfg = cfg.train_cfg
     for key in ("max_iters", "max_epochs"):

@@ -31,7 +31,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
                  launcher: str = "none", resume: bool = False,
-                 dump_config: str | os.PathLike | None = None) -> dict:
+                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
     With resume=True a run whose work dir holds a checkpoint continues from it (mmengine's
@@ -45,7 +45,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     """
     started = time.perf_counter()
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
-                     cfg_options=cfg_options, data_root=data_root, launcher=launcher)
+                     cfg_options=cfg_options, data_root=data_root, launcher=launcher,
+                     auto_scale_lr=auto_scale_lr)
     if dump_config is not None:
         with atomic_path(dump_config) as tmp:
             tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "
@@ -77,9 +78,17 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         # By design (every arm gets the task's statistics), but worth seeing in the log.
         runner.logger.warning(f"stage 1 normalized with {pretrain_norm}; this task uses its "
                               f"own mean {task_norm['mean']} std {task_norm['std']}")
+    protocol = {**protocol_of(spec.cfg), "world_size": runner.world_size}
+    protocol["effective_batch_size"] = runner.world_size * protocol["batch_size_per_process"]
+    notes = []
+    reference = protocol["reference_batch_size"]
+    if reference and protocol["effective_batch_size"] != reference and not protocol["lr_scaled"]:
+        notes.append(f"effective batch {protocol['effective_batch_size']} ({runner.world_size} process(es) x "
+                     f"{protocol['batch_size_per_process']}) differs from the recipe's {reference}; the lr is "
+                     "not scaled (--auto-scale-lr scales it linearly)")
+        runner.logger.warning(f"transfer: {notes[-1]}")
     runner.train()
     metrics = runner.test()  # the same on every process (mmengine broadcasts them)
-    notes = []
     if not metrics and spec.task.family in ("detection", "instance_segmentation"):
         # mmdet's CocoMetric returns nothing when the model detected nothing (a diverged or
         # barely trained run). Precision-recall then has no point above recall 0: AP and AR
@@ -93,7 +102,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     results = make_results(
         task=spec.task.name, arm=spec.arm, seed=spec.seed, backbone=spec.backbone,
         pretrain=spec.pretrain, metrics=metrics, per_class=per_class[0],
-        protocol={**protocol_of(spec.cfg), "world_size": runner.world_size},
+        protocol=protocol,
         backbone_contract=_contract_record(spec), notes=notes, config_hash=recipe_hash(spec.cfg),
         versions=versions(), wall_clock_s=time.perf_counter() - started,
         work_dir=str(spec.work_dir))

@@ -41,6 +41,9 @@ TASKS: dict[str, Task] = {t.name: t for t in [
           "Cityscapes fine: PSPNet R50 dilated (output stride 8), 769x769 crops, 40k iters, mIoU"),
     _task("simplebaseline", "simplebaseline_r101_256x192_210e_coco.py", "mmpose",
           "COCO keypoints: SimpleBaseline (top-down heatmap) R101, 256x192, 210 epochs, AP/AR"),
+    _task("simplebaseline_xiao", "simplebaseline_r101_256x192_140e_coco_xiao.py", "mmpose",
+          "COCO keypoints: SimpleBaseline R101 256x192 in Xiao et al.'s recipe (140 epochs, Adam 1e-3, "
+          "batch 128)"),
     _task("fpn_tiny", "faster_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
           "CPU smoke run of fpn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
     _task("mask_rcnn_tiny", "mask_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",

@@ -64,3 +64,5 @@ default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(by_epoch=False, interval=-1, save_last=False))  # nothing worth keeping
 log_processor = dict(by_epoch=False)
+# The tiny recipe's lr is set for its own batch (2 per step on one process).
+auto_scale_lr = dict(enable=False, base_batch_size=2)

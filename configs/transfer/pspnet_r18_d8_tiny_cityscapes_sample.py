@@ -56,3 +56,5 @@ param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(interval=-1, save_last=False))  # nothing worth keeping
+# The tiny recipe's lr is set for its own batch (2 per step on one process).
+auto_scale_lr = dict(enable=False, base_batch_size=2)

@@ -124,6 +124,8 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40000, by_epoch=False),
 ]
+# lr 0.01 is for 4 GPUs x 2 crops = 8 per step; `--auto-scale-lr` rescales it to the run's batch.
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -69,6 +69,7 @@ def test_report_has_the_four_tables_and_the_random_init_comparison(finished):
     for heading in ("T5", "T6", "T7"):
         assert heading in text
     assert "random init" in text and "Pre-train Cost" in text
+    assert "![tsne_synthetic](tsne_synthetic.png)" in text  # the paper's Figure 2, i.i.d. vs DaR
     assert "beat random init by" in text or "beats random init by" in text
     assert list(report.parent.glob("*.png"))
 
@@ -146,7 +147,7 @@ def test_a_change_in_a_base_config_file_changes_the_cell_hash(tmp_path, monkeypa
     before = cell_hash(plan.transfer[0], plan)
     assert cell_hash(plan.transfer[0], plan) == before
     with open(tmp_path / base_name, "a") as base:
-        base.write("\nauto_scale_lr = dict(enable=False, base_batch_size=17)\n")
+        base.write("\nlog_level = 'DEBUG'\n")
     assert cell_hash(plan.transfer[0], plan) != before
 
 

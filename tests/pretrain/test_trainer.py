@@ -15,7 +15,7 @@ from common.backbone import REQUIRED_META, load_backbone
 from pretrain.config import load_config
 from pretrain.hook import export_checkpoint
 from pretrain.methods import build_method
-from pretrain.trainer import build_runner, train
+from pretrain.trainer import build_runner, per_process_batch, train
 
 TINY = "configs/pretrain/resnet18_shapes_tiny_{}.py"
 FAST = {  # a few seconds per run on 2 cores
@@ -160,4 +160,13 @@ def test_two_process_ddp_run_counts_forwards_over_both_ranks(tmp_path, free_port
     # epochs train on 200, 200, 160 (drop after 2), 200 (refresh after 3) samples, split over 2 ranks
     assert [row["trained"] for row in meta["history"]] == [200, 200, 160, 200]
     assert meta["forwards"] == 760 and meta["cost"] == pytest.approx(0.95)
+    # train.batch_size is the global batch: each of the 2 processes loaded 16 images per step
+    assert (meta["world_size"], meta["batch_size_per_process"], meta["global_batch_size"]) == (2, 16, 32)
+    assert "Epoch(train) [1][7/7]" in proc.stdout + proc.stderr  # ceil(100 / 16) steps per process
 
+
+
+def test_the_global_batch_is_split_over_the_processes():
+    assert per_process_batch(256, 8) == 32 and per_process_batch(64, 1) == 64
+    with pytest.raises(ValueError, match="global batch and must divide evenly over 3 processes"):
+        per_process_batch(256, 3)

@@ -76,7 +76,7 @@ def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tm
     assert random_init["pretrain"]["cost"] == 0.0
     assert random_init["pretrain"]["arch"] == "resnet18"
     assert random_init["backbone_contract"] == {"tensors_loaded": 0, "unexpected_keys": []}
-    assert random_init["protocol"] == {**protocol_of(pretrained), "world_size": 1}
+    assert random_init["protocol"] == {**protocol_of(pretrained), "world_size": 1, "effective_batch_size": 2}
     assert random_init["config_hash"] == recipe_hash(pretrained)
     assert "backbone contract" not in run_log(random_dir)
 
@@ -115,8 +115,9 @@ def test_paper_scale_dry_run_from_a_resnet50_export(task, export_r50):
     assert summary["unexpected_checkpoint_keys"] == []
 
 
-def test_paper_scale_simplebaseline_dry_run_from_a_resnet101_export(export_r101):
-    summary = run_transfer("simplebaseline", export_r101, dry_run=True)
+@pytest.mark.parametrize("task", ["simplebaseline", "simplebaseline_xiao"])
+def test_paper_scale_simplebaseline_dry_run_from_a_resnet101_export(task, export_r101):
+    summary = run_transfer(task, export_r101, dry_run=True)
     assert summary["arch"] == "resnet101" and summary["backbone_tensors_verified"] == 520
 
 
@@ -206,3 +207,15 @@ def test_cli_resume_continues_a_killed_run_from_any_directory(export_r18, shared
     assert f"resumed at iteration {stopped_at.removeprefix('iter_').removesuffix('.pth')}" in newest_log
     assert "Iter(train) [12/12]" in newest_log and "Iter(train) [ 1/12]" not in newest_log
     validate_results(read_results(work_dir))
+
+
+def test_a_batch_other_than_the_recipe_s_is_noted_or_scaled(export_r18, shared_data, tmp_path):
+    # pspnet_tiny's recipe: lr for 2 crops per step. 4 crops per step: noted, or the lr doubled.
+    four = {"train_dataloader.batch_size": 4, "train_cfg.max_iters": 1}
+    noted = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "noted", cfg_options=four)
+    assert noted["protocol"]["effective_batch_size"] == 4 and noted["protocol"]["reference_batch_size"] == 2
+    assert not noted["protocol"]["lr_scaled"] and "differs from the recipe's 2" in " ".join(noted["notes"])
+    scaled = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "scaled", cfg_options=four,
+                          auto_scale_lr=True)
+    assert scaled["protocol"]["lr_scaled"] and "notes" not in scaled
+    assert "Scaling the original LR by 2.0" in run_log(tmp_path / "scaled")

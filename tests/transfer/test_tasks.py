@@ -18,7 +18,7 @@ IMAGENET_STD = [58.395, 57.12, 57.375]
 
 def test_task_names_and_families():
     paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline"}
-    assert set(TASKS) == paper | {f"{name}_tiny" for name in paper}
+    assert set(TASKS) == paper | {f"{name}_tiny" for name in paper} | {"simplebaseline_xiao"}
     for name in paper:
         assert TASKS[name].family == TASKS[f"{name}_tiny"].family
         assert TASKS[name].scope == TASKS[f"{name}_tiny"].scope
@@ -48,7 +48,7 @@ def test_config_loads_and_states_protocol(name):
     assert backbone.init_cfg is None  # filled by transfer/build.py only
     assert backbone.get("deep_stem", False) is False
     expected_arch = "resnet18" if name.endswith("_tiny") else {
-        "simplebaseline": "resnet101"}.get(name, "resnet50")
+        "simplebaseline": "resnet101", "simplebaseline_xiao": "resnet101"}.get(name, "resnet50")
     assert arch_of_backbone_cfg(backbone) == expected_arch
     prep = cfg.model.data_preprocessor
     assert list(prep.mean) == IMAGENET_MEAN and list(prep.std) == IMAGENET_STD
@@ -72,3 +72,16 @@ def test_tiny_configs_read_the_shared_samples(shared_data):
         root = cfg.train_dataloader.dataset.data_root
         assert root == cfg.test_dataloader.dataset.data_root
         assert Path(root).resolve().parent == shared_data.resolve()
+
+
+def test_simplebaseline_xiao_follows_xiao_et_al_s_recipe():
+    cfg = Config.fromfile(str(TASKS["simplebaseline_xiao"].config))
+    assert cfg.train_cfg.max_epochs == 140 and cfg.train_dataloader.batch_size == 32
+    assert cfg.auto_scale_lr.base_batch_size == 128  # 4 GPUs x 32
+    assert cfg.optim_wrapper.optimizer == dict(type="Adam", lr=1e-3, weight_decay=0.0)
+    assert [dict(s) for s in cfg.param_scheduler] == [
+        dict(type="MultiStepLR", begin=0, end=140, milestones=[90, 120], gamma=0.1, by_epoch=True)]
+    steps = [t["type"] for t in cfg.train_dataloader.dataset.pipeline]
+    assert "RandomHalfBody" not in steps
+    transform = next(t for t in cfg.train_dataloader.dataset.pipeline if t["type"] == "RandomBBoxTransform")
+    assert (transform.rotate_factor, tuple(transform.scale_factor), transform.shift_prob) == (40.0, (0.7, 1.3), 0.0)

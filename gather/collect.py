@@ -56,7 +56,7 @@ class PretrainRow:
     seed: int | None
     cost: float | None
     metrics: dict = field(hash=False)  # top1, top5 and the export's "metrics" (percent)
-    history: list = field(hash=False)  # one row per epoch (pretrain.hook.SamplingHook)
+    history: list = field(hash=False)  # one row per epoch (pretrain.hook.MethodHook)
     epochs: int | None
     path: str
     control_of: str | None = None  # the arm this run is an equal-cost control of

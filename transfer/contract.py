@@ -24,7 +24,7 @@ from mmengine.model import is_model_wrapper
 # The ResNet depths mmdet/mmseg/mmpose can build. Stage 1 also trains resnet10
 # (torchvision ResNet(BasicBlock, [1, 1, 1, 1])), which none of the toolboxes can build.
 ARCH_DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152}
-# BatchNorm's step counter is a buffer but not a weight: stage 1 drops it (pretrain.export)
+# BatchNorm's step counter is a buffer but not a weight: stage 1 drops it (common.backbone)
 # and momentum-based BN never reads it, so it is the one backbone tensor not loaded.
 IGNORED_SUFFIXES = ("num_batches_tracked",)
 

@@ -22,7 +22,7 @@ KP = ["coco/AP", "coco/AP .5", "coco/AP .75", "coco/AP (M)", "coco/AP (L)",
 
 def write_results(root: Path, task: str, arm: str, seed: int, metrics: dict,
                   arch: str = "resnet50") -> Path:
-    """A results.json as transfer/results.py writes it (the keys gather reads, and a few more)."""
+    """A results.json as common/results.py defines it (the keys gather reads, and a few more)."""
     obj = {"format": "transfer-suite/results/v1", "task": task, "arm": arm, "seed": seed,
            "backbone": "none" if arm == "random_init" else f"/runs/{arm}/backbone.pth",
            "pretrain": {"arch": arch, "arm": arm, "cost": COSTS[arm]}, "metrics": metrics,
@@ -35,7 +35,7 @@ def write_results(root: Path, task: str, arm: str, seed: int, metrics: dict,
 
 
 def write_export(root: Path, name: str, **meta) -> Path:
-    """A backbone.json as pretrain/export.py writes it (the keys gather reads)."""
+    """A backbone.json as common/backbone.py defines it (the keys gather reads)."""
     obj = {"format": "transfer-suite/backbone/v1", "arch": "resnet18", "arm": "iid",
            "dataset": "synthetic",
            "seed": 0, "epochs": 3, "cost": 1.0, "top1": 50.0, "top5": 90.0, "metrics": {},

@@ -1,4 +1,4 @@
-"""Fixtures for stage-2 tests: stage-1 exports written with pretrain.export.
+"""Fixtures for stage-2 tests: stage-1 exports written with common.backbone.
 
 The sample data fixture `shared_data` comes from tests/conftest.py."""
 

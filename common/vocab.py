@@ -49,10 +49,3 @@ TASK_FAMILIES: dict[str, str] = {
     **{name + TINY_SUFFIX: family for name, family in _PAPER_TASKS.items()},
 }
 
-
-def task_family(task: str) -> str:
-    """The metric family of a transfer task; a clear error listing the known tasks otherwise."""
-    try:
-        return TASK_FAMILIES[task]
-    except KeyError:
-        raise KeyError(f"unknown task {task!r}; known tasks: {', '.join(TASK_FAMILIES)}") from None

@@ -345,14 +345,14 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
     for r in pretrain:
         if r.dataset in DATASET_TABLES:
             spec = SPECS[DATASET_TABLES[r.dataset]]
-            groups[(spec.key, r.dataset, r.arch, spec.title, TOP1)].append(r)
+            groups[(spec.key, r.dataset, r.arch, TOP1)].append(r)
     for r in transfer:
         found = task_table(r.task)
         if found is not None:
             spec = SPECS[found[0]]
-            groups[(spec.key, found[1], r.arch, spec.title, spec.metrics[0])].append(r)
+            groups[(spec.key, found[1], r.arch, spec.metrics[0])].append(r)
     tables = []
-    for (key, what, arch, _, metric), rows in sorted(groups.items(), key=lambda g: g[0][:3]):
+    for (key, what, arch, metric), rows in sorted(groups.items(), key=lambda g: g[0][:3]):
         budgets = sorted({r.budget for r in rows if r.budget is not None and not r.control_of})
         if not budgets:
             continue

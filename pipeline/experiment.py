@@ -122,20 +122,6 @@ def resolve_config_path(path: str) -> str:
     raise FileNotFoundError(f"pretraining config not found: {path} (nor {in_repo})")
 
 
-def control_arm(config: str, options: dict, control: str, of: str) -> dict:
-    """The `arm` dict of method `control` as the equal-cost control of the arm that `config`
-    (+ `options`) configures, e.g. budget=<that arm's planned cost>."""
-    from pretrain.config import load_config
-    from pretrain.methods import build_method, get_method
-
-    arm_cfg = load_config(config, options)
-    method = build_method(arm_cfg["arm"], None, int(arm_cfg["train"]["epochs"]), int(arm_cfg.get("seed", 0)))
-    try:
-        return get_method(control).control_for(dict(arm_cfg["arm"]), method)
-    except ValueError as exc:
-        raise ValueError(f"arms.{of}.controls: {exc}") from None
-
-
 def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:
     """(arm, config path or None, controls) for every entry of an experiment's `arms`."""
     specs = []
@@ -150,26 +136,27 @@ def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:
     return specs
 
 
-def takes_budget(config: str, options: dict) -> bool:
-    """Whether the method the config (+ options) selects has a `budget` parameter."""
-    from pretrain.config import load_config
-    from pretrain.methods import get_method
-
-    return "budget" in get_method(load_config(config, options)["arm"]["name"]).defaults
-
-
 def arm_runs(arm: str, config: str, options: dict, controls: list[str], budgets: list[float]
              ) -> list[tuple[str, dict]]:
     """(cell label, options) of every pretraining run an arm asks for: the arm itself (once per
-    budget if its method takes one and the experiment sweeps `budgets`), then its controls."""
-    if budgets and takes_budget(config, options):
+    budget if its method takes one and the experiment sweeps `budgets`), then its equal-cost
+    controls, each configured from the arm (e.g. budget=<the arm's planned cost>)."""
+    from pretrain.config import load_config
+    from pretrain.methods import build_method, get_method
+
+    arm_cfg = load_config(config, options)  # once: the budget check and every control read it
+    method = build_method(arm_cfg["arm"], None, int(arm_cfg["train"]["epochs"]), int(arm_cfg.get("seed", 0)))
+    if budgets and "budget" in method.defaults:
         runs = [(f"{arm}_b{b:g}", {**options, "arm.budget": b, "label": arm}) for b in budgets]
     else:
         runs = [(arm, {**options, "label": arm})]  # the experiment's name for it, in every table
     for control in controls:
-        runs.append((f"{arm}-{control}", {
-            **options, "arm": {"_delete_": True, **control_arm(config, options, control, arm)},
-            "label": f"{arm}-{control}", "control_of": arm}))
+        try:
+            control_cfg = get_method(control).control_for(dict(arm_cfg["arm"]), method)
+        except ValueError as exc:
+            raise ValueError(f"arms.{arm}.controls: {exc}") from None
+        runs.append((f"{arm}-{control}", {**options, "arm": {"_delete_": True, **control_cfg},
+                                          "label": f"{arm}-{control}", "control_of": arm}))
     return runs
 
 

@@ -44,7 +44,10 @@ def main() -> int:
             parser.error("--target-cost solves a drop-and-refresh arm (dar, dap, random_drop), "
                          f"not {cfg['arm']['name']!r}")
         solve = solve_keep if args.solve == "keep" else solve_active
-        rule = solve(method.rule, epochs, args.target_cost)
+        try:
+            rule = solve(method.rule, epochs, args.target_cost)
+        except ValueError as exc:
+            parser.error(f"--target-cost {args.target_cost}: {exc}")
         solved = {args.solve: getattr(rule, args.solve)}
         cfg["arm"][args.solve] = solved[args.solve]
     method = build_method(cfg["arm"], args.dataset_size, epochs, int(cfg.get("seed", 0)))

@@ -19,6 +19,8 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   tasks            {transfer task: dict(cfg_options={...})}; empty for classification-only
   seeds            seeds of the transfer runs (default [0]); transfer seed i uses pretraining
                    seed i when there are as many pretraining seeds, else the first
+  random_init_seeds  seeds of the arms without pretraining (default: `seeds`); fewer saves
+                   time where that arm is only the lower anchor, not a side of a paired Δ
   demo_data        optional dict(coco=dict(...), cityscapes=dict(...)): generate the embedded
                    downstream data and point the tasks at it
   baseline         the arm the tables compare against (default "iid")
@@ -36,7 +38,7 @@ from common.provenance import REPO_ROOT
 from common.vocab import IID
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
-                   "demo_data", "baseline", "budgets", "filename"}
+                   "demo_data", "baseline", "budgets", "random_init_seeds", "filename"}
 TASK_KEYS = {"cfg_options"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 
@@ -187,13 +189,14 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
                     plan.pretrain.append(PretrainCell(label, variant["name"], seed, config,
                                                       {**run_options, "seed": seed}, cell_dir))
     seeds = list(cfg.get("seeds", [0]))
+    scratch_seeds = list(cfg.get("random_init_seeds", seeds))
     for task, spec in (cfg.get("tasks") or {}).items():
         family = get_task(task).family  # an unknown task fails here, naming it
         data_kind = None
         if plan.demo_data:
             data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
         for arm, pretrained in arms:
-            for i, seed in enumerate(seeds):
+            for i, seed in enumerate(seeds if pretrained else scratch_seeds):
                 source = None
                 if pretrained:
                     pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]

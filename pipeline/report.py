@@ -1,4 +1,4 @@
-"""The experiment report: Markdown tables (gather), figures, and pretrained vs random init."""
+"""The experiment report: each task's headline (gather.headline), the paper tables (gather), figures."""
 
 from __future__ import annotations
 
@@ -6,36 +6,13 @@ import datetime
 from pathlib import Path
 
 from common.files import atomic_path
-from common.vocab import BACKBONE_META, BOX_METRICS, RANDOM_INIT
+from common.vocab import BACKBONE_META
 from gather.collect import collect
+from gather.headline import headline_section
 from gather.plots import plot_all, plot_tsne
 from gather.tables import build_tables, render
 from pipeline.experiment import Plan
 from pipeline.run import status_table
-
-DETECTION_METRIC = BOX_METRICS[0]  # coco/bbox_mAP
-
-
-def random_init_gaps(transfer_rows, metric: str = DETECTION_METRIC) -> list[tuple[str, str, float, float]]:
-    """(task, arm, arm's mean metric, gap to random init) for every task that has a
-    random-init run and reports `metric`; values in percent (COCO AP fractions × 100)."""
-    by_task: dict[str, dict[str, list[float]]] = {}
-    for row in transfer_rows:
-        value = row.metrics.get(metric)
-        if value is None or value < 0:
-            continue
-        by_task.setdefault(row.task, {}).setdefault(row.arm, []).append(100 * value)
-    gaps = []
-    for task, arms in sorted(by_task.items()):
-        if RANDOM_INIT not in arms:
-            continue
-        scratch = sum(arms[RANDOM_INIT]) / len(arms[RANDOM_INIT])
-        for arm, values in sorted(arms.items()):
-            if arm != RANDOM_INIT:
-                mean = sum(values) / len(values)
-                gaps.append((task, arm, mean, mean - scratch))
-    return gaps
-
 
 def tsne_figure(plan: Plan, out: Path) -> Path | None:
     """The DaR paper's Figure 2 for an experiment pretrained on the synthetic shapes: t-SNE of
@@ -91,13 +68,9 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
         render(tables, "md") if tables else "_No finished runs yet._",
         "",
     ]
-    gaps = random_init_gaps(transfer_rows)
-    if gaps:
-        lines += ["## Pretrained vs random init (box AP)", ""]
-        for task, arm, mean, gap in gaps:
-            verdict = "beats" if gap > 0 else "does NOT beat"
-            lines.append(f"- {task}: `{arm}` reaches {mean:.1f} AP and {verdict} random init by {gap:+.1f} AP.")
-        lines.append("")
+    headlines = headline_section(transfer_rows, plan.baseline)
+    if headlines:
+        lines += ["## Headline metrics: seeds, intervals, random init", ""] + headlines + [""]
     if figures:
         lines += ["## Figures", ""]
         lines += [f"![{path.stem}]({path.name})" for path in figures]

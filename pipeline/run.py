@@ -21,6 +21,7 @@ from pathlib import Path
 from common.files import write_json_atomic
 from common.provenance import config_hash
 from common.vocab import BACKBONE_META, RESULTS_FILE
+from gather.headline import format_headline
 from pipeline.experiment import Plan, PretrainCell, TransferCell
 
 STATUS_FILE = "status.json"
@@ -133,8 +134,7 @@ def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
     results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
                            cfg_options=cell.cfg_options or None,
                            data_root=data_roots.get(cell.data_kind), resume=True)
-    key = next(iter(results["metrics"]), None)
-    return f"{key} {results['metrics'][key]:.4g}" if key else ""
+    return format_headline(cell.task, results["metrics"])
 
 
 def _print(message: str) -> None:

@@ -4,8 +4,12 @@ Python puts a script's own folder first on `sys.path`, so `tools/pretrain.py` wo
 the `pretrain` package (likewise transfer, gather, pipeline). The packages are installed into
 .venv by the set-up (`pip install -e .`); a Python without them (a checkout used without
 `make setup`) gets the checkout's root instead.
+
+It also caps torch's CPU kernels at AVX2 before anything imports torch (common.numerics), so a
+tool prints the same numbers on every x86-64 machine.
 """
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -15,3 +19,5 @@ try:
     import common  # noqa: F401  (installed: nothing more to do)
 except ImportError:
     sys.path.insert(0, str(_TOOLS.parent))
+
+importlib.import_module("common.numerics").pin_cpu_numerics()  # needs the path fixed above

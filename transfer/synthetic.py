@@ -6,8 +6,9 @@ pretraining shapes (`shape_polygon`) and rendering style (flat or noisy backgrou
 fills, clutter lines), so that a backbone pretrained on the shapes has something to transfer.
 
 * `make_coco_scenes`: COCO 2017 layout; every shape is one "person" instance with a box, a
-  polygon mask and 17 keypoints on its outline, so one annotation file serves detection, instance
-  segmentation and keypoints, and the transfer configs written for COCO person run unchanged.
+  polygon mask and 17 keypoints (the shape's extreme points in 17 directions, see
+  `extreme_points`), so one annotation file serves detection, instance segmentation and
+  keypoints, and the transfer configs written for COCO person run unchanged.
 * `make_cityscapes_scenes`: Cityscapes layout; the semantic class of a shape pixel is its shape
   (train ids 1..8), everything else is "road" (train id 0).
 
@@ -34,7 +35,7 @@ from common.shapes import CLASSES, contrasting_colour, random_colour, shape_poly
 
 # Bump when the generated files change for the same arguments, so that sets made by an older
 # generator are not mistaken for current ones.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: keypoints are extreme points (were outline steps from the top vertex)
 MANIFEST = "manifest.json"
 
 # The person category exactly as in COCO 2017's person_keypoints_*.json (skeleton is 1-based).
@@ -54,6 +55,14 @@ COCO_PERSON_CATEGORY = {
     ],
 }
 NUM_KEYPOINTS = len(COCO_PERSON_CATEGORY["keypoints"])
+# The direction of each keypoint, in degrees clockwise from "up": the nose points up, COCO's
+# k-th left/right pair points k * 360/17 degrees to the image's right/left. A horizontal flip
+# maps direction a to -a, i.e. swaps exactly the pairs COCO's flip_indices swap (1<->2, ...,
+# 15<->16), so mmpose's RandomFlip keeps every label correct. (The previous layout, "k-th point
+# clockwise from the top", became "k-th counter-clockwise" under a flip: RandomFlip corrupted
+# half the training labels and SimpleBaseline learned nothing.)
+KEYPOINT_DIRECTIONS = (0.0,) + tuple(a for k in range(1, 9) for a in (k * 360 / 17, -k * 360 / 17))
+_EXTREME_SOFTNESS = 0.05  # softmax temperature of `extreme_points`, in units of the shape's radius
 
 # Cityscapes: label id of each train id 0..18 (road, sidewalk, building, ..., bicycle).
 CITYSCAPES_LABEL_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
@@ -87,6 +96,29 @@ def outline_points(polygon: list[tuple[float, float]], num: int) -> list[tuple[f
         edge = int(np.searchsorted(starts, target, side="right") - 1)
         t = (target - starts[edge]) / lengths[edge]
         x, y = vertices[edge] + t * edges[edge]
+        points.append((float(x), float(y)))
+    return points
+
+
+def extreme_points(polygon: list[tuple[float, float]],
+                   directions=KEYPOINT_DIRECTIONS) -> list[tuple[float, float]]:
+    """The shape's (soft) extreme point in each direction (degrees clockwise from up).
+
+    Soft: the softmax-weighted mean of dense outline points by their projection on the
+    direction (temperature `_EXTREME_SOFTNESS` x the shape's radius), so that the point moves
+    continuously with the shape's rotation: on an edge facing the direction it is the edge's
+    middle, at a corner the corner, and between two nearly tied tips it blends them instead of
+    jumping. Deterministic in the drawn polygon, so a network can learn it from the pixels.
+    """
+    outline = np.asarray(outline_points(polygon, 256), dtype=np.float64)
+    offsets = outline - outline.mean(axis=0)
+    scale = _EXTREME_SOFTNESS * np.hypot(offsets[:, 0], offsets[:, 1]).max()
+    points = []
+    for degrees in directions:
+        a = math.radians(degrees)
+        projection = offsets @ np.array([math.sin(a), -math.cos(a)])  # image y points down
+        weights = np.exp((projection - projection.max()) / scale)
+        x, y = weights @ outline / weights.sum()
         points.append((float(x), float(y)))
     return points
 
@@ -201,12 +233,8 @@ def _coco_annotation(polygon, ann_id: int, image_id: int, width: int, height: in
     xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
     x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
     x1, y1 = min(float(width), max(xs)), min(float(height), max(ys))
-    # Start the keypoints at the topmost vertex (leftmost among equals), not at vertex 0: the
-    # shapes are symmetric under rotation, so vertex 0 cannot be told from the image, the
-    # topmost vertex can. Keypoint k is then learnable as "k-th point clockwise from the top".
-    top = min(range(len(polygon)), key=lambda i: (round(polygon[i][1], 6), polygon[i][0]))
     keypoints = []
-    for x, y in outline_points(polygon[top:] + polygon[:top], NUM_KEYPOINTS):
+    for x, y in extreme_points(polygon):  # inside the box: convex combinations of the outline
         keypoints += [round(x, 2), round(y, 2), 2]  # v=2: labelled and visible
     return {
         "id": ann_id,

@@ -45,9 +45,9 @@ TASKS: dict[str, Task] = {t.name: t for t in [
           "COCO keypoints: SimpleBaseline R101 256x192 in Xiao et al.'s recipe (140 epochs, Adam 1e-3, "
           "batch 128)"),
     _task("fpn_tiny", "faster_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
-          "CPU smoke run of fpn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
+          "CPU smoke run of fpn: R18, 128 px, half-width heads, 4 iterations on the 4-image COCO sample"),
     _task("mask_rcnn_tiny", "mask_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
-          "CPU smoke run of mask_rcnn: R18, 256 px, 4 iterations on the 4-image COCO sample"),
+          "CPU smoke run of mask_rcnn: R18, 128 px, half-width heads, 4 iterations on the 4-image COCO sample"),
     _task("pspnet_tiny", "pspnet_r18_d8_tiny_cityscapes_sample.py", "mmseg",
           "CPU smoke run of pspnet: R18 dilated, 128x128 crops, 4 iterations, 1 Cityscapes frame"),
     _task("simplebaseline_tiny", "simplebaseline_r18_tiny_coco_sample.py", "mmpose",

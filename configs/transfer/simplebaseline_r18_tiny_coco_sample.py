@@ -8,7 +8,7 @@ _base_ = './simplebaseline_r101_256x192_210e_coco.py'
 
 data_root = '{{ fileDirname }}/../../../shared/data/coco_sample/'  # or --data-root
 ann_file = 'person_keypoints.json'
-codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1)
+codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
 
 # --data-root DIR reads DIR in the COCO 2017 layout instead of the sample's file names
 # (transfer/data.py set_data_root): person annotations per split, images in {split}2017/.
@@ -26,8 +26,9 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
+    # No rotation: the demo scenes' keypoints are extreme points in fixed image directions
+    # (transfer/synthetic.py), which a rotated crop would mislabel; no half-body crops either.
+    dict(type='RandomBBoxTransform', rotate_prob=0.0),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),

@@ -14,6 +14,7 @@ from transfer.synthetic import (
     COCO_PERSON_CATEGORY,
     IGNORE_INDEX,
     make_cityscapes_scenes,
+    extreme_points,
     make_coco_scenes,
     outline_points,
     polygon_area,
@@ -43,17 +44,6 @@ def _files(root) -> dict[str, bytes]:
             if p.is_file()}
 
 
-def _segments_distance(point, polygon) -> float:
-    """Distance from a point to the closed outline of a polygon."""
-    p = np.asarray(point, dtype=np.float64)
-    best = math.inf
-    for a, b in zip(polygon, polygon[1:] + polygon[:1], strict=True):
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0, 1)
-        best = min(best, float(np.linalg.norm(p - (a + t * (b - a)))))
-    return best
-
-
 # ----------------------------------------------------------------------------- pure geometry
 
 def test_outline_points_walk_the_square_from_vertex_0():
@@ -62,6 +52,31 @@ def test_outline_points_walk_the_square_from_vertex_0():
                                          (0, 4), (0, 2)]
     assert polygon_area(square) == 16
     assert polygon_area([(0, 0), (3, 0), (0, 2)]) == 3
+
+
+def test_extreme_points_of_an_axis_aligned_square():
+    square = [(0, 0), (4, 0), (4, 4), (0, 4)]
+    up, right, down, left = extreme_points(square, (0, 90, 180, -90))
+    # an edge facing the direction: its middle (the soft weights are symmetric along it), a
+    # hair inside (the side edges' first points weigh in a little)
+    assert up == pytest.approx((2, 0), abs=0.02) and down == pytest.approx((2, 4), abs=0.02)
+    assert right == pytest.approx((4, 2), abs=0.02) and left == pytest.approx((0, 2), abs=0.02)
+    (corner,) = extreme_points(square, (45,))  # up-right: the corner, pulled in a little
+    assert math.dist(corner, (4, 0)) < 0.3
+
+
+def test_keypoints_follow_a_horizontal_flip_as_cocos_flip_pairs_say():
+    """mmpose's RandomFlip mirrors x and swaps COCO's flip pairs: the labels of the mirrored
+    shape must be exactly that, or flipping corrupts the training targets."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
+    meta = parse_pose_metainfo(dict(from_file="configs/_base_/datasets/coco.py"))
+    flip = meta["flip_indices"]
+    arrow = [(10, 20), (30, 22), (31, 15), (45, 30), (29, 44), (30, 37), (9, 38)]
+    mirrored = [(100 - x, y) for x, y in arrow]
+    points, mirrored_points = extreme_points(arrow), extreme_points(mirrored)
+    for k, (x, y) in enumerate(points):
+        assert mirrored_points[flip[k]] == pytest.approx((100 - x, y), abs=1e-6)
 
 
 def test_train_ids_map_to_cityscapes_label_ids():
@@ -158,11 +173,12 @@ def test_coco_annotations_are_consistent(coco, split):
         assert (keypoints[:, 2] == 2).all()
         assert ((keypoints[:, 0] >= 0) & (keypoints[:, 0] < width)).all()
         assert ((keypoints[:, 1] >= 0) & (keypoints[:, 1] < height)).all()
-        # keypoint 0 is the topmost vertex (leftmost among equals): visible in the image
-        top = min(polygon, key=lambda p: (round(p[1], 6), p[0]))
-        assert tuple(keypoints[0, :2]) == top
-        for point in keypoints[:, :2]:
-            assert _segments_distance(point, polygon) < 0.02
+        # keypoint 0 ("nose") is the topmost extreme point; all lie in the box
+        assert keypoints[0, 1] == pytest.approx(min(ys), abs=0.05 * h + 0.02)
+        assert (keypoints[:, 0] >= x - 0.01).all() and (keypoints[:, 0] <= x + w + 0.01).all()
+        assert (keypoints[:, 1] >= y - 0.01).all() and (keypoints[:, 1] <= y + h + 0.01).all()
+        assert keypoints[:, :2].ravel().tolist() == pytest.approx(
+            np.ravel(extreme_points(polygon)).tolist(), abs=0.006)
 
 
 def test_coco_masks_match_the_pixels(coco):

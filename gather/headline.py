@@ -1,0 +1,109 @@
+"""Each transfer task's headline: one number per arm over seeds, and what it says.
+
+The paper tables (gather.tables) show every metric. A reader of a small experiment first wants
+each task's headline metric (box AP, mask AP, mIoU, keypoint AP): every arm's mean ± std over
+seeds with its cost, the paired Δ against the baseline with its 95% interval and, in words,
+whether that interval covers 0, and how far each pretrained arm is above random init. The same
+metrics make the pipeline's one-line progress summary of a finished cell (`format_headline`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from common.vocab import RANDOM_INIT, TASK_FAMILIES
+from gather.collect import TransferRow
+from gather.stats import delta, summarize
+from gather.tables import BOX, KEYPOINTS, MASK, MIOU_COLUMN, MD, Metric, arm_name, format_delta, \
+    format_summary, order_arms, run_arm
+
+# metric family (common.vocab.TASK_FAMILIES) -> its headline metrics, the first one leading
+HEADLINES: dict[str, tuple[Metric, ...]] = {
+    "detection": (BOX[0],),
+    "instance_segmentation": (BOX[0], MASK[0]),
+    "semantic_segmentation": MIOU_COLUMN,
+    "keypoints": (KEYPOINTS[0],),
+}
+NAMES = {BOX[0].key: "box AP", MASK[0].key: "mask AP", MIOU_COLUMN[0].key: "mIoU",
+         KEYPOINTS[0].key: "keypoint AP"}
+
+
+def headline_metrics(task: str) -> tuple[Metric, ...]:
+    """The headline metrics of a task; () for a task of unknown family."""
+    return HEADLINES.get(TASK_FAMILIES.get(task, ""), ())
+
+
+def format_headline(task: str, metrics: dict) -> str:
+    """"box AP 39.9, mask AP 20.1" (percent) from one run's metrics; "" when it has none."""
+    parts = []
+    for metric in headline_metrics(task):
+        value = metric.percent(metrics.get(metric.key))
+        if value is not None:
+            parts.append(f"{NAMES[metric.key]} {value:.1f}")
+    return ", ".join(parts)
+
+
+def _seeds_text(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
+def _delta_sentence(arm: str, baseline: str, values: dict, base_values: dict) -> str:
+    d = delta(base_values, values)
+    what = f"{arm_name(arm)} − {arm_name(baseline)}"
+    if d is None:
+        return f"{what}: no value on one side."
+    text = f"{what}: {format_delta(d, MD)}"
+    if not d.paired:
+        return f"{text} (no seed in common: a difference of means, without an interval)."
+    if d.low is None:
+        return f"{text} (one paired seed: no interval, so no conclusion about the sign)."
+    if d.low <= 0 <= d.high:
+        return (f"{text} over {d.n} paired seeds. The 95% interval covers 0: these seeds cannot "
+                f"tell {arm_name(arm)} from {arm_name(baseline)}.")
+    side = "above" if d.mean > 0 else "below"
+    return f"{text} over {d.n} paired seeds. The 95% interval excludes 0: {arm_name(arm)} is {side}."
+
+
+def headline_section(rows: list[TransferRow], baseline: str) -> list[str]:
+    """Markdown lines: per task and headline metric, arms over seeds, Δ vs the baseline with
+    its interval in words, and each pretrained arm's gap to random init."""
+    by_task: dict[str, list[TransferRow]] = defaultdict(list)
+    for row in rows:
+        if headline_metrics(row.task):
+            by_task[row.task].append(row)
+    lines = []
+    for task in sorted(by_task):
+        runs: dict[str, list[TransferRow]] = defaultdict(list)
+        controls = {}
+        for row in by_task[task]:
+            key = run_arm(row.arm, row.budget, row.control_of)
+            runs[key].append(row)
+            if row.control_of:
+                controls[key] = row.control_of
+        arms = order_arms(runs, baseline, controls)
+        for metric in headline_metrics(task):
+            values = {arm: {r.seed: metric.percent(r.metrics.get(metric.key)) for r in runs[arm]}
+                      for arm in arms}
+            lines.append(f"- **{task}, {NAMES[metric.key]}** (mean ± std over seeds; cost = measured "
+                         "pre-training compute, i.i.d. = 100%):")
+            for arm in arms:
+                summary = summarize(v for v in values[arm].values() if v is not None)
+                costs = [r.cost for r in runs[arm] if r.cost is not None]
+                cost = f", cost {100 * sum(costs) / len(costs):.1f}%" if costs else ""
+                lines.append(f"  - {arm_name(arm, controls.get(arm))}: {format_summary(summary, MD)} "
+                             f"({_seeds_text(summary.n if summary else 0)}{cost})")
+            if baseline in values:
+                for arm in arms:
+                    if arm not in (baseline, RANDOM_INIT):
+                        lines.append("  - " + _delta_sentence(arm, baseline, values[arm], values[baseline]))
+            scratch = summarize(v for v in values.get(RANDOM_INIT, {}).values() if v is not None)
+            if scratch is not None:
+                gaps = []
+                for arm in arms:
+                    mine = summarize(v for v in values[arm].values() if v is not None)
+                    if arm != RANDOM_INIT and mine is not None:
+                        gaps.append(f"{arm_name(arm, controls.get(arm))} {mine.mean - scratch.mean:+.1f}")
+                if gaps:
+                    lines.append(f"  - above random init ({scratch.mean:.1f}), difference of means: "
+                                 + ", ".join(gaps) + ".")
+    return lines

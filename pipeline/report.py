@@ -6,7 +6,7 @@ import datetime
 from pathlib import Path
 
 from common.files import atomic_path
-from common.vocab import BACKBONE_META, BOX_METRICS, RANDOM_INIT
+from common.vocab import BACKBONE_META, BOX_METRICS, RANDOM_INIT, SCHEDULES, TASK_FAMILIES, TINY_SUFFIX
 from gather.collect import collect
 from gather.plots import plot_all, plot_tsne
 from gather.tables import build_tables, render
@@ -16,24 +16,53 @@ from pipeline.run import status_table
 DETECTION_METRIC = BOX_METRICS[0]  # coco/bbox_mAP
 
 
-def random_init_gaps(transfer_rows, metric: str = DETECTION_METRIC) -> list[tuple[str, str, float, float]]:
-    """(task, arm, arm's mean metric, gap to random init) for every task that has a
-    random-init run and reports `metric`; values in percent (COCO AP fractions × 100)."""
-    by_task: dict[str, dict[str, list[float]]] = {}
+def scratch_task(task: str) -> str | None:
+    """The GroupNorm task a detection task's random-init arm trains on ("Rethinking ImageNet
+    Pre-training"'s protocol): fpn -> fpn_gn, mask_rcnn_tiny -> mask_rcnn_gn_tiny."""
+    tiny = task.endswith(TINY_SUFFIX)
+    base = task.removesuffix(TINY_SUFFIX)
+    if base.endswith("_gn"):
+        return task
+    gn = f"{base}_gn"
+    return gn + (TINY_SUFFIX if tiny else "") if gn in TASK_FAMILIES else None
+
+
+def random_init_gaps(transfer_rows, metric: str = DETECTION_METRIC
+                     ) -> list[tuple[str, str, float, float, str]]:
+    """(task with its schedule, arm, arm's mean metric, gap to random init, caveat) for every
+    arm of a task that has a random-init run reporting `metric`; values in percent (COCO AP
+    fractions × 100). The random-init run is taken from the same task and schedule; failing
+    that, from the task's GroupNorm counterpart (fpn -> fpn_gn) at its longest schedule, and
+    the caveat then says that the two differ in protocol and schedule ("" when they do not)."""
+    by_task: dict[tuple[str, str | None], dict[str, list[float]]] = {}
     for row in transfer_rows:
         value = row.metrics.get(metric)
         if value is None or value < 0:
             continue
-        by_task.setdefault(row.task, {}).setdefault(row.arm, []).append(100 * value)
+        key = (row.task, getattr(row, "schedule", None))
+        by_task.setdefault(key, {}).setdefault(row.arm, []).append(100 * value)
+
+    def mean(values):
+        return sum(values) / len(values)
+
     gaps = []
-    for task, arms in sorted(by_task.items()):
-        if RANDOM_INIT not in arms:
-            continue
-        scratch = sum(arms[RANDOM_INIT]) / len(arms[RANDOM_INIT])
+    for (task, schedule), arms in sorted(by_task.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        caveat = ""
+        scratch = arms.get(RANDOM_INIT)
+        if scratch is None:
+            counterpart = scratch_task(task)
+            runs = [(SCHEDULES.index(s) if s in SCHEDULES else -1, s, a[RANDOM_INIT])
+                    for (t, s), a in by_task.items() if t == counterpart and RANDOM_INIT in a]
+            if not runs:
+                continue
+            _, scratch_schedule, scratch = max(runs, key=lambda r: r[0])
+            caveat = (f"random init trained {counterpart} at {scratch_schedule} (GroupNorm, nothing frozen), "
+                      f"this arm {task} at {schedule}: different protocols and schedules, not an "
+                      "equal-schedule comparison")
+        label = f"{task} {schedule}" if schedule else task
         for arm, values in sorted(arms.items()):
             if arm != RANDOM_INIT:
-                mean = sum(values) / len(values)
-                gaps.append((task, arm, mean, mean - scratch))
+                gaps.append((label, arm, mean(values), mean(values) - mean(scratch), caveat))
     return gaps
 
 
@@ -69,7 +98,7 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     tables, notes = build_tables(transfer_rows, pretrain_rows, plan.baseline)
     for note in notes:
         warn(note)
-    figures = plot_all(tables, pretrain_rows, out, plan.baseline)
+    figures = plot_all(tables, pretrain_rows, out, plan.baseline, transfer_rows)
     tsne = tsne_figure(plan, out)
     figures += [tsne] if tsne is not None else []
     lines = [
@@ -94,9 +123,10 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     gaps = random_init_gaps(transfer_rows)
     if gaps:
         lines += ["## Pretrained vs random init (box AP)", ""]
-        for task, arm, mean, gap in gaps:
+        for task, arm, mean, gap, caveat in gaps:
             verdict = "beats" if gap > 0 else "does NOT beat"
-            lines.append(f"- {task}: `{arm}` reaches {mean:.1f} AP and {verdict} random init by {gap:+.1f} AP.")
+            lines.append(f"- {task}: `{arm}` reaches {mean:.1f} AP and {verdict} random init by {gap:+.1f} AP"
+                         + (f" ({caveat})." if caveat else "."))
         lines.append("")
     if figures:
         lines += ["## Figures", ""]

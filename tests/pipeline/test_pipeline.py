@@ -131,7 +131,7 @@ def test_random_init_gaps_are_in_percent():
 
     gaps = random_init_gaps([Row("fpn", "iid", 0.30), Row("fpn", "iid", 0.20), Row("fpn", "random_init", 0.05),
                              Row("pspnet", "iid", None)])
-    assert gaps == [("fpn", "iid", pytest.approx(25.0), pytest.approx(20.0))]
+    assert gaps == [("fpn", "iid", pytest.approx(25.0), pytest.approx(20.0), "")]
 
 
 def test_a_change_in_a_base_config_file_changes_the_cell_hash(tmp_path, monkeypatch):

@@ -112,7 +112,9 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
         raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "
                          f"expected {spec_task.scope!r}")
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        # a copy: the merged dicts would otherwise be the caller's, and scaling a schedule
+        # below would edit the overrides of every later resolution in place
+        cfg.merge_from_dict(copy.deepcopy(cfg_options))
     if data_root is not None:
         set_data_root(cfg, data_root)
     if schedule is not None:

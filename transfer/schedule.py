@@ -89,8 +89,9 @@ def _step_schedulers(cfg, unit: str) -> list:
         kind = scheduler.get("type")
         if kind == "MultiStepLR":
             if bool(scheduler.get("by_epoch", True)) != (unit == "epoch"):
-                raise ValueError(f"param_scheduler MultiStepLR counts {'epochs' if unit == 'iteration' else 'iterations'}"
-                                 f" but the train loop counts {unit}s: cannot scale its milestones")
+                counts = "epochs" if unit == "iteration" else "iterations"
+                raise ValueError(f"param_scheduler MultiStepLR counts {counts} but the train loop counts "
+                                 f"{unit}s: cannot scale its milestones")
             steps.append(scheduler)
         elif kind != "LinearLR":  # the warm-up stays as it is
             raise ValueError(f"param_scheduler {kind}: only LinearLR warm-up and MultiStepLR decay can "

@@ -352,7 +352,8 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
         found = task_table(r.task)
         if found is not None:
             spec = SPECS[found[0]]
-            groups[(spec.key, found[1], r.arch, spec.metrics[0])].append(r)
+            what = f"{found[1]} {r.schedule}" if r.schedule else found[1]  # never mix schedules
+            groups[(spec.key, what, r.arch, spec.metrics[0])].append(r)
     tables = []
     for (key, what, arch, metric), rows in sorted(groups.items(), key=lambda g: g[0][:3]):
         budgets = sorted({r.budget for r in rows if r.budget is not None and not r.control_of})

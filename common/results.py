@@ -10,7 +10,8 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
   pretrain       the stage-1 metadata (common.backbone: arch, arm, arm_params, dataset,
                  num_classes, epochs, seed, cost, forwards, iid_forwards, wall_clock_s, top1,
                  top5, config_hash, versions, normalization, path); for random init
-                 {"arm": "random_init", "cost": 0.0, "arch": <the config's arch>, rest null}
+                 {"arm": "random_init", "cost": 0.0, "arch": <the config's arch>,
+                 "norm": <the norm the task builds, "bn" or "gn">, rest null}
   metrics        {name: number} exactly as the toolbox evaluator returned them, names included:
                  mmdet CocoMetric  coco/bbox_mAP, coco/bbox_mAP_50, coco/bbox_mAP_75,
                                    coco/bbox_mAP_s, coco/bbox_mAP_m, coco/bbox_mAP_l

@@ -10,7 +10,8 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
   pretrain       the stage-1 metadata (common.backbone: arch, arm, arm_params, dataset,
                  num_classes, epochs, seed, cost, forwards, iid_forwards, wall_clock_s, top1,
                  top5, config_hash, versions, normalization, path); for random init
-                 {"arm": "random_init", "cost": 0.0, "arch": <the config's arch>, rest null}
+                 {"arm": "random_init", "cost": 0.0, "arch": <the config's arch>,
+                 "norm": <the norm the task builds, "bn" or "gn">, rest null}
   metrics        {name: number} exactly as the toolbox evaluator returned them, names included:
                  mmdet CocoMetric  coco/bbox_mAP, coco/bbox_mAP_50, coco/bbox_mAP_75,
                                    coco/bbox_mAP_s, coco/bbox_mAP_m, coco/bbox_mAP_l
@@ -31,7 +32,11 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
                  task config), optimizer, batch_size_per_process, world_size (processes),
                  effective_batch_size (their product), reference_batch_size (the batch the
                  recipe's lr is set for, or null), lr_scaled (--auto-scale-lr), max_iters or
-                 max_epochs
+                 max_epochs; detection tasks also schedule ("1x", "2x", "3x" or "6x": the
+                 task config's 1x scaled by --schedule, transfer.schedule) and lr_milestones
+                 (in the loop's unit); train_iters (optional): the iterations the run trained,
+                 as counted by the Runner. Files written before schedules existed lack
+                 schedule: their detection runs ran the task config's 1x (gather reads them so)
   config_hash    16 hex digits: the recipe's hash (transfer.build.recipe_hash), equal for all
                  arms and seeds of one task config and overrides
   versions       {package: version} (common.provenance.versions)
@@ -45,7 +50,7 @@ import math
 import numbers
 import re
 
-from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FORMAT, TASK_FAMILIES
+from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FORMAT, SCHEDULES, TASK_FAMILIES
 
 REQUIRED_KEYS = ("format", "task", "arm", "seed", "backbone", "pretrain", "metrics", "protocol",
                  "config_hash", "versions", "wall_clock_s")
@@ -163,6 +168,12 @@ def validate_results(obj) -> None:
             problems.append(f"protocol lacks {lacking}")
         if "max_iters" not in protocol and "max_epochs" not in protocol:
             problems.append("protocol needs max_iters or max_epochs")
+        if "schedule" in protocol and protocol["schedule"] not in SCHEDULES:
+            problems.append(f"protocol.schedule must be one of {list(SCHEDULES)}, got {protocol['schedule']!r}")
+        train_iters = protocol.get("train_iters")
+        if train_iters is not None and (not isinstance(train_iters, int) or isinstance(train_iters, bool)
+                                        or train_iters < 0):
+            problems.append(f"protocol.train_iters must be an int >= 0, got {train_iters!r}")
 
     if not isinstance(obj["config_hash"], str) or not re.fullmatch(r"[0-9a-f]{16}",
                                                                     obj["config_hash"]):

@@ -42,6 +42,9 @@ _PAPER_TASKS = {
     "mask_rcnn": "instance_segmentation",
     "pspnet": "semantic_segmentation",
     "simplebaseline": "keypoints",
+    # "Rethinking ImageNet Pre-training"'s protocol: GroupNorm everywhere, nothing frozen
+    "fpn_gn": "detection",
+    "mask_rcnn_gn": "instance_segmentation",
 }
 TASK_FAMILIES: dict[str, str] = {
     **_PAPER_TASKS,
@@ -49,3 +52,14 @@ TASK_FAMILIES: dict[str, str] = {
     **{name + TINY_SUFFIX: family for name, family in _PAPER_TASKS.items()},
 }
 
+
+# Families whose tasks take `--schedule` (transfer.schedule): the detectors' 1x, 2x, 3x, 6x.
+SCHEDULED_FAMILIES = ("detection", "instance_segmentation")
+SCHEDULES = ("1x", "2x", "3x", "6x")
+DEFAULT_SCHEDULE = "1x"  # what every detection task config states; results.json without a
+                         # protocol.schedule (written before schedules existed) ran it
+
+# --- backbone normalization: what stage 1 trains with and stage 2 must build ---------------
+BN, GN = "bn", "gn"
+NORMS = (BN, GN)
+GN_GROUPS = 32  # GroupNorm's groups, as in Wu & He and every mmdet GN config

@@ -19,7 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.vocab import BACKBONE_FORMAT, BACKBONE_META, RESULTS_FILE, RESULTS_FORMAT
+from common.vocab import (
+    BACKBONE_FORMAT,
+    BACKBONE_META,
+    DEFAULT_SCHEDULE,
+    RESULTS_FILE,
+    RESULTS_FORMAT,
+    SCHEDULED_FAMILIES,
+    TASK_FAMILIES,
+)
 
 Warn = Callable[[str], None]
 
@@ -44,6 +52,8 @@ class TransferRow:
     path: str
     control_of: str | None = None  # the arm whose equal-cost control the backbone is
     budget: float | None = None  # the pretraining method's `budget` parameter, if it has one
+    schedule: str | None = None  # detection: "1x", "3x", ... (protocol.schedule); else None
+    iterations: int | None = None  # iterations trained (protocol.train_iters, else max_iters)
 
 
 @dataclass(frozen=True)
@@ -112,11 +122,20 @@ def parse_results(obj, path: str = "") -> TransferRow:
         raise ParseError("'pretrain' must be a dict (the stage-1 metadata)")
     if "cost" in pretrain and pretrain["cost"] is not None and _number(pretrain["cost"]) is None:
         raise ParseError(f"pretrain.cost must be a number, got {pretrain['cost']!r}")
-    return TransferRow(task=_text(obj, "task"), arm=_text(obj, "arm"), seed=seed,
+    task = _text(obj, "task")
+    protocol = obj.get("protocol") if isinstance(obj.get("protocol"), dict) else {}
+    schedule = _optional_text(protocol, "schedule")
+    if schedule is None and TASK_FAMILIES.get(task) in SCHEDULED_FAMILIES:
+        schedule = DEFAULT_SCHEDULE  # written before schedules existed: the task config's 1x
+    iterations = protocol.get("train_iters", protocol.get("max_iters"))
+    return TransferRow(task=task, arm=_text(obj, "arm"), seed=seed,
                        arch=_text(pretrain, "arch"), cost=_number(pretrain.get("cost")),
                        metrics=_metrics(obj.get("metrics")), config_hash=obj.get("config_hash"),
                        pretrain_dataset=pretrain.get("dataset"), path=str(path),
-                       control_of=_optional_text(pretrain, "control_of"), budget=_budget(pretrain))
+                       control_of=_optional_text(pretrain, "control_of"), budget=_budget(pretrain),
+                       schedule=schedule,
+                       iterations=iterations if isinstance(iterations, int) and not isinstance(iterations, bool)
+                       else None)
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -181,7 +200,7 @@ def collect(results_dir: str | Path, warn: Warn = warn_stderr
     results_paths, backbone_paths = find_result_files(results_dir)
     transfer = [r for p in results_paths if (r := _load(p, parse_results, warn)) is not None]
     pretrain = [r for p in backbone_paths if (r := _load(p, parse_backbone, warn)) is not None]
-    transfer = drop_duplicates(transfer, lambda r: (r.task, r.arch, r.arm, r.budget, r.seed), warn)
+    transfer = drop_duplicates(transfer, lambda r: (r.task, r.schedule, r.arch, r.arm, r.budget, r.seed), warn)
     # an early export (tools/export.py of epoch k) sits beside the final one: keep the longest
     pretrain = drop_duplicates(pretrain, lambda r: (r.dataset, r.arch, r.arm, r.budget, r.seed), warn,
                                prefer=lambda r: (-(r.epochs or 0), r.path))

@@ -11,11 +11,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from common.vocab import RANDOM_INIT, TASK_FAMILIES
+from common.vocab import RANDOM_INIT, SCHEDULES, TASK_FAMILIES, TINY_SUFFIX
 from gather.collect import TransferRow
 from gather.stats import delta, summarize
-from gather.tables import BOX, KEYPOINTS, MASK, MIOU_COLUMN, MD, Metric, arm_name, format_delta, \
-    format_summary, order_arms, run_arm
+from gather.tables import (
+    BOX,
+    KEYPOINTS,
+    MASK,
+    MD,
+    MIOU_COLUMN,
+    Metric,
+    arm_name,
+    format_delta,
+    format_summary,
+    order_arms,
+    run_arm,
+)
 
 # metric family (common.vocab.TASK_FAMILIES) -> its headline metrics, the first one leading
 HEADLINES: dict[str, tuple[Metric, ...]] = {
@@ -64,27 +75,57 @@ def _delta_sentence(arm: str, baseline: str, values: dict, base_values: dict) ->
     return f"{text} over {d.n} paired seeds. The 95% interval excludes 0: {arm_name(arm)} is {side}."
 
 
+def scratch_task(task: str) -> str | None:
+    """The GroupNorm task a detection task's random-init arm trains on ("Rethinking ImageNet
+    Pre-training"'s protocol): fpn -> fpn_gn, mask_rcnn_tiny -> mask_rcnn_gn_tiny."""
+    base = task.removesuffix(TINY_SUFFIX)
+    if base.endswith("_gn"):
+        return task
+    gn = f"{base}_gn"
+    return gn + (TINY_SUFFIX if task.endswith(TINY_SUFFIX) else "") if gn in TASK_FAMILIES else None
+
+
+def _scratch_anchor(task: str, schedule: str | None, groups: dict) -> tuple[list[TransferRow], str]:
+    """The random-init runs to compare (task, schedule) with, and a caveat ("" when none is due):
+    the same task and schedule; failing that, the task's GroupNorm counterpart (fpn -> fpn_gn)
+    at its longest schedule, which differs in protocol and schedule and says so."""
+    same = [r for r in groups.get((task, schedule), []) if r.arm == RANDOM_INIT]
+    if same:
+        return same, ""
+    counterpart = scratch_task(task)
+    found = [(SCHEDULES.index(s) if s in SCHEDULES else -1, s, rows) for (t, s), rows in groups.items()
+             if t == counterpart and any(r.arm == RANDOM_INIT for r in rows)]
+    if not found or counterpart == task:
+        return [], ""
+    _, other, rows = max(found, key=lambda f: f[0])
+    return ([r for r in rows if r.arm == RANDOM_INIT],
+            f"random init trained {counterpart} at {other} (GroupNorm, nothing frozen), this task "
+            f"{task} at {schedule}: different protocols and schedules, not an equal-schedule comparison")
+
+
 def headline_section(rows: list[TransferRow], baseline: str) -> list[str]:
-    """Markdown lines: per task and headline metric, arms over seeds, Δ vs the baseline with
-    its interval in words, and each pretrained arm's gap to random init."""
-    by_task: dict[str, list[TransferRow]] = defaultdict(list)
+    """Markdown lines: per task (and schedule) and headline metric, arms over seeds, Δ vs the
+    baseline with its interval in words, and each pretrained arm's gap to random init."""
+    groups: dict[tuple[str, str | None], list[TransferRow]] = defaultdict(list)
     for row in rows:
         if headline_metrics(row.task):
-            by_task[row.task].append(row)
+            groups[(row.task, row.schedule)].append(row)
     lines = []
-    for task in sorted(by_task):
+    for task, schedule in sorted(groups, key=lambda k: (k[0], str(k[1]))):
+        label = f"{task} {schedule}" if schedule else task
         runs: dict[str, list[TransferRow]] = defaultdict(list)
         controls = {}
-        for row in by_task[task]:
+        for row in groups[(task, schedule)]:
             key = run_arm(row.arm, row.budget, row.control_of)
             runs[key].append(row)
             if row.control_of:
                 controls[key] = row.control_of
         arms = order_arms(runs, baseline, controls)
+        anchor, caveat = _scratch_anchor(task, schedule, groups)
         for metric in headline_metrics(task):
             values = {arm: {r.seed: metric.percent(r.metrics.get(metric.key)) for r in runs[arm]}
                       for arm in arms}
-            lines.append(f"- **{task}, {NAMES[metric.key]}** (mean ± std over seeds; cost = measured "
+            lines.append(f"- **{label}, {NAMES[metric.key]}** (mean ± std over seeds; cost = measured "
                          "pre-training compute, i.i.d. = 100%):")
             for arm in arms:
                 summary = summarize(v for v in values[arm].values() if v is not None)
@@ -96,14 +137,14 @@ def headline_section(rows: list[TransferRow], baseline: str) -> list[str]:
                 for arm in arms:
                     if arm not in (baseline, RANDOM_INIT):
                         lines.append("  - " + _delta_sentence(arm, baseline, values[arm], values[baseline]))
-            scratch = summarize(v for v in values.get(RANDOM_INIT, {}).values() if v is not None)
-            if scratch is not None:
-                gaps = []
-                for arm in arms:
-                    mine = summarize(v for v in values[arm].values() if v is not None)
-                    if arm != RANDOM_INIT and mine is not None:
-                        gaps.append(f"{arm_name(arm, controls.get(arm))} {mine.mean - scratch.mean:+.1f}")
-                if gaps:
-                    lines.append(f"  - above random init ({scratch.mean:.1f}), difference of means: "
-                                 + ", ".join(gaps) + ".")
+            scratch = summarize(v for v in (metric.percent(r.metrics.get(metric.key)) for r in anchor)
+                                if v is not None)
+            gaps = []
+            for arm in arms:
+                mine = summarize(v for v in values[arm].values() if v is not None)
+                if scratch is not None and arm != RANDOM_INIT and mine is not None:
+                    gaps.append(f"{arm_name(arm, controls.get(arm))} {mine.mean - scratch.mean:+.1f}")
+            if gaps:
+                lines.append(f"  - above random init ({scratch.mean:.1f}), difference of means: "
+                             + ", ".join(gaps) + (f" ({caveat})." if caveat else "."))
     return lines

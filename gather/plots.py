@@ -5,6 +5,9 @@
   plot_kept_fraction    per pretraining group: kept fraction per epoch of each arm
   plot_training_curves  per pretraining group: mean training loss per epoch of each arm
   plot_tsne             t-SNE of penultimate features, one panel per backbone (Figure 2)
+  plot_ap_vs_iterations per detection task trained at several schedules: box AP against the
+                        iterations trained, one curve per initialisation ("Rethinking ImageNet
+                        Pre-training"'s Figure 1 layout; mean over seeds, points labelled 1x, 3x, ...)
 The numbers are the tables' own (gather.tables.Table rows), so a figure never disagrees with
 the table printed beside it.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -23,8 +27,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common.files import atomic_path  # noqa: E402
-from common.vocab import IID  # noqa: E402
-from gather.collect import PretrainRow  # noqa: E402
+from common.vocab import BOX_METRICS, IID  # noqa: E402
+from gather.collect import PretrainRow, TransferRow  # noqa: E402
 from gather.stats import Delta  # noqa: E402
 from gather.tables import Table, arch_name, arm_name, order_arms  # noqa: E402
 
@@ -142,6 +146,57 @@ def plot_tsne(panels: list[tuple[str, np.ndarray, np.ndarray]], path: str | Path
     return _save(fig, path)
 
 
+@dataclass(frozen=True)
+class CurvePoint:
+    """One schedule of one arm: iterations trained, its name, mean AP (%) over its seeds."""
+
+    iterations: int
+    schedule: str
+    ap: float
+    seeds: int
+
+
+def iteration_curves(transfer: list[TransferRow], metric: str = BOX_METRICS[0], baseline: str = IID
+                     ) -> dict[tuple[str, str], dict[str, list[CurvePoint]]]:
+    """{(task, arch): {arm: points by iterations}} for every detection task whose runs span
+    several schedules; AP in percent (COCO fractions x 100), mean over seeds."""
+    values: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for row in transfer:
+        ap = row.metrics.get(metric)
+        if row.schedule is None or row.iterations is None or ap is None or ap < 0:
+            continue
+        values[(row.task, row.arch)][row.arm][(row.iterations, row.schedule)].append(100.0 * ap)
+    curves = {}
+    for group, arms in sorted(values.items()):
+        if len({schedule for runs in arms.values() for _, schedule in runs}) < 2:
+            continue  # one schedule: no curve to draw, the tables say it all
+        curves[group] = {arm: [CurvePoint(it, schedule, sum(v) / len(v), len(v))
+                               for (it, schedule), v in sorted(arms[arm].items())]
+                         for arm in order_arms(arms, baseline)}
+    return curves
+
+
+def plot_ap_vs_iterations(curves: dict[str, list[CurvePoint]], path: str | Path, title: str = "",
+                          ylabel: str = "box AP (%)") -> Path:
+    """AP against training iterations, one curve per initialisation (arm), each point labelled
+    with its schedule: the layout of "Rethinking ImageNet Pre-training"'s Figure 1."""
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    for arm, points in curves.items():
+        xs, ys = [p.iterations for p in points], [p.ap for p in points]
+        ax.plot(xs, ys, marker="o", label=arm_name(arm))
+        for p in points:
+            ax.annotate(p.schedule, (p.iterations, p.ap), textcoords="offset points", xytext=(4, 4),
+                        fontsize=7)
+    ax.set_xlabel("training iterations")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def exports_by_group(pretrain: list[PretrainRow], baseline: str = IID
                      ) -> dict[tuple[str, str], dict[str, dict]]:
     """{(dataset, arch): {arm: metadata}} for the curve plots, the baseline arm first; the
@@ -155,8 +210,9 @@ def exports_by_group(pretrain: list[PretrainRow], baseline: str = IID
 
 
 def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Path,
-             baseline: str = IID) -> list[Path]:
-    """Every figure: deltas_<table>.png, kept_fraction_/training_curves_<dataset>_<arch>.png."""
+             baseline: str = IID, transfer: list[TransferRow] | None = None) -> list[Path]:
+    """Every figure: deltas_<table>.png, kept_fraction_/training_curves_<dataset>_<arch>.png,
+    and ap_vs_iterations_<task>_<arch>.png for tasks run at several schedules."""
     out_dir = Path(out_dir)
     written = []
     for table in tables:
@@ -169,4 +225,8 @@ def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Pa
         written.append(plot_kept_fraction(exports, out_dir / f"kept_fraction_{name}.png", title))
         written.append(plot_training_curves(exports, out_dir / f"training_curves_{name}.png",
                                             title))
+    for (task, arch), curves in iteration_curves(transfer or [], baseline=baseline).items():
+        written.append(plot_ap_vs_iterations(
+            curves, out_dir / f"ap_vs_iterations_{_slug(task)}_{_slug(arch)}.png",
+            f"{task} {arch_name(arch)}: box AP against iterations, one curve per initialisation"))
     return written

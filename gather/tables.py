@@ -35,6 +35,7 @@ from common.vocab import (
     MASK_METRICS,
     MIOU,
     RANDOM_INIT,
+    SCHEDULES,
     TINY_SUFFIX,
     TORCHVISION,
 )
@@ -122,6 +123,7 @@ SPECS = {s.key: s for s in [
 ]}
 # transfer task (without "_tiny") -> (table, Method column); the order is the table's row order
 TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
+               "fpn_gn": ("T5", "FPN (GN)"), "mask_rcnn_gn": ("T5", "Mask R-CNN (GN)"),
                "simplebaseline_xiao": ("T6", "SimpleBaseline (Xiao et al.)"),
                "simplebaseline": ("T6", "SimpleBaseline"), "pspnet": ("T7", "PSPNet")}
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
@@ -350,7 +352,8 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
         found = task_table(r.task)
         if found is not None:
             spec = SPECS[found[0]]
-            groups[(spec.key, found[1], r.arch, spec.metrics[0])].append(r)
+            what = f"{found[1]} {r.schedule}" if r.schedule else found[1]  # never mix schedules
+            groups[(spec.key, what, r.arch, spec.metrics[0])].append(r)
     tables = []
     for (key, what, arch, metric), rows in sorted(groups.items(), key=lambda g: g[0][:3]):
         budgets = sorted({r.budget for r in rows if r.budget is not None and not r.control_of})
@@ -395,9 +398,13 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
                             f"(known: {', '.join(TASK_TABLES)} and their {TINY_SUFFIX} variants)")
             continue
         base = r.task.removesuffix(TINY_SUFFIX)
-        order = (r.task != base, task_rank[base])  # paper-scale groups before tiny ones
+        # paper-scale groups before tiny ones; a task's schedules in increasing length
+        order = (r.task != base, task_rank[base], SCHEDULES.index(r.schedule) if r.schedule in SCHEDULES else -1)
+        # A detection row's Method names its schedule, and each schedule is a group of its own:
+        # Δ rows never pair runs trained for different lengths.
+        method = f"{found[1]} {r.schedule}" if r.schedule else found[1]
         run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of)
-        entries.append((found[0], order, found[1], r.arch, run,
+        entries.append((found[0], order, method, r.arch, run,
                         {"config_hash": r.config_hash, "pretraining dataset": r.pretrain_dataset}))
     for r in pretrain:
         if r.dataset not in DATASET_TABLES:

@@ -16,7 +16,11 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    parameter is pretrained (and transferred) once per budget, as "<arm>_b<budget>";
                    the others once
   pretrain_seeds   seeds of the pretraining runs (default [0])
-  tasks            {transfer task: dict(cfg_options={...})}; empty for classification-only
+  tasks            {transfer task: dict(cfg_options={...}, schedules=[...], arms=[...])}; empty for
+                   classification-only. `schedules` (detection tasks): run every arm once per
+                   schedule, e.g. ["1x", "3x", "6x"] (transfer.schedule; default: the config's
+                   own, one run); `arms`: only these arms on this task (default: all), e.g. the
+                   random-init arm alone on a GroupNorm task at a longer schedule
   seeds            seeds of the transfer runs (default [0]); transfer seed i uses pretraining
                    seed i when there are as many pretraining seeds, else the first
   random_init_seeds  seeds of the arms without pretraining (default: `seeds`); fewer saves
@@ -29,17 +33,18 @@ The plan is pure: cells with their directories; pipeline.run executes them.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmengine.config import Config
 
 from common.provenance import REPO_ROOT
-from common.vocab import IID
+from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
                    "demo_data", "baseline", "budgets", "random_init_seeds", "filename"}
-TASK_KEYS = {"cfg_options"}
+TASK_KEYS = {"cfg_options", "schedules", "arms"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 
 
@@ -74,10 +79,12 @@ class TransferCell:
     source: PretrainCell | None
     work_dir: Path
     data_kind: str | None = None  # "coco" / "cityscapes" when the demo data is used
+    schedule: str | None = None  # "3x" etc. (transfer.schedule); None: the task config's own
 
     @property
     def name(self) -> str:
-        return f"transfer/{self.task}/{self.arm}/seed{self.seed}"
+        schedule = f"{self.schedule}/" if self.schedule else ""
+        return f"transfer/{self.task}/{schedule}{self.arm}/seed{self.seed}"
 
 
 @dataclass
@@ -173,15 +180,15 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     pretrain_seeds = list(cfg.get("pretrain_seeds", [0]))
     common = dict(cfg.get("pretrain_options") or {})
     budgets = [float(b) for b in cfg.get("budgets") or []]
-    arms = []  # (cell label, pretrains?) in table order: each arm (per budget), then its controls
+    arms = []  # (cell label, pretrains?, experiment arm) in table order: each arm (per budget), then its controls
     for arm, config, controls in _arm_specs(cfg["arms"]):
         if config is None:
-            arms.append((arm, False))
+            arms.append((arm, False, arm))
             continue
         for v, variant in enumerate(variants):
             runs = arm_runs(arm, config, {**common, **dict(variant.get("options") or {})}, controls, budgets)
             if v == 0:
-                arms += [(label, True) for label, _ in runs]
+                arms += [(label, True, arm) for label, _ in runs]
             for label, run_options in runs:
                 for seed in pretrain_seeds:
                     cell_dir = (root / "pretrain" / (f"{variant['name']}_{label}" if variant["name"] else label)
@@ -195,14 +202,42 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
         data_kind = None
         if plan.demo_data:
             data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
-        for arm, pretrained in arms:
+        schedules, task_arms = _task_schedules(task, family, spec), _task_arms(task, spec, arms)
+        cfg_options = dict((spec or {}).get("cfg_options") or {})
+        for (arm, pretrained, _), schedule in itertools.product(task_arms, schedules):
             for i, seed in enumerate(seeds if pretrained else scratch_seeds):
                 source = None
                 if pretrained:
                     pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]
                     source = next(c for c in plan.pretrain
                                   if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])
-                plan.transfer.append(TransferCell(
-                    task, arm, seed, dict((spec or {}).get("cfg_options") or {}), source,
-                    root / "transfer" / task / arm / f"seed{seed}", data_kind))
+                work_dir = root / "transfer" / task / (schedule or "") / arm / f"seed{seed}"
+                plan.transfer.append(TransferCell(task, arm, seed, dict(cfg_options), source, work_dir,
+                                                  data_kind, schedule))
     return plan
+
+
+def _task_schedules(task: str, family: str, spec) -> list[str | None]:
+    """The schedules a task runs at: its `schedules`, checked, or [None] (the config's own)."""
+    schedules = list((spec or {}).get("schedules") or [])
+    if not schedules:
+        return [None]
+    unknown = [s for s in schedules if s not in SCHEDULES]
+    if unknown:
+        raise ValueError(f"tasks.{task}.schedules: unknown {unknown}; one of {list(SCHEDULES)}")
+    if family not in SCHEDULED_FAMILIES:
+        raise ValueError(f"tasks.{task}.schedules: a {family} task has no detection schedule")
+    return schedules
+
+
+def _task_arms(task: str, spec, arms: list[tuple[str, bool, str]]) -> list[tuple[str, bool, str]]:
+    """The arms a task runs: all, or those its `arms` names (an experiment arm brings its
+    budgets and controls along; a cell label such as "dar-budget" names just that one)."""
+    wanted = (spec or {}).get("arms")
+    if wanted is None:
+        return arms
+    known = {label for label, _, _ in arms} | {base for _, _, base in arms}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise KeyError(f"tasks.{task}.arms: unknown arm(s) {unknown}; the experiment's arms: {sorted(known)}")
+    return [a for a in arms if a[0] in wanted or a[2] in wanted]

@@ -14,6 +14,7 @@ from gather.tables import build_tables, render
 from pipeline.experiment import Plan
 from pipeline.run import status_table
 
+
 def tsne_figure(plan: Plan, out: Path) -> Path | None:
     """The DaR paper's Figure 2 for an experiment pretrained on the synthetic shapes: t-SNE of
     the baseline's and DaR's penultimate features on their own val set (first variant and
@@ -46,7 +47,7 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     tables, notes = build_tables(transfer_rows, pretrain_rows, plan.baseline)
     for note in notes:
         warn(note)
-    figures = plot_all(tables, pretrain_rows, out, plan.baseline)
+    figures = plot_all(tables, pretrain_rows, out, plan.baseline, transfer_rows)
     tsne = tsne_figure(plan, out)
     figures += [tsne] if tsne is not None else []
     lines = [

@@ -37,16 +37,30 @@ def pretrain_hash(cell: PretrainCell) -> str:
 
 
 def transfer_hash(cell: TransferCell, plan: Plan) -> str:
-    """What decides a transfer cell's result: the resolved task config (every `_base_` level
-    and the overrides), seed, generated data, backbone."""
+    """What decides a transfer cell's result: the resolved task config (every `_base_` level,
+    the overrides and the schedule), seed, generated data, backbone."""
     from transfer.build import recipe_hash, resolve_task_config
 
-    _, cfg = resolve_task_config(cell.task, cell.cfg_options or None)
+    _, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
     return config_hash({
         "task": cell.task, "recipe": recipe_hash(cfg), "seed": cell.seed,
         "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
         "backbone": pretrain_hash(cell.source) if cell.source else "none",
     })
+
+
+def schedule_text(cell) -> str:
+    """"3x: 270000 iterations, lr x0.1 at 210000, 250000 (1x: ...)" for a detection transfer
+    cell (its scaled schedule, as the run will train it); "" for any other cell."""
+    from common.vocab import SCHEDULED_FAMILIES
+    from transfer.build import resolve_task_config
+    from transfer.schedule import recorded_schedule
+    from transfer.tasks import get_task
+
+    if not isinstance(cell, TransferCell) or get_task(cell.task).family not in SCHEDULED_FAMILIES:
+        return ""
+    _, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
+    return recorded_schedule(cfg).describe()
 
 
 def cell_hash(cell, plan: Plan) -> str:
@@ -133,7 +147,7 @@ def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
     backbone = str(cell.source.export_dir) if cell.source else "none"
     results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
                            cfg_options=cell.cfg_options or None,
-                           data_root=data_roots.get(cell.data_kind), resume=True)
+                           data_root=data_roots.get(cell.data_kind), resume=True, schedule=cell.schedule)
     return format_headline(cell.task, results["metrics"])
 
 

@@ -7,11 +7,14 @@ from pathlib import Path
 
 from mmengine.config import Config
 
+from common.vocab import NORMS
 from pretrain.methods import build_method
 
 # Every key a pretraining config may set, with its meaning; anything else is an error.
 CONFIG_KEYS = {
     "arch": "network name, see pretrain.models.ARCHS",
+    "norm": "'bn' (default) or 'gn': GroupNorm of 32 groups in every norm layer (the ResNets); recorded in "
+            "the export, and stage 2 must build the same norm",
     "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...)",
     "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
     "label": "the arm's name in tables and exports (default: arm.name)",
@@ -43,6 +46,8 @@ def check_config(cfg: dict) -> None:
     for key in ("arch", "data", "arm", "train"):
         if key not in cfg:
             raise KeyError(f"config lacks required key '{key}' ({CONFIG_KEYS[key]})")
+    if cfg.get("norm", NORMS[0]) not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {cfg['norm']!r}")
     unknown = sorted(set(cfg["train"]) - TRAIN_KEYS)
     if unknown:
         raise KeyError(f"unknown key(s) in train: {unknown}; known: {sorted(TRAIN_KEYS)}")

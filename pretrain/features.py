@@ -12,13 +12,14 @@ import torch
 from torch import nn
 
 from common.backbone import CLASSIFIER_PREFIXES, load_backbone
+from common.vocab import BN
 from pretrain.models import build_network
 
 
 def load_feature_network(export) -> tuple[nn.Module, dict]:
     """(network returning penultimate features, export metadata); every backbone key must load."""
     state, meta = load_backbone(export)
-    net = build_network(meta["arch"], int(meta.get("num_classes") or 1000))
+    net = build_network(meta["arch"], int(meta.get("num_classes") or 1000), meta.get("norm") or BN)
     for head in ("fc", "classifier"):
         if hasattr(net, head):
             setattr(net, head, nn.Identity())

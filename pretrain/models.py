@@ -9,6 +9,11 @@ torchvision's DenseNet with a 3x3 stem and no stem pooling). None of these exist
 torchvision or timm.
 
 The classifier head is always `fc.*` or `classifier.*`; the export (common.backbone) drops it.
+
+Normalization: BatchNorm, or with `norm="gn"` GroupNorm of 32 groups (Wu & He; the norm of
+"Rethinking ImageNet Pre-training"'s detectors) in every norm layer of the torchvision ResNets,
+the archs stage 2 can fine-tune. torchvision's ResNet takes the norm as `norm_layer`, keeps its
+keys (`bn1.weight`, no running statistics) and initialises GroupNorm's affine like BN's.
 """
 
 from __future__ import annotations
@@ -20,11 +25,21 @@ from mmengine.model import BaseModel
 from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
+from common.vocab import BN, GN, GN_GROUPS, NORMS
 from pretrain.training_loss import TrainingLoss
 
 
-def _resnet10(num_classes: int) -> nn.Module:
-    return ResNet(BasicBlock, [1, 1, 1, 1], num_classes=num_classes)
+def group_norm(channels: int) -> nn.GroupNorm:
+    """GroupNorm of GN_GROUPS groups over `channels`; an error when they do not divide them
+    (a narrow layer, e.g. the 16 channels of a CIFAR ResNet's first stage)."""
+    if channels % GN_GROUPS:
+        raise ValueError(f"GroupNorm with {GN_GROUPS} groups cannot normalize a layer of {channels} channels "
+                         f"({channels} is not a multiple of {GN_GROUPS}); use norm='{BN}' for this arch")
+    return nn.GroupNorm(GN_GROUPS, channels)
+
+
+def _resnet10(num_classes: int, norm_layer=None) -> nn.Module:
+    return ResNet(BasicBlock, [1, 1, 1, 1], num_classes=num_classes, norm_layer=norm_layer)
 
 
 class MobileNetV1(nn.Module):
@@ -130,10 +145,10 @@ class CifarResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-def _resnet18_cifar(num_classes: int) -> nn.Module:
+def _resnet18_cifar(num_classes: int, norm_layer=None) -> nn.Module:
     """torchvision's ResNet-18 with the CIFAR stem (3x3 stride-1 conv, no max-pool), the network
     of Arazo et al.'s budgeted-training experiments; torchvision's keys (the stem's shape differs)."""
-    net = torchvision.models.resnet18(num_classes=num_classes)
+    net = torchvision.models.resnet18(num_classes=num_classes, norm_layer=norm_layer)
     net.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
     net.maxpool = nn.Identity()
     return net
@@ -148,6 +163,18 @@ def _densenet_bc100(num_classes: int) -> nn.Module:
     net.features.pool0 = nn.Identity()
     return net
 
+
+# The torchvision ResNets: the archs that take `norm_layer` (and that stage 2 fine-tunes)
+_RESNETS = {
+    "resnet10": _resnet10,
+    "resnet18": lambda n, norm_layer=None: torchvision.models.resnet18(num_classes=n, norm_layer=norm_layer),
+    "resnet34": lambda n, norm_layer=None: torchvision.models.resnet34(num_classes=n, norm_layer=norm_layer),
+    "resnet50": lambda n, norm_layer=None: torchvision.models.resnet50(num_classes=n, norm_layer=norm_layer),
+    "resnet101": lambda n, norm_layer=None: torchvision.models.resnet101(num_classes=n, norm_layer=norm_layer),
+    "resnet152": lambda n, norm_layer=None: torchvision.models.resnet152(num_classes=n, norm_layer=norm_layer),
+    "resnet18_cifar": _resnet18_cifar,
+}
+GN_ARCHS = tuple(_RESNETS)
 
 ARCHS = {
     "resnet10": _resnet10,
@@ -166,11 +193,19 @@ ARCHS = {
 }
 
 
-def build_network(arch: str, num_classes: int) -> nn.Module:
-    """A classification network by name (see ARCHS)."""
+def build_network(arch: str, num_classes: int, norm: str = BN) -> nn.Module:
+    """A classification network by name (see ARCHS), with BatchNorm or (`norm="gn"`, the
+    ResNets) GroupNorm of 32 groups."""
     if arch not in ARCHS:
         raise KeyError(f"unknown arch {arch!r}; known: {', '.join(sorted(ARCHS))}")
-    return ARCHS[arch](num_classes)
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if norm == BN:
+        return ARCHS[arch](num_classes)
+    if arch not in GN_ARCHS:
+        raise ValueError(f"norm={norm!r} is built for the torchvision ResNets ({', '.join(GN_ARCHS)}), the archs "
+                         f"stage 2 fine-tunes; {arch} has BatchNorm only")
+    return _RESNETS[arch](num_classes, norm_layer=group_norm if norm == GN else None)
 
 
 class Classifier(BaseModel):
@@ -181,10 +216,10 @@ class Classifier(BaseModel):
     forward pass for the losses, and nothing set on the model from outside.
     """
 
-    def __init__(self, arch: str, num_classes: int, loss: TrainingLoss | None = None):
+    def __init__(self, arch: str, num_classes: int, loss: TrainingLoss | None = None, norm: str = BN):
         super().__init__()
         self.arch = arch
-        self.net = build_network(arch, num_classes)
+        self.net = build_network(arch, num_classes, norm)
         self.loss = loss if loss is not None else TrainingLoss()
 
     def forward(self, inputs, label=None, index=None, mode="tensor"):

@@ -27,6 +27,7 @@ from mmengine.runner import Runner
 from common.distributed import init_cpu_process_group
 from common.files import atomic_path
 from common.provenance import config_hash, versions
+from common.vocab import BN, GN, GN_GROUPS
 from pretrain.config import CONFIG_KEYS, augment_settings, check_config
 from pretrain.data import build_datasets
 from pretrain.hook import MethodHook
@@ -189,8 +190,11 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     plain = plain_config(cfg)
     epochs = int(train_cfg["epochs"])
     method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
+    norm = cfg.get("norm", BN)
     export_meta = {
         "arch": cfg["arch"],
+        "norm": norm,  # stage 2 builds the same (transfer.contract.check_norm)
+        "norm_groups": GN_GROUPS if norm == GN else None,
         "dataset": cfg["data"]["type"],
         "num_classes": train_set.num_classes,
         "seed": seed,
@@ -220,7 +224,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     # The model is built before Runner seeds anything: give its init a private, seeded stream.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Classifier(cfg["arch"], train_set.num_classes, loss)
+        model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
     return Runner(
         model=model,
         work_dir=work_dir,

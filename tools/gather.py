@@ -48,9 +48,11 @@ def main(argv=None) -> int:
     else:
         sys.stdout.write(text)
     if args.plots:
+        from gather.collect import collect
         from gather.plots import plot_all  # matplotlib only when figures are asked for
 
-        for path in plot_all(tables, pretrain, args.plots, args.baseline):
+        transfer, _ = collect(args.results_dir, warn=lambda message: None)  # warned above
+        for path in plot_all(tables, pretrain, args.plots, args.baseline, transfer):
             print(f"gather: wrote {path}", file=sys.stderr)
     return 0
 

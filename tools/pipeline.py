@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
-from pipeline.run import FAILED, cell_hash, run_plan, state_of, status_table
+from pipeline.run import FAILED, cell_hash, run_plan, schedule_text, state_of, status_table
 
 
 def main() -> int:
@@ -43,6 +43,7 @@ def main() -> int:
             if hasattr(cell, "task"):
                 origin = f"  <- {cell.source.name if cell.source else 'random init'}"
                 origin += f", data: {cell.data_kind} (generated)" if cell.data_kind else ""
+                origin += f", schedule {schedule}" if (schedule := schedule_text(cell)) else ""
             else:
                 origin = f"  {cell.config} {cell.options or ''}"
             print(f"{state_of(cell, plan):<8} {cell.name} [{cell_hash(cell, plan)}]{origin}")

@@ -3,6 +3,7 @@
   python tools/transfer.py --list
   python tools/transfer.py --task fpn_tiny --backbone runs/pretrain/iid [--seed 0]
   python tools/transfer.py --task pspnet --backbone none --dry-run --dump-config pspnet.py
+  python tools/transfer.py --task mask_rcnn_gn --backbone none --schedule 6x --dry-run
   python tools/transfer.py --task fpn_tiny --backbone EXPORT --work-dir W --resume   # after a stop
   torchrun --nproc_per_node 8 tools/transfer.py --task fpn --backbone X --launcher pytorch
 """
@@ -18,6 +19,8 @@ import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstra
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
+
+    from common.vocab import SCHEDULES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
@@ -36,6 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--auto-scale-lr", action="store_true",
                         help="scale the lr linearly to the run's batch (processes x per-process) from the "
                         "recipe's (auto_scale_lr.base_batch_size); without it a differing batch is noted")
+    parser.add_argument("--schedule", choices=list(SCHEDULES), default=None,
+                        help="detection tasks: the task's 1x scaled as in Rethinking ImageNet "
+                        "Pre-training (iterations and lr steps; default: the config's own, 1x)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the last checkpoint in --work-dir, if any")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
@@ -63,7 +69,8 @@ def main(argv=None) -> int:
                           work_dir=args.work_dir, cfg_options=args.cfg_options,
                           data_root=args.data_root, dry_run=args.dry_run,
                           launcher=args.launcher, resume=args.resume,
-                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
+                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
+                          schedule=args.schedule)
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

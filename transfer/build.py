@@ -2,13 +2,15 @@
 
 `build_run` is the whole wiring, in order:
   1. load the task's config file (configs/transfer/, see transfer.tasks) and merge the
-     `--cfg-options` overrides, then `--data-root`;
+     `--cfg-options` overrides, then `--data-root`, then scale a detection task's 1x to
+     `--schedule` (transfer.schedule);
   2. read the arch the config builds from `model.backbone` (a toolbox `ResNet`);
   3. the backbone: a stage-1 export (or a plain torchvision checkpoint) is loaded with
      `common.backbone.load_backbone`, its arch compared with the config's, and its keys and
-     shapes checked against the backbone the config builds (transfer.contract); the backbone's
-     `init_cfg` then points at that local file. `none` is the random-init arm: `init_cfg=None`,
-     the toolbox's default initialisation;
+     shapes checked against the backbone the config builds (transfer.contract), and its norm
+     (BN or GroupNorm) against the config's `norm_cfg`; the backbone's `init_cfg` then points at
+     that local file (for GroupNorm, a copy in the work dir with the toolbox's `gn<k>` key
+     names). `none` is the random-init arm: `init_cfg=None`, the toolbox's default initialisation;
   4. nothing may be fetched: any `torchvision://`, `open-mmlab://` or http(s) checkpoint left in
      the config, and `load_from`/`resume`, are errors;
   5. the machine: SyncBN becomes BN unless several processes run on GPUs; distributed CPU runs
@@ -31,10 +33,19 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from common.backbone import load_backbone
+from common.files import atomic_path
 from common.provenance import config_hash, to_plain
-from common.vocab import RANDOM_INIT
-from transfer.contract import arch_of_backbone_cfg, check_arch, check_backbone_state
+from common.vocab import BN, RANDOM_INIT, SCHEDULED_FAMILIES, SCHEDULES
+from transfer.contract import (
+    arch_of_backbone_cfg,
+    check_arch,
+    check_backbone_state,
+    check_norm,
+    norm_of_backbone_cfg,
+    toolbox_layout,
+)
 from transfer.data import set_data_root
+from transfer.schedule import apply_schedule, recorded_schedule
 from transfer.tasks import Task, get_task
 
 LAUNCHERS = ("none", "pytorch", "slurm")
@@ -44,6 +55,8 @@ REMOTE_PREFIXES = ("torchvision://", "open-mmlab://", "mmcls://", "mmpretrain://
 # Keys that say where and as which process a run happens, not what it computes: left out of
 # config_hash so that every arm and seed of one recipe shares the hash.
 RUN_SPECIFIC_KEYS = ("work_dir", "experiment_name", "launcher", "randomness")
+# A GroupNorm export renamed to the toolbox's key layout, beside the run's logs
+TOOLBOX_BACKBONE_FILE = "backbone_toolbox_layout.pth"
 
 
 @dataclass
@@ -69,9 +82,10 @@ def is_random_init(backbone) -> bool:
     return backbone is None or str(backbone).lower() == "none"
 
 
-def random_init_meta(arch: str) -> dict:
-    """Stand-in stage-1 metadata for the random-init arm: nothing pretrained, cost 0."""
-    return {"arch": arch, "arm": RANDOM_INIT, "arm_params": {}, "dataset": None,
+def random_init_meta(arch: str, norm: str = BN) -> dict:
+    """Stand-in stage-1 metadata for the random-init arm: nothing pretrained, cost 0; `norm` is
+    the one the task builds."""
+    return {"arch": arch, "norm": norm, "arm": RANDOM_INIT, "arm_params": {}, "dataset": None,
             "num_classes": None, "epochs": 0, "seed": None, "cost": 0.0, "forwards": 0,
             "iid_forwards": None, "wall_clock_s": 0.0, "top1": None, "top5": None,
             "config_hash": None, "versions": None, "normalization": None, "path": None}
@@ -88,31 +102,49 @@ def build_in_scope(module_cfg: dict, scope: str) -> torch.nn.Module:
 
 
 def resolve_task_config(task: str, cfg_options: dict | None = None,
-                        data_root: str | os.PathLike | None = None) -> tuple[Task, Config]:
-    """The task's config with every `_base_` level and override merged: (task, Config)."""
+                        data_root: str | os.PathLike | None = None, schedule: str | None = None
+                        ) -> tuple[Task, Config]:
+    """The task's config with every `_base_` level and override merged, its 1x scaled to
+    `schedule` (detection tasks only): (task, Config)."""
     spec_task = get_task(task)
     cfg = Config.fromfile(str(spec_task.config))
     if cfg.get("default_scope") != spec_task.scope:
         raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "
                          f"expected {spec_task.scope!r}")
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        # a copy: the merged dicts would otherwise be the caller's, and scaling a schedule
+        # below would edit the overrides of every later resolution in place
+        cfg.merge_from_dict(copy.deepcopy(cfg_options))
     if data_root is not None:
         set_data_root(cfg, data_root)
+    if schedule is not None:
+        if spec_task.family not in SCHEDULED_FAMILIES:
+            raise ValueError(f"--schedule {schedule}: task {task!r} ({spec_task.family}) has no detection "
+                             f"schedule; {', '.join(SCHEDULES)} apply to the {' and '.join(SCHEDULED_FAMILIES)} "
+                             "tasks")
+        try:
+            apply_schedule(cfg, schedule)
+        except ValueError as exc:
+            raise ValueError(f"--schedule {schedule} for task {task!r} ({spec_task.config}): {exc}") from None
     return spec_task, cfg
 
 
 def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
               work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
               data_root: str | os.PathLike | None = None, launcher: str = "none",
-              auto_scale_lr: bool = False) -> RunSpec:
+              auto_scale_lr: bool = False, schedule: str | None = None,
+              layout_dir: str | os.PathLike | None = None) -> RunSpec:
     """Build the Config of one run and check the backbone contract (no data touched).
 
     `auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the recipe's
-    batch (`auto_scale_lr.base_batch_size` of the task config; mmengine's mechanism)."""
+    batch (`auto_scale_lr.base_batch_size` of the task config; mmengine's mechanism).
+    `schedule`: "1x" | "2x" | "3x" | "6x" for a detection task (transfer.schedule).
+    `layout_dir`: where a GroupNorm export renamed to the toolbox's keys is written (default:
+    the work dir)."""
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
-    spec_task, cfg = resolve_task_config(task, cfg_options, data_root)
+    spec_task, cfg = resolve_task_config(task, cfg_options, data_root, schedule)
+    default_work_dir = Path("work_dirs") / "transfer" / task
 
     backbone_cfg = cfg.model.backbone
     config_arch = arch_of_backbone_cfg(backbone_cfg)
@@ -122,21 +154,28 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
     if is_random_init(backbone):
         if arch is not None and arch != config_arch:
             raise ValueError(f"--arch {arch} but task {task!r} builds a {config_arch}")
-        pretrain = random_init_meta(config_arch)
+        pretrain = random_init_meta(config_arch, norm_of_backbone_cfg(backbone_cfg)[0])
         backbone_cfg.init_cfg = None  # the toolbox's own default init of a fresh ResNet
         backbone_label = "none"
     else:
         checkpoint, pretrain = load_backbone(backbone, arch)
         check_arch(pretrain["arch"], config_arch, task)
+        norm = check_norm(pretrain, backbone_cfg, task)
+        checkpoint = toolbox_layout(checkpoint, norm)
         backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
         model_backbone = build_in_scope(backbone_cfg, spec_task.scope)
         contract = check_backbone_state(model_backbone.state_dict(), checkpoint,
                                         source=pretrain["path"])
         del model_backbone
+        init_file = pretrain["path"]
+        if norm != BN:  # PretrainedInit cannot rename keys: give it a file in the toolbox's layout
+            init_file = Path(layout_dir or work_dir or default_work_dir / f"{pretrain['arm']}_seed{seed}"
+                             ) / TOOLBOX_BACKBONE_FILE
+            with atomic_path(init_file) as tmp:
+                torch.save(checkpoint, tmp)
         # mmengine's PretrainedInit loads this local file at init_weights; the contract hook
         # (transfer.contract.VerifyBackboneHook) then proves the load was complete.
-        backbone_cfg.init_cfg = dict(type="Pretrained",
-                                     checkpoint=os.path.abspath(pretrain["path"]))
+        backbone_cfg.init_cfg = dict(type="Pretrained", checkpoint=os.path.abspath(init_file))
         backbone_label = str(backbone)
     arm = pretrain["arm"]
 
@@ -162,7 +201,7 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
         cfg.auto_scale_lr.enable = True
     cfg.randomness = dict(seed=int(seed), deterministic=False)
     cfg.launcher = launcher
-    cfg.work_dir = str(work_dir or Path("work_dirs") / "transfer" / task / f"{arm}_seed{seed}")
+    cfg.work_dir = str(work_dir or default_work_dir / f"{arm}_seed{seed}")
     cfg.experiment_name = f"{task}_{arm}_seed{seed}_{uuid.uuid4().hex[:8]}"
     return RunSpec(task=spec_task, cfg=cfg, arm=arm, seed=int(seed), backbone=backbone_label,
                    pretrain=pretrain, checkpoint=checkpoint, contract=contract)
@@ -204,11 +243,12 @@ def replace_type(obj, old: str, new: str) -> None:
             replace_type(value, old, new)
 
 
-def protocol_of(cfg: Config) -> dict:
+def protocol_of(cfg: Config, family: str | None = None) -> dict:
     """The settings both arms of a comparison must share, as results.json records them.
 
     Every task config states the backbone's norm_cfg, norm_eval and frozen_stages explicitly
-    (the toolboxes' defaults differ), so the record never depends on a hidden default.
+    (the toolboxes' defaults differ), so the record never depends on a hidden default. A
+    detection `family` adds its schedule: name ("1x" unless scaled) and lr milestones.
     """
     backbone = cfg.model.backbone
     missing = [k for k in ("norm_cfg", "norm_eval", "frozen_stages") if k not in backbone]
@@ -233,6 +273,8 @@ def protocol_of(cfg: Config) -> dict:
     for key in ("max_iters", "max_epochs"):
         if key in train_cfg:
             protocol[key] = int(train_cfg[key])
+    if family in SCHEDULED_FAMILIES:
+        protocol.update(recorded_schedule(cfg).record())
     return protocol
 
 

@@ -10,16 +10,26 @@ missing keys, so a partly loaded backbone would train silently. Here:
   after init_weights  `verify_backbone_equals` (run by `VerifyBackboneHook` at before_train, or
                       by a dry run after `model.init_weights()`) checks that every backbone
                       tensor equals the checkpoint's.
+  the norm            `check_norm` compares the norm stage 1 trained with (backbone.json `norm`,
+                      `norm_groups`; BN when absent, as in every export written before GroupNorm
+                      and in torchvision's checkpoints) with the `norm_cfg` the config builds.
 mmdet, mmseg and mmpose `ResNet` (style='pytorch', plain stem) name their tensors exactly as
 torchvision does (`conv1.weight`, `bn1.running_mean`, `layer1.0.downsample.0.weight`, ...),
-and stage 1 exports that layout, so no key is renamed.
+and stage 1 exports that layout, so a BN backbone loads without renaming. With GroupNorm the
+toolboxes name the norm layers after mmcv's abbreviation (`gn1`, `layer1.0.gn2`; downsample
+norms stay `downsample.1`), while torchvision's GroupNorm ResNet keeps `bn1`: `toolbox_layout`
+renames exactly those keys.
 """
 
 from __future__ import annotations
 
+import re
+
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+
+from common.vocab import BN, GN, GN_GROUPS
 
 # The ResNet depths mmdet/mmseg/mmpose can build. Stage 1 also trains resnet10
 # (torchvision ResNet(BasicBlock, [1, 1, 1, 1])), which none of the toolboxes can build.
@@ -47,6 +57,51 @@ def arch_of_backbone_cfg(backbone_cfg: dict) -> str:
         raise BackboneContractError(
             f"model.backbone.depth={depth} is not one of {sorted(ARCH_DEPTH.values())}")
     return arch
+
+
+# mmcv's build_norm_layer names a layer by its type's abbreviation + postfix: BN -> bn1, GN -> gn1
+NORM_OF_TYPE = {"BN": BN, "SyncBN": BN, "BN2d": BN, "GN": GN}
+_TORCHVISION_NORM_KEY = re.compile(r"(^|\.)bn(\d)\.")
+
+
+def norm_of_backbone_cfg(backbone_cfg: dict) -> tuple[str, int | None]:
+    """("bn", None) or ("gn", groups): the norm a toolbox ResNet config builds."""
+    norm_cfg = backbone_cfg.get("norm_cfg") or {"type": "BN"}
+    kind = norm_cfg.get("type")
+    if kind not in NORM_OF_TYPE:
+        raise BackboneContractError(
+            f"model.backbone.norm_cfg.type={kind!r}: stage 1 exports {sorted(NORM_OF_TYPE)} backbones only")
+    norm = NORM_OF_TYPE[kind]
+    return norm, (int(norm_cfg.get("num_groups", GN_GROUPS)) if norm == GN else None)
+
+
+def norm_of_meta(meta: dict) -> tuple[str, int | None]:
+    """("bn", None) or ("gn", groups): the norm stage 1 trained with, from its metadata."""
+    norm = meta.get("norm") or BN  # exports from before GroupNorm, and torchvision's, are BN
+    return norm, (int(meta.get("norm_groups") or GN_GROUPS) if norm == GN else None)
+
+
+def check_norm(meta: dict, backbone_cfg: dict, task: str) -> str:
+    """Fail unless the task builds the norm (and GroupNorm's groups) stage 1 trained with."""
+    trained, built = norm_of_meta(meta), norm_of_backbone_cfg(backbone_cfg)
+    if trained != built:
+        def say(norm):
+            return f"GroupNorm ({norm[1]} groups)" if norm[0] == GN else "BatchNorm"
+        hint = (" (the GroupNorm tasks: fpn_gn, mask_rcnn_gn and their _tiny variants)" if trained[0] == GN
+                else " (a BN task, or pretrain with norm=\"gn\")")
+        raise BackboneContractError(
+            f"{meta.get('path', 'the checkpoint')} was pretrained with {say(trained)} but task {task!r} "
+            f"builds {say(built)} (model.backbone.norm_cfg); fine-tune it on a task with the same "
+            f"norm{hint}")
+    return trained[0]
+
+
+def toolbox_layout(checkpoint: dict, norm: str) -> dict:
+    """The export's keys as the toolbox ResNet of `norm` names them: unchanged for BN; for GN
+    `bn<k>.` becomes `gn<k>.` (torchvision's GroupNorm ResNet keeps the bn names)."""
+    if norm == BN:
+        return checkpoint
+    return {_TORCHVISION_NORM_KEY.sub(rf"\1{norm}\2.", key): value for key, value in checkpoint.items()}
 
 
 def check_arch(meta_arch: str, config_arch: str, task: str) -> None:

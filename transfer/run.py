@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,13 +26,15 @@ from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
 from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data
+from transfer.schedule import recorded_schedule
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
                  launcher: str = "none", resume: bool = False,
-                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False) -> dict:
+                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False,
+                 schedule: str | None = None) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
     With resume=True a run whose work dir holds a checkpoint continues from it (mmengine's
@@ -42,18 +45,24 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
 
     `dump_config`: write the run's effective config (all `_base_` levels, overrides, backbone
     init, seed, work dir) as one mmengine Python config file.
+
+    `schedule`: "1x" (the task config's own), "2x", "3x" or "6x" for a detection task
+    (transfer.schedule); results.json's protocol records it.
     """
     started = time.perf_counter()
+    if dry_run:
+        # a GroupNorm export renamed to the toolbox's layout goes to a temporary directory:
+        # a dry run writes nothing into the work dir
+        with tempfile.TemporaryDirectory(prefix="transfer_dry_run_") as layout_dir:
+            spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
+                             cfg_options=cfg_options, data_root=data_root, launcher=launcher,
+                             auto_scale_lr=auto_scale_lr, schedule=schedule, layout_dir=layout_dir)
+            _dump(spec, dump_config)
+            return dry_run_summary(spec)
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                     auto_scale_lr=auto_scale_lr)
-    if dump_config is not None:
-        with atomic_path(dump_config) as tmp:
-            tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "
-                           f"{spec.seed} (config hash {recipe_hash(spec.cfg)})\n"
-                           + spec.cfg.pretty_text)
-    if dry_run:
-        return dry_run_summary(spec)
+                     auto_scale_lr=auto_scale_lr, schedule=schedule)
+    _dump(spec, dump_config)
 
     if launcher != "none" and not torch.cuda.is_available():
         init_cpu_process_group(launcher)
@@ -72,13 +81,13 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     runner.logger.info(f"transfer: task {spec.task.name}, arm {spec.arm}, seed {spec.seed}, "
                        f"backbone {spec.backbone}; contract: {_contract_line(spec)}")
     pretrain_norm = spec.pretrain.get("normalization") or {}
-    task_norm = protocol_of(spec.cfg)
+    task_norm = protocol_of(spec.cfg, spec.task.family)
     if pretrain_norm and [pretrain_norm.get("mean"), pretrain_norm.get("std")] != [
             task_norm["mean"], task_norm["std"]]:
         # By design (every arm gets the task's statistics), but worth seeing in the log.
         runner.logger.warning(f"stage 1 normalized with {pretrain_norm}; this task uses its "
                               f"own mean {task_norm['mean']} std {task_norm['std']}")
-    protocol = {**protocol_of(spec.cfg), "world_size": runner.world_size}
+    protocol = {**protocol_of(spec.cfg, spec.task.family), "world_size": runner.world_size}
     protocol["effective_batch_size"] = runner.world_size * protocol["batch_size_per_process"]
     notes = []
     reference = protocol["reference_batch_size"]
@@ -88,6 +97,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                      "not scaled (--auto-scale-lr scales it linearly)")
         runner.logger.warning(f"transfer: {notes[-1]}")
     runner.train()
+    protocol["train_iters"] = int(runner.iter)  # measured: the AP-vs-iterations axis
     metrics = runner.test()  # the same on every process (mmengine broadcasts them)
     if not metrics and spec.task.family in ("detection", "instance_segmentation"):
         # mmdet's CocoMetric returns nothing when the model detected nothing (a diverged or
@@ -112,6 +122,14 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     return results
 
 
+def _dump(spec: RunSpec, dump_config) -> None:
+    if dump_config is not None:
+        with atomic_path(dump_config) as tmp:
+            tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "
+                           f"{spec.seed} (config hash {recipe_hash(spec.cfg)})\n"
+                           + spec.cfg.pretty_text)
+
+
 def dry_run_summary(spec: RunSpec) -> dict:
     """Build the model, init its weights as the Runner would, verify the backbone; summarize."""
     model = build_in_scope(spec.cfg.model, spec.task.scope)
@@ -126,8 +144,10 @@ def dry_run_summary(spec: RunSpec) -> dict:
         "num_params": sum(p.numel() for p in model.parameters()),
         "backbone_tensors_verified": checked,
         "unexpected_checkpoint_keys": spec.contract.get("unexpected", []),
-        "protocol": protocol_of(spec.cfg), "config_hash": recipe_hash(spec.cfg),
+        "protocol": protocol_of(spec.cfg, spec.task.family), "config_hash": recipe_hash(spec.cfg),
         "work_dir": str(spec.work_dir),
+        **({"schedule": recorded_schedule(spec.cfg).describe()}
+           if "schedule" in protocol_of(spec.cfg, spec.task.family) else {}),
     }
 
 

@@ -1,7 +1,8 @@
 """The downstream tasks: name -> config file, toolbox, metric family and one-line description.
 
 A plain dict on purpose (no registry): `TASKS["fpn"].config` is the file a run starts from.
-Paper-scale tasks reproduce the DaR paper's four transfer settings; each `*_tiny` variant
+Paper-scale tasks reproduce the DaR paper's four transfer settings, and `fpn_gn` / `mask_rcnn_gn`
+the from-scratch protocol of "Rethinking ImageNet Pre-training"; each `*_tiny` variant
 inherits its paper-scale config one level and shrinks it to run on a CPU in seconds on the
 sample data in ../shared/data (same datasets, models and metrics, smaller everything else).
 """
@@ -41,6 +42,12 @@ TASKS: dict[str, Task] = {t.name: t for t in [
           "Cityscapes fine: PSPNet R50 dilated (output stride 8), 769x769 crops, 40k iters, mIoU"),
     _task("simplebaseline", "simplebaseline_r101_256x192_210e_coco.py", "mmpose",
           "COCO keypoints: SimpleBaseline (top-down heatmap) R101, 256x192, 210 epochs, AP/AR"),
+    _task("fpn_gn", "faster_rcnn_r50_fpn_gn_90k_coco.py", "mmdet",
+          "COCO detection as in Rethinking ImageNet Pre-training: Faster R-CNN R50-FPN, GroupNorm "
+          "everywhere, nothing frozen, 1x = 90k iterations"),
+    _task("mask_rcnn_gn", "mask_rcnn_r50_fpn_gn_90k_coco.py", "mmdet",
+          "COCO instance segmentation, the same protocol: Mask R-CNN R50-FPN, GroupNorm everywhere, "
+          "nothing frozen, 1x = 90k iterations"),
     _task("simplebaseline_xiao", "simplebaseline_r101_256x192_140e_coco_xiao.py", "mmpose",
           "COCO keypoints: SimpleBaseline R101 256x192 in Xiao et al.'s recipe (140 epochs, Adam 1e-3, "
           "batch 128)"),
@@ -52,6 +59,10 @@ TASKS: dict[str, Task] = {t.name: t for t in [
           "CPU smoke run of pspnet: R18 dilated, 128x128 crops, 4 iterations, 1 Cityscapes frame"),
     _task("simplebaseline_tiny", "simplebaseline_r18_tiny_coco_sample.py", "mmpose",
           "CPU smoke run of simplebaseline: R18, 128x96, 4 iterations on the COCO sample"),
+    _task("fpn_gn_tiny", "faster_rcnn_r18_fpn_gn_tiny_coco_sample.py", "mmdet",
+          "CPU smoke run of fpn_gn: R18 with GroupNorm, 256 px, 1x = 9 iterations on the COCO sample"),
+    _task("mask_rcnn_gn_tiny", "mask_rcnn_r18_fpn_gn_tiny_coco_sample.py", "mmdet",
+          "CPU smoke run of mask_rcnn_gn: R18 with GroupNorm, 256 px, 1x = 9 iterations on the COCO sample"),
 ]}
 
 

@@ -81,3 +81,13 @@ def test_semantic_segmentation_needs_per_class():
 def test_not_a_dict():
     with pytest.raises(ResultsSchemaError, match="must be a dict"):
         validate_results([])
+
+
+def test_protocol_schedule_and_train_iters_are_checked_when_present():
+    good = valid_results()
+    validate_results(good)  # files written before schedules existed have neither key
+    validate_results({**good, "protocol": {**good["protocol"], "schedule": "6x", "train_iters": 540000}})
+    with pytest.raises(ResultsSchemaError, match="protocol.schedule must be one of"):
+        validate_results({**good, "protocol": {**good["protocol"], "schedule": "4x"}})
+    with pytest.raises(ResultsSchemaError, match="protocol.train_iters"):
+        validate_results({**good, "protocol": {**good["protocol"], "train_iters": -1}})

@@ -123,9 +123,9 @@ def test_render_all_from_files(tmp_path):
     lines = md.splitlines()
     # FPN: AP 35.2 ± 0.2 vs 35.7 ± 0.6; paired diffs [0.2, 0.4, 0.9] -> +0.5 ± 0.4 [−0.4, +1.4];
     # APS^bb is -1 (no small objects) in every run -> "–"
-    assert ("| FPN | Δ DaR − i.i.d. | −14% | +0.5 ± 0.4 [−0.4, +1.4] | 0.0 ± 0.0 [0.0, 0.0] "
+    assert ("| FPN 1x | Δ DaR − i.i.d. | −14% | +0.5 ± 0.4 [−0.4, +1.4] | 0.0 ± 0.0 [0.0, 0.0] "
             "| 0.0 ± 0.0 [0.0, 0.0] | – |") in md
-    assert "| FPN | R-50 (i.i.d.) | 100% | 35.2 ± 0.2 | 58.0 ± 0.0 | 38.0 ± 0.0 | – |" in md
+    assert "| FPN 1x | R-50 (i.i.d.) | 100% | 35.2 ± 0.2 | 58.0 ± 0.0 | 38.0 ± 0.0 | – |" in md
     # PSPNet: mIoU in percent as reported; diffs -0.2 each seed -> std 0 -> [−0.2, −0.2]
     assert "| PSPNet | R-50 (i.i.d.) | 100% | 77.5 ± 1.0 |" in lines
     assert "| PSPNet | R-50 (random init) | 0% | 60.0 |" in lines

@@ -8,7 +8,7 @@ import torchvision
 
 from common.backbone import strip_classifier
 from pretrain.methods import EpochPlan
-from pretrain.models import ARCHS, Classifier, build_network
+from pretrain.models import ARCHS, Classifier, build_network, group_norm
 from pretrain.training_loss import TrainingLoss
 
 
@@ -68,3 +68,23 @@ def test_classifier_trains_through_its_training_loss_and_its_weights():
     assert weighted.item() == pytest.approx(loss.pop().losses[1].item(), rel=1e-5)
     with pytest.raises(RuntimeError, match="no training step recorded"):
         loss.pop()
+
+
+def test_norm_gn_puts_32_group_groupnorm_in_every_norm_layer_with_torchvision_keys():
+    net = build_network("resnet18", 5, norm="gn")
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d | torch.nn.GroupNorm)]
+    assert norms and all(isinstance(m, torch.nn.GroupNorm) and m.num_groups == 32 for m in norms)
+    bn_keys = {k for k in build_network("resnet18", 5).state_dict() if "running_" not in k
+               and not k.endswith("num_batches_tracked")}
+    assert set(net.state_dict()) == bn_keys  # same names (bn1, downsample.1), no running statistics
+    net(torch.randn(2, 3, 32, 32)).sum().backward()
+    assert build_network("resnet18_cifar", 5, norm="gn").conv1.kernel_size == (3, 3)
+
+
+def test_norm_gn_errors_name_the_arch_or_the_channels():
+    with pytest.raises(ValueError, match="densenet121 has BatchNorm only"):
+        build_network("densenet121", 5, norm="gn")
+    with pytest.raises(ValueError, match="16 channels"):  # a CIFAR ResNet's first stage is that narrow
+        group_norm(16)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        build_network("resnet18", 5, norm="ln")

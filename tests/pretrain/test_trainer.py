@@ -170,3 +170,14 @@ def test_the_global_batch_is_split_over_the_processes():
     assert per_process_batch(256, 8) == 32 and per_process_batch(64, 1) == 64
     with pytest.raises(ValueError, match="global batch and must divide evenly over 3 processes"):
         per_process_batch(256, 3)
+
+
+def test_a_groupnorm_run_records_its_norm_in_the_export(tmp_path):
+    cfg = load_config(str(REPO / "configs/pretrain/resnet18_shapes_tiny_iid_gn.py"),
+                      {**FAST, "arch": "resnet18", "train.epochs": 1, "val_interval": 1})
+    train(cfg, str(tmp_path))
+    state, meta = load_backbone(tmp_path / "export")
+    assert (meta["norm"], meta["norm_groups"]) == ("gn", 32)
+    assert "bn1.weight" in state and not any("running_mean" in k for k in state)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        load_config(str(REPO / TINY.format("iid")), {"norm": "groupnorm"})

@@ -12,6 +12,9 @@ from transfer.contract import (
     arch_of_backbone_cfg,
     check_arch,
     check_backbone_state,
+    check_norm,
+    norm_of_backbone_cfg,
+    toolbox_layout,
     verify_backbone_equals,
 )
 
@@ -85,3 +88,42 @@ def test_arch_checks():
     with pytest.raises(BackboneContractError, match="resnet18 but task 'fpn' builds a resnet50"):
         check_arch("resnet18", "resnet50", "fpn")
     check_arch("resnet50", "resnet50", "fpn")
+
+
+
+GN_CFG = dict(type="ResNet", depth=18, norm_cfg=dict(type="GN", num_groups=32, requires_grad=True),
+              norm_eval=False, frozen_stages=-1, zero_init_residual=False)
+
+
+def test_a_groupnorm_export_fills_the_toolbox_gn_resnet_after_renaming():
+    # stage 1's GroupNorm ResNet: torchvision's, norm_layer=GroupNorm(32): keys stay bn1, ...
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(norm_layer=lambda c: torch.nn.GroupNorm(32, c))
+    export = {k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}
+    backbone = build_in_scope(GN_CFG, "mmdet")  # mmcv names them gn1, layer1.0.gn2, downsample.1
+    with pytest.raises(BackboneContractError, match="gn1.weight"):
+        check_backbone_state(backbone.state_dict(), export)
+    renamed = toolbox_layout(export, "gn")
+    assert "layer1.0.gn2.bias" in renamed and "layer2.0.downsample.1.weight" in renamed
+    report = check_backbone_state(backbone.state_dict(), renamed)
+    assert report["unexpected"] == [] and len(report["loaded"]) == len(export) == 60
+    backbone.load_state_dict(renamed)
+    assert verify_backbone_equals(backbone, renamed) == 60
+    assert toolbox_layout(export, "bn") is export  # BN: torchvision's names are the toolbox's
+
+
+def test_the_norm_stage_1_trained_with_must_be_the_one_stage_2_builds():
+    bn_cfg = dict(type="ResNet", depth=18, norm_cfg=dict(type="BN", requires_grad=True))
+    assert norm_of_backbone_cfg(GN_CFG) == ("gn", 32) and norm_of_backbone_cfg(bn_cfg) == ("bn", None)
+    gn_meta = {"norm": "gn", "norm_groups": 32, "path": "runs/x/export/backbone.pth"}
+    assert check_norm(gn_meta, GN_CFG, "mask_rcnn_gn_tiny") == "gn"
+    assert check_norm({"path": "old_export"}, bn_cfg, "fpn_tiny") == "bn"  # no norm recorded: BN
+    with pytest.raises(BackboneContractError,
+                       match="runs/x/export/backbone.pth was pretrained with GroupNorm .32 groups. but task "
+                             "'fpn_tiny' builds BatchNorm"):
+        check_norm(gn_meta, bn_cfg, "fpn_tiny")
+    with pytest.raises(BackboneContractError, match="pretrained with BatchNorm but task 'mask_rcnn_gn' builds "
+                                                    "GroupNorm"):
+        check_norm({"path": "bn_export"}, GN_CFG, "mask_rcnn_gn")
+    with pytest.raises(BackboneContractError, match="16 groups"):
+        check_norm(gn_meta, {**GN_CFG, "norm_cfg": dict(type="GN", num_groups=16)}, "mask_rcnn_gn")

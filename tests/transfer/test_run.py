@@ -76,7 +76,8 @@ def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tm
     assert random_init["pretrain"]["cost"] == 0.0
     assert random_init["pretrain"]["arch"] == "resnet18"
     assert random_init["backbone_contract"] == {"tensors_loaded": 0, "unexpected_keys": []}
-    assert random_init["protocol"] == {**protocol_of(pretrained), "world_size": 1, "effective_batch_size": 2}
+    assert random_init["protocol"] == {**protocol_of(pretrained), "world_size": 1, "effective_batch_size": 2,
+                                       "train_iters": 4}  # measured by the Runner
     assert random_init["config_hash"] == recipe_hash(pretrained)
     assert "backbone contract" not in run_log(random_dir)
 
@@ -219,3 +220,14 @@ def test_a_batch_other_than_the_recipe_s_is_noted_or_scaled(export_r18, shared_d
                           auto_scale_lr=True)
     assert scaled["protocol"]["lr_scaled"] and "notes" not in scaled
     assert "Scaling the original LR by 2.0" in run_log(tmp_path / "scaled")
+
+
+def test_a_gn_task_dry_run_at_6x_and_a_bn_export_refused(export_r18, tmp_path):
+    summary = run_transfer("mask_rcnn_gn_tiny", "none", work_dir=tmp_path / "run", dry_run=True, schedule="6x")
+    assert summary["schedule"] == "6x: 54 iterations, lr x0.1 at 48, 52 (1x: 9, at 6, 8)"
+    assert summary["protocol"]["max_iters"] == 54 and summary["protocol"]["schedule"] == "6x"
+    assert not (tmp_path / "run").exists()  # a dry run writes nothing
+    with pytest.raises(ValueError, match="pretrained with BatchNorm but task 'mask_rcnn_gn_tiny' builds GroupNorm"):
+        run_transfer("mask_rcnn_gn_tiny", export_r18, dry_run=True)
+    with pytest.raises(ValueError, match="'pspnet_tiny' .semantic_segmentation. has no detection schedule"):
+        run_transfer("pspnet_tiny", "none", dry_run=True, schedule="3x")

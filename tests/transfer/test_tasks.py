@@ -17,7 +17,7 @@ IMAGENET_STD = [58.395, 57.12, 57.375]
 
 
 def test_task_names_and_families():
-    paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline"}
+    paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline", "fpn_gn", "mask_rcnn_gn"}
     assert set(TASKS) == paper | {f"{name}_tiny" for name in paper} | {"simplebaseline_xiao"}
     for name in paper:
         assert TASKS[name].family == TASKS[f"{name}_tiny"].family
@@ -67,7 +67,8 @@ def test_pspnet_is_dilated_plain_stem_resnet():
 
 
 def test_tiny_configs_read_the_shared_samples(shared_data):
-    for name in ("fpn_tiny", "mask_rcnn_tiny", "simplebaseline_tiny", "pspnet_tiny"):
+    for name in ("fpn_tiny", "mask_rcnn_tiny", "simplebaseline_tiny", "pspnet_tiny", "fpn_gn_tiny",
+                 "mask_rcnn_gn_tiny"):
         cfg = Config.fromfile(str(TASKS[name].config))
         root = cfg.train_dataloader.dataset.data_root
         assert root == cfg.test_dataloader.dataset.data_root
@@ -85,3 +86,20 @@ def test_simplebaseline_xiao_follows_xiao_et_al_s_recipe():
     assert "RandomHalfBody" not in steps
     transform = next(t for t in cfg.train_dataloader.dataset.pipeline if t["type"] == "RandomBBoxTransform")
     assert (transform.rotate_factor, tuple(transform.scale_factor), transform.shift_prob) == (40.0, (0.7, 1.3), 0.0)
+
+
+@pytest.mark.parametrize("name", ["fpn_gn", "mask_rcnn_gn", "fpn_gn_tiny", "mask_rcnn_gn_tiny"])
+def test_gn_tasks_put_groupnorm_everywhere_and_freeze_nothing(name):
+    cfg = Config.fromfile(str(TASKS[name].config))
+    gn = dict(type="GN", num_groups=32, requires_grad=True)
+    model = cfg.model
+    assert model.backbone.norm_cfg == gn and model.neck.norm_cfg == gn
+    assert model.roi_head.bbox_head.type == "Shared4Conv1FCBBoxHead" and model.roi_head.bbox_head.norm_cfg == gn
+    if "mask" in name:
+        assert model.roi_head.mask_head.norm_cfg == gn
+    assert model.backbone.frozen_stages == -1 and model.backbone.zero_init_residual is False
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0
+    assert cfg.train_cfg.type == "IterBasedTrainLoop"
+    step = next(s for s in cfg.param_scheduler if s.type == "MultiStepLR")
+    # the paper's 1x: lr x0.1 at 2/3 and 8/9 of the iterations (60k and 80k of 90k)
+    assert [m / cfg.train_cfg.max_iters for m in step.milestones] == pytest.approx([2 / 3, 8 / 9])

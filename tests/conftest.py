@@ -9,7 +9,7 @@ import pytest
 from common.numerics import pin_cpu_numerics
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # the suite's tests run on the CPU
-pin_cpu_numerics()  # as every tool does (tools/_bootstrap.py): before anything imports torch
+pin_cpu_numerics()  # if asked, as every tool does (tools/_bootstrap.py): before torch is imported
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -5,8 +5,8 @@ the `pretrain` package (likewise transfer, gather, pipeline). The packages are i
 .venv by the set-up (`pip install -e .`); a Python without them (a checkout used without
 `make setup`) gets the checkout's root instead.
 
-It also caps torch's CPU kernels at AVX2 before anything imports torch (common.numerics), so a
-tool prints the same numbers on every x86-64 machine.
+With TRANSFER_SUITE_PORTABLE_NUMERICS=1 it also caps torch's CPU kernels at AVX2 before
+anything imports torch (common.numerics): the same numbers on every x86-64 machine, slower.
 """
 
 import importlib

@@ -321,7 +321,7 @@ def train_ids_to_label_ids(train_ids: np.ndarray) -> np.ndarray:
 
 
 def _write_cityscapes(root: Path, num_images: dict[str, int], size: tuple[int, int],
-                      seed: int) -> dict:
+                      seed: int, shapes: tuple[int, int], radius: tuple[float, float]) -> dict:
     width, height = size
     scale = height / 128  # shape sizes are specified at 128 px height
     counts = {}
@@ -333,8 +333,8 @@ def _write_cityscapes(root: Path, num_images: dict[str, int], size: tuple[int, i
         for i in range(num_images[split]):
             rng = np.random.default_rng([seed, _CITYSCAPES_STREAM, split_code, i])
             labels, _, index_map = _place_shapes(
-                rng, width, height, count=int(rng.integers(3, 8)),
-                radius_range=(8 * scale, 40 * scale), gap=1)
+                rng, width, height, count=int(rng.integers(shapes[0], shapes[1] + 1)),
+                radius_range=(radius[0] * scale, radius[1] * scale), gap=1)
             train_id_of_index = np.array([BACKGROUND_TRAIN_ID] + [k + 1 for k in labels],
                                          dtype=np.uint8)
             # No anti-aliasing anywhere, so no pixel is ambiguous and none needs IGNORE_INDEX.
@@ -360,17 +360,24 @@ def cityscapes_paths(root: str | os.PathLike) -> dict[str, str]:
 
 
 def make_cityscapes_scenes(root: str | os.PathLike, num_train: int = 32, num_val: int = 8,
-                           size: tuple[int, int] = (256, 128), seed: int = 0) -> dict[str, str]:
-    """Generate (once) a Cityscapes-layout semantic set of shape scenes; `size` is (w, h)."""
+                           size: tuple[int, int] = (256, 128), seed: int = 0,
+                           shapes: tuple[int, int] = (3, 7),
+                           radius: tuple[float, float] = (8, 40)) -> dict[str, str]:
+    """Generate (once) a Cityscapes-layout semantic set of shape scenes; `size` is (w, h),
+    `shapes` the range of shapes per image, `radius` their radius range (px at 128 px height)."""
     if num_train < 1 or num_val < 1:
         raise ValueError("num_train and num_val must be >= 1")
     width, height = (int(v) for v in size)
     if min(width, height) < 64:
         raise ValueError("size must be at least 64 x 64")
-    args = {"num_train": num_train, "num_val": num_val, "size": [width, height], "seed": seed}
+    shapes, radius = [int(v) for v in shapes], [float(v) for v in radius]
+    if not 1 <= shapes[0] <= shapes[1] or not 0 < radius[0] <= radius[1]:
+        raise ValueError(f"shapes {shapes} and radius {radius} must be increasing positive ranges")
+    args = {"num_train": num_train, "num_val": num_val, "size": [width, height], "seed": seed,
+            "shapes": shapes, "radius": radius}
     num_images = {"train": num_train, "val": num_val}
     _build_once(Path(root), "cityscapes_scenes", args,
-                lambda tmp: _write_cityscapes(tmp, num_images, (width, height), seed))
+                lambda tmp: _write_cityscapes(tmp, num_images, (width, height), seed, shapes, radius))
     return cityscapes_paths(root)
 
 

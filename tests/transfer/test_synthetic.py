@@ -130,6 +130,20 @@ def test_changed_arguments_or_missing_files_regenerate(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["cityscapes"]  # no temporaries left
 
 
+def test_denser_cityscapes_scenes_have_more_shape_pixels(tmp_path):
+    def shape_fraction(root):
+        labels = Path(root["train_labels"]).glob("synth/*_labelTrainIds.png")
+        return np.mean([(np.asarray(Image.open(p)) != 0).mean() for p in labels])
+
+    sparse = make_cityscapes_scenes(tmp_path / "sparse", num_train=4, num_val=1)
+    dense = make_cityscapes_scenes(tmp_path / "dense", num_train=4, num_val=1, shapes=(6, 12),
+                                   radius=(14, 44))
+    assert read_manifest(dense["root"])["args"]["shapes"] == [6, 12]
+    assert shape_fraction(dense) > 1.5 * shape_fraction(sparse)
+    with pytest.raises(ValueError, match="increasing positive ranges"):
+        make_cityscapes_scenes(tmp_path / "bad", shapes=(5, 2))
+
+
 def test_refuses_to_replace_foreign_data(tmp_path):
     (tmp_path / "coco").mkdir()
     (tmp_path / "coco" / "precious.txt").write_text("not ours")

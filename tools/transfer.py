@@ -37,7 +37,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="scale the lr linearly to the run's batch (processes x per-process) from the "
                         "recipe's (auto_scale_lr.base_batch_size); without it a differing batch is noted")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from the last checkpoint in --work-dir, if any")
+                        help="continue from the newest intact checkpoint in --work-dir, if any (the config "
+                        "must equal the one the run began with)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="clear --work-dir if it holds a run and start anew")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
                         "check the backbone contract, stop before reading data")
     parser.add_argument("--dump-config", metavar="FILE.py", help="write the run's effective "
@@ -47,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.list and (args.task is None or args.backbone is None):
         parser.error("--task and --backbone are required (or --list)")
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
     return args
 
 
@@ -62,7 +67,7 @@ def main(argv=None) -> int:
     result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
                           work_dir=args.work_dir, cfg_options=args.cfg_options,
                           data_root=args.data_root, dry_run=args.dry_run,
-                          launcher=args.launcher, resume=args.resume,
+                          launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
                           dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from common.files import atomic_path, write_json_atomic
+from common.files import atomic_path, remove_leftover_temporaries, write_json_atomic
 from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, TORCHVISION
 
 FORMAT = BACKBONE_FORMAT
@@ -50,6 +50,8 @@ def write_export(out_dir: str | os.PathLike, classifier_state: dict, meta: dict)
     if missing:
         raise ValueError(f"export metadata lacks {missing}")
     out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        remove_leftover_temporaries(out_dir)  # of an earlier export killed mid-write
     weights = out_dir / BACKBONE_WEIGHTS
     with atomic_path(weights) as tmp:
         torch.save(strip_classifier(classifier_state), tmp)

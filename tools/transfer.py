@@ -62,13 +62,18 @@ def main(argv=None) -> int:
 
         print(describe_tasks())
         return 0
+    from common.workdir import WorkDirInUse
     from transfer.run import run_transfer
 
-    result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
-                          work_dir=args.work_dir, cfg_options=args.cfg_options,
-                          data_root=args.data_root, dry_run=args.dry_run,
-                          launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
-                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
+    try:
+        result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
+                              work_dir=args.work_dir, cfg_options=args.cfg_options,
+                              data_root=args.data_root, dry_run=args.dry_run,
+                              launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
+                              dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
+    except (KeyError, ValueError, FileNotFoundError, WorkDirInUse) as exc:  # bad input: a sentence naming it
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

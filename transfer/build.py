@@ -35,6 +35,7 @@ from common.provenance import config_hash, to_plain
 from common.vocab import RANDOM_INIT
 from transfer.contract import arch_of_backbone_cfg, check_arch, check_backbone_state
 from transfer.data import set_data_root
+from transfer.overrides import check_overrides
 from transfer.tasks import Task, get_task
 
 LAUNCHERS = ("none", "pytorch", "slurm")
@@ -96,6 +97,8 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
         raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "
                          f"expected {spec_task.scope!r}")
     if cfg_options:
+        # a misspelt key or a section that does not exist is an error naming the closest key
+        check_overrides(cfg.to_dict(), cfg_options, spec_task.scope, source=f"--cfg-options of task {task!r}")
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:
         set_data_root(cfg, data_root)

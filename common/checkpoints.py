@@ -62,7 +62,16 @@ class SafeCheckpointHook(CheckpointHook):
         if is_main_process():
             for path in remove_leftover_temporaries(runner.work_dir):
                 runner.logger.warning(f"removed {path}, the temporary file of a save that did not finish")
-        super().before_train(runner)
+        super().before_train(runner)  # after a resume: keep_ckpt_ids as of the resumed checkpoint
+        if is_main_process() and self.max_keep_ckpts > 0 and self.keep_ckpt_ids:
+            # a kill between a save and its removals leaves older checkpoints no list knows of
+            oldest_kept = min(self.keep_ckpt_ids)
+            for path in Path(self.out_dir).glob("*.pth"):
+                step = checkpoint_step(path)
+                if step is not None and step < oldest_kept and path.name == self.filename_tmpl.format(step):
+                    path.unlink()
+                    runner.logger.info(f"removed {path}, older than the {self.max_keep_ckpts} checkpoint(s) "
+                                       "to keep (max_keep_ckpts; its removal was interrupted)")
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         ckpt_filename = self.filename_tmpl.format(step)

@@ -27,7 +27,7 @@ from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
 from common.workdir import claim_work_dir
 from transfer.build import RUN_SPECIFIC_KEYS, RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
-from transfer.data import check_data
+from transfer.data import check_data, name_unreadable_files
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
@@ -80,6 +80,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     # mmengine's CheckpointHook deletes before it saves and writes its pointer non-atomically
     if "checkpoint" in (runner_cfg.get("default_hooks") or {}):
         runner_cfg.default_hooks.checkpoint.type = "SafeCheckpointHook"
+    name_unreadable_files(runner_cfg)  # a truncated image or label: a DataError naming it
     runner = Runner.from_cfg(runner_cfg)
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))

@@ -112,14 +112,14 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
 
 
 def resolve_config_path(path: str) -> str:
-    """A config path as given if it exists, else relative to the checkout (so that the shipped
-    experiments run from any working directory); a clear error naming both otherwise."""
-    if Path(path).is_file():
-        return path
-    in_repo = REPO_ROOT / path
-    if not Path(path).is_absolute() and in_repo.is_file():
-        return str(in_repo)
-    raise FileNotFoundError(f"pretraining config not found: {path} (nor {in_repo})")
+    """A config path of an experiment file: absolute as given, relative to the checkout
+    otherwise, whatever the working directory (a same-named file where the command runs is
+    never picked instead); a clear error naming the path it looked at."""
+    resolved = Path(path) if Path(path).is_absolute() else REPO_ROOT / path
+    if not resolved.is_file():
+        raise FileNotFoundError(f"pretraining config not found: {resolved} (an experiment's relative config "
+                                f"paths are relative to the repository, {REPO_ROOT})")
+    return str(resolved)
 
 
 def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:

@@ -232,7 +232,15 @@ def meta_from_state(state: dict, dataset_size: int) -> dict:
 
 def export_checkpoint(checkpoint_path: str, out_dir: str):
     """Write the export of any pretraining checkpoint (e.g. a run stopped early)."""
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    try:
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # truncated or damaged: torch's message alone does not name the file
+        raise ValueError(f"cannot read checkpoint {checkpoint_path}: it is truncated, damaged or not a "
+                         f"checkpoint ({type(exc).__name__}: {exc}); export another one, e.g. an earlier "
+                         "epoch_N.pth of the same run") from exc
+    if not isinstance(checkpoint, dict):
+        raise KeyError(f"{checkpoint_path} is not a checkpoint of this suite's pretraining (a "
+                       f"{type(checkpoint).__name__}, not a dict)")
     if "sampling" not in checkpoint or "state_dict" not in checkpoint:
         raise KeyError(f"{checkpoint_path} is not a checkpoint of this suite's pretraining "
                        "(no 'sampling' or 'state_dict' entry)")

@@ -41,6 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "must equal the one the run began with)")
     parser.add_argument("--overwrite", action="store_true",
                         help="clear --work-dir if it holds a run and start anew")
+    parser.add_argument("--allow-unexpected-keys", action="store_true",
+                        help="load a checkpoint that has tensors of modules the backbone lacks (another "
+                        "architecture's), instead of refusing it")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
                         "check the backbone contract, stop before reading data")
     parser.add_argument("--dump-config", metavar="FILE.py", help="write the run's effective "
@@ -70,7 +73,8 @@ def main(argv=None) -> int:
                               work_dir=args.work_dir, cfg_options=args.cfg_options,
                               data_root=args.data_root, dry_run=args.dry_run,
                               launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
-                              dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
+                              dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
+                              allow_unexpected_keys=args.allow_unexpected_keys)
     except (KeyError, ValueError, FileNotFoundError, WorkDirInUse) as exc:  # bad input: a sentence naming it
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
         return 2

@@ -108,7 +108,7 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
 def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
               work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
               data_root: str | os.PathLike | None = None, launcher: str = "none",
-              auto_scale_lr: bool = False) -> RunSpec:
+              auto_scale_lr: bool = False, allow_unexpected_keys: bool = False) -> RunSpec:
     """Build the Config of one run and check the backbone contract (no data touched).
 
     `auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the recipe's
@@ -134,7 +134,7 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
         backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
         model_backbone = build_in_scope(backbone_cfg, spec_task.scope)
         contract = check_backbone_state(model_backbone.state_dict(), checkpoint,
-                                        source=pretrain["path"])
+                                        source=pretrain["path"], allow_unexpected_keys=allow_unexpected_keys)
         del model_backbone
         # mmengine's PretrainedInit loads this local file at init_weights; the contract hook
         # (transfer.contract.VerifyBackboneHook) then proves the load was complete.

@@ -34,7 +34,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
                  launcher: str = "none", resume: bool = False, overwrite: bool = False,
-                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False) -> dict:
+                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False,
+                 allow_unexpected_keys: bool = False) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
     A work dir that holds a run is refused unless resume=True (continue it: from its newest
@@ -51,7 +52,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     started = time.perf_counter()
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                     auto_scale_lr=auto_scale_lr)
+                     auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys)
     if dump_config is not None:
         with atomic_path(dump_config) as tmp:
             tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "

@@ -1,11 +1,12 @@
 """A run's work dir belongs to one config: never overwritten silently, never resumed with another.
 
 Both stages call `claim_work_dir` before they train:
-  - a work dir that already holds a run (its config record, checkpoints, an export or results)
-    is refused unless the caller resumes it (`--resume`) or replaces it (`--overwrite`, which
-    clears the directory first);
-  - `--resume` compares the config now with the one recorded when the run began
-    (`config.json`) and refuses a change, naming every changed key: a resumed run would train
+  - a work dir that already holds a run (checkpoints, an export or results; a config record
+    alone, of a run that stopped before it produced anything, does not count) is refused
+    unless the caller resumes it (`--resume`) or replaces it (`--overwrite`, which clears the
+    directory first);
+  - `--resume` of a run that holds checkpoints compares the config now with the one recorded
+    when the run began (`config.json`) and refuses a change, naming every changed key: a resumed run would train
     with the old values (they are in its checkpoint) while its outputs recorded the new ones.
 """
 
@@ -19,8 +20,8 @@ from pathlib import Path
 from common.files import write_json_atomic
 
 CONFIG_RECORD = "config.json"
-# What marks a directory as holding a run (besides the config record): checkpoints and their
-# pointer, a stage-1 export, a stage-2 results.json.
+# What marks a directory as holding a run: checkpoints and their pointer, a stage-1 export, a
+# stage-2 results.json.
 RUN_MARKERS = ("last_checkpoint", "export", "results.json")
 # Written into a cell's directory by the pipeline before the run starts; not a run's output.
 NOT_RUN_FILES = {".lock", "status.json", "pipeline.log", "error.txt"}
@@ -34,8 +35,7 @@ def holds_a_run(work_dir: Path) -> bool:
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
         return False
-    return ((work_dir / CONFIG_RECORD).is_file() or any((work_dir / m).exists() for m in RUN_MARKERS)
-            or any(work_dir.glob("*.pth")))
+    return any((work_dir / m).exists() for m in RUN_MARKERS) or any(work_dir.glob("*.pth"))
 
 
 def flatten(obj, prefix: str = "") -> dict:

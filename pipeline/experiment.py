@@ -32,6 +32,7 @@ from pathlib import Path
 
 from mmengine.config import Config
 
+from common.keys import unknown_keys_message
 from common.provenance import REPO_ROOT
 from common.vocab import IID
 
@@ -101,13 +102,13 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
         cfg.merge_from_dict(overrides)
     unknown = sorted(set(cfg) - EXPERIMENT_KEYS)
     if unknown:
-        raise KeyError(f"{path}: unknown experiment key(s) {unknown}; known: {sorted(EXPERIMENT_KEYS - {'filename'})}")
+        raise KeyError(f"{path}: {unknown_keys_message(unknown, EXPERIMENT_KEYS - {'filename'})}")
     if not cfg.get("arms"):
         raise KeyError(f"{path}: an experiment needs `arms`")
     for task, spec in (cfg.get("tasks") or {}).items():
         bad = sorted(set(spec or {}) - TASK_KEYS)
         if bad:
-            raise KeyError(f"{path}: tasks.{task} has unknown key(s) {bad}; known: {sorted(TASK_KEYS)}")
+            raise KeyError(f"{path}: {unknown_keys_message(bad, TASK_KEYS, f'tasks.{task}')}")
     return cfg
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
+from common.errors import DataError
 from common.workdir import WorkDirInUse
 from pretrain.config import load_config
 from pretrain.trainer import train
@@ -37,7 +38,7 @@ def main() -> None:
     work_dir = args.work_dir or str(Path("work_dirs/pretrain") / Path(args.config).stem)
     try:
         meta = train(cfg, work_dir, args.launcher, args.resume, args.overwrite)
-    except WorkDirInUse as exc:
+    except (WorkDirInUse, DataError, FileNotFoundError) as exc:  # bad input: one sentence naming it
         sys.exit(f"error: {exc}")
     from mmengine.dist import get_rank
 

@@ -78,7 +78,8 @@ def test_a_run_killed_anywhere_resumes_to_bit_identical_weights(tmp_path):
         assert not differ, f"{name}: {len(differ)} of {len(ref)} tensors differ, e.g. {differ[:3]}"
     ref_meta = json.loads((tmp_path / "reference" / "export" / "backbone.json").read_text())
     got_meta = json.loads((work / "export" / "backbone.json").read_text())
-    assert got_meta["history"] == ref_meta["history"] and got_meta["forwards"] == ref_meta["forwards"]
+    for key in ("history", "forwards", "backwards", "cost", "top1", "top5"):
+        assert got_meta[key] == ref_meta[key], key
 
     # what the recovery said and left
     assert "resuming from the newest intact checkpoint" in text  # after the kill before the pointer

@@ -61,9 +61,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     if dry_run:
         return dry_run_summary(spec)
 
-    # before anything is written: a finished run is never overwritten, a resumed one never changed
-    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite,
-                   write=_is_first_process(launcher))
+    # before reading the data: a finished run is never overwritten, a resumed one never changed
+    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite, write=False)
     if launcher != "none" and not torch.cuda.is_available():
         init_cpu_process_group(launcher)
     if _is_first_process_on_node(launcher):
@@ -71,6 +70,10 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         check_data(spec.cfg, spec.task.scope)
     from mmengine.dist import broadcast_object_list, is_main_process
     from mmengine.runner import Runner
+
+    # the data is fine: record the config (or clear the work dir for --overwrite) and start
+    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite,
+                   write=_is_first_process(launcher))
 
     config_hash = recipe_hash(spec.cfg)
     resume_from = latest_intact_checkpoint(spec.work_dir, log=lambda m: print(f"resume: {m}", flush=True)) \

@@ -11,8 +11,9 @@ import pytest
 from common.workdir import WorkDirInUse, changed_keys, claim_work_dir
 from pretrain.config import load_config
 from pretrain.trainer import train
+from transfer.build import build_run
 from transfer.data import DataError
-from transfer.run import run_transfer
+from transfer.run import run_record, run_transfer
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "configs" / "pretrain" / "resnet18_shapes_tiny_iid.py")
@@ -48,20 +49,21 @@ def test_the_cli_refuses_in_one_sentence(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path} already holds a run")
 
 
-def test_a_transfer_run_checks_its_work_dir_the_same_way(tmp_path, shared_data):
+def test_a_transfer_run_checks_its_work_dir_the_same_way(tmp_path):
     work = tmp_path / "run"
     options = {"train_cfg.max_iters": 1}
-    # a run that began (its config recorded) and stopped, here at its data check, is no run yet
+    # a run stopped at its data check writes nothing, and nothing blocks the next attempt
     for _ in range(2):
         with pytest.raises(DataError):
             run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options, data_root=tmp_path / "nowhere")
-    assert (work / "config.json").is_file()
-    (work / "iter_1.pth").write_bytes(b"stands for the checkpoint of a run stopped later")
+    assert not work.exists()
+    # a run that began with these options (its config recorded) and stopped after a checkpoint
+    spec = build_run("pspnet_tiny", "none", work_dir=work, cfg_options=options)
+    claim_work_dir(work, run_record(spec), resume=False, overwrite=False)
+    (work / "iter_1.pth").write_bytes(b"stands for the checkpoint of the stopped run")
     with pytest.raises(WorkDirInUse, match="already holds a run"):
-        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options, data_root=tmp_path / "nowhere")
+        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options)
     with pytest.raises(WorkDirInUse, match=r"config.train_cfg.max_iters \(1 -> 2\)"):
-        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options={"train_cfg.max_iters": 2}, resume=True,
-                     data_root=tmp_path / "nowhere")
+        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options={"train_cfg.max_iters": 2}, resume=True)
     with pytest.raises(WorkDirInUse, match=r"seed \(0 -> 1\)"):
-        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options, resume=True, seed=1,
-                     data_root=tmp_path / "nowhere")
+        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options, resume=True, seed=1)

@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import uuid
 
 import numpy as np
 import torch
@@ -237,7 +238,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         load_from=resume_from,  # with resume=True: continue from exactly this checkpoint
         resume=resume_from is not None,
         default_scope="mmengine",
-        experiment_name="pretrain",
+        # unique: mmengine keys its logger/visualizer instances by it (+ a timestamp in seconds), so two
+        # runs started within a second in one process would share the first one's (maybe removed) log dir
+        experiment_name=f"pretrain_{uuid.uuid4().hex[:8]}",
     )
 
 

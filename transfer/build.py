@@ -45,6 +45,7 @@ from transfer.contract import (
     toolbox_layout,
 )
 from transfer.data import set_data_root
+from transfer.overrides import check_overrides
 from transfer.schedule import apply_schedule, recorded_schedule
 from transfer.tasks import Task, get_task
 
@@ -112,6 +113,8 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
         raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "
                          f"expected {spec_task.scope!r}")
     if cfg_options:
+        # a misspelt key or a section that does not exist is an error naming the closest key
+        check_overrides(cfg.to_dict(), cfg_options, spec_task.scope, source=f"--cfg-options of task {task!r}")
         # a copy: the merged dicts would otherwise be the caller's, and scaling a schedule
         # below would edit the overrides of every later resolution in place
         cfg.merge_from_dict(copy.deepcopy(cfg_options))
@@ -132,8 +135,8 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
 def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
               work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
               data_root: str | os.PathLike | None = None, launcher: str = "none",
-              auto_scale_lr: bool = False, schedule: str | None = None,
-              layout_dir: str | os.PathLike | None = None) -> RunSpec:
+              auto_scale_lr: bool = False, allow_unexpected_keys: bool = False,
+              schedule: str | None = None, layout_dir: str | os.PathLike | None = None) -> RunSpec:
     """Build the Config of one run and check the backbone contract (no data touched).
 
     `auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the recipe's
@@ -165,7 +168,7 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
         backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
         model_backbone = build_in_scope(backbone_cfg, spec_task.scope)
         contract = check_backbone_state(model_backbone.state_dict(), checkpoint,
-                                        source=pretrain["path"])
+                                        source=pretrain["path"], allow_unexpected_keys=allow_unexpected_keys)
         del model_backbone
         init_file = pretrain["path"]
         if norm != BN:  # PretrainedInit cannot rename keys: give it a file in the toolbox's layout

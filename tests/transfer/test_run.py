@@ -18,6 +18,7 @@ from common.backbone import load_backbone
 from common.distributed import init_cpu_process_group
 from common.results import validate_results
 from common.vocab import FAMILY_METRICS, RESULTS_FILE
+from common.workdir import WorkDirInUse
 from transfer.build import build_run, protocol_of, recipe_hash
 from transfer.data import DataError
 from transfer.run import run_transfer
@@ -167,15 +168,19 @@ def test_slurm_on_cpu_is_refused_clearly():
         init_cpu_process_group("slurm")
 
 
-def test_a_stopped_run_resumes_from_its_last_checkpoint(export_r18, shared_data, tmp_path):
-    keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True}
-    run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options={**keep, "train_cfg.max_iters": 2})
+def test_a_stopped_run_resumes_from_its_last_checkpoint_with_its_own_config_only(export_r18, shared_data,
+                                                                                  tmp_path):
+    keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True,
+            "train_cfg.max_iters": 2}
+    run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options=keep)
     assert (tmp_path / "last_checkpoint").is_file()
-    resumed = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
-                           cfg_options={**keep, "train_cfg.max_iters": 3})
-    log = run_log(tmp_path)
+    with pytest.raises(WorkDirInUse, match=r"train_cfg.max_iters \(2 -> 3\)"):
+        run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
+                     cfg_options={**keep, "train_cfg.max_iters": 3})
+    resumed = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True, cfg_options=keep)
+    log = max(tmp_path.glob("*/*.log"), key=lambda p: p.stat().st_mtime).read_text()  # the resumed run's
     assert "resumed at iteration 2" in log  # the contract hook saw the resumed weights
-    assert "Iter(train) [3/3]" in log and "Iter(train) [1/3]" not in log
+    assert "Iter(train) [1/2]" not in log
     validate_results(resumed)
 
 

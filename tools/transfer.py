@@ -4,6 +4,7 @@
   python tools/transfer.py --task fpn_tiny --backbone runs/pretrain/iid [--seed 0]
   python tools/transfer.py --task pspnet --backbone none --dry-run --dump-config pspnet.py
   python tools/transfer.py --task fpn_tiny --backbone EXPORT --work-dir W --resume   # after a stop
+  python tools/transfer.py --task fpn_tiny --backbone EXPORT --amp   # mixed precision
   torchrun --nproc_per_node 8 tools/transfer.py --task fpn --backbone X --launcher pytorch
 """
 
@@ -36,6 +37,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--auto-scale-lr", action="store_true",
                         help="scale the lr linearly to the run's batch (processes x per-process) from the "
                         "recipe's (auto_scale_lr.base_batch_size); without it a differing batch is noted")
+    parser.add_argument("--amp", action="store_true",
+                        help="mixed precision as the toolboxes' --amp: AmpOptimWrapper, float16 with dynamic "
+                        "loss scaling on GPU (bfloat16 on CPU); recorded in results.json protocol.amp")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the last checkpoint in --work-dir, if any")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
@@ -63,7 +67,7 @@ def main(argv=None) -> int:
                           work_dir=args.work_dir, cfg_options=args.cfg_options,
                           data_root=args.data_root, dry_run=args.dry_run,
                           launcher=args.launcher, resume=args.resume,
-                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr)
+                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr, amp=args.amp)
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

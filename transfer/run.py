@@ -31,7 +31,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
                  launcher: str = "none", resume: bool = False,
-                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False) -> dict:
+                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False,
+                 amp: bool = False) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
     With resume=True a run whose work dir holds a checkpoint continues from it (mmengine's
@@ -40,13 +41,15 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     With dry_run=True: build config and model, apply the backbone contract, return a summary
     (no data is read; nothing is written but `dump_config`).
 
+    `amp`: mixed precision (transfer.build.build_run), recorded in results.json `protocol.amp`.
+
     `dump_config`: write the run's effective config (all `_base_` levels, overrides, backbone
     init, seed, work dir) as one mmengine Python config file.
     """
     started = time.perf_counter()
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                     auto_scale_lr=auto_scale_lr)
+                     auto_scale_lr=auto_scale_lr, amp=amp)
     if dump_config is not None:
         with atomic_path(dump_config) as tmp:
             tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "

@@ -219,3 +219,23 @@ def test_a_batch_other_than_the_recipe_s_is_noted_or_scaled(export_r18, shared_d
                           auto_scale_lr=True)
     assert scaled["protocol"]["lr_scaled"] and "notes" not in scaled
     assert "Scaling the original LR by 2.0" in run_log(tmp_path / "scaled")
+
+
+def test_amp_transfer_trains_in_bfloat16_on_the_cpu_and_records_it(export_r18, shared_data, tmp_path):
+    work_dir = tmp_path / "run"
+    done = _cli("tools/transfer.py", "--task", "pspnet_tiny", "--backbone", str(export_r18),
+                "--work-dir", str(work_dir), "--amp")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = read_results(work_dir)
+    assert results["protocol"]["amp"] == "bfloat16"
+    assert set(results["metrics"]) == {"aAcc", "mIoU", "mAcc"}
+    assert "type='CpuAmpOptimWrapper'" in run_log(work_dir)  # the config the Runner built
+    plain = build_run("pspnet_tiny", export_r18, work_dir=tmp_path / "fp32")
+    assert protocol_of(plain.cfg)["amp"] is None
+
+
+def test_amp_on_the_cpu_refuses_tasks_whose_ops_have_no_bfloat16_kernels(export_r18):
+    with pytest.raises(ValueError, match="--amp on the CPU .* 'fpn_tiny': mmcv's CPU kernels of nms"):
+        build_run("fpn_tiny", export_r18, amp=True)
+    with pytest.raises(ValueError, match="'simplebaseline_tiny': mmpose's heatmap accuracy"):
+        build_run("simplebaseline_tiny", export_r18, amp=True)

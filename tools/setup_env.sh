@@ -69,19 +69,23 @@ fi
 
 step 1 "virtual environment ($PY) in .venv"
 "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (the pinned wheels are cp311), found {sys.version.split()[0]}"'
-[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+# uv itself: requirements.txt's pin, installed by pip (which reads its own configuration) once
+# per machine into the cache; it then creates the venv and links pip and itself into it.
+UV_HOME="$CACHE/uv-$(version uv)"
+if [ "$("$UV_HOME/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$(version uv)" ]; then
+    rm -rf "$UV_HOME"
+    "$PY" -m venv "$UV_HOME"
+    "$UV_HOME/bin/python" -m pip install -q --disable-pip-version-check "$(pin uv)"
+fi
+[ -x "$VENV/bin/python" ] || "$UV_HOME/bin/uv" venv -q --python "$PY" "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-"$VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("pip") != "24.2")' 2>/dev/null \
-    || "${PIP[@]}" install -q "pip==24.2"
-# uv from requirements.txt's pin, by pip (it reads pip's configuration like every pip call)
-[ "$("$VENV/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" = "$(version uv)" ] || "${PIP[@]}" install -q "$(pin uv)"
 
 # pip's configuration (pip.conf files and PIP_* variables: index URLs, local wheel folders,
 # constraint files, certificate, timeout) as uv arguments, so that both install from the same
 # places under the same constraints. pip merges all its indexes and takes the best version:
 # uv does that with --index-strategy unsafe-best-match (its default stops at the first index
 # that has the package, e.g. a local index holding only a newer torch).
-mapfile -t UV_PIP_CONFIG < <("${PIP[@]}" config list 2>/dev/null | "$VENV/bin/python" -c '
+mapfile -t UV_PIP_CONFIG < <("$UV_HOME/bin/python" -m pip config list 2>/dev/null | "$UV_HOME/bin/python" -c '
 import shlex, sys
 values = {}
 for line in sys.stdin:
@@ -106,8 +110,9 @@ UV_ARGS=(--python "$VENV/bin/python" --index-strategy unsafe-best-match --link-m
 for item in "${UV_PIP_CONFIG[@]}"; do
     case "$item" in @*) export "${item#@}" ;; *) UV_ARGS+=("$item") ;; esac
 done
-UV=("$VENV/bin/uv" pip install "${UV_ARGS[@]}")
+UV=("$UV_HOME/bin/uv" pip install "${UV_ARGS[@]}")
 echo "installer: uv $(version uv), linking from its cache ${UV_CACHE_DIR:-~/.cache/uv}; from pip's configuration: ${UV_PIP_CONFIG[*]:-nothing}"
+"${UV[@]}" -q "pip==24.2" "$(pin uv)"  # pip for `python -m pip`; uv in .venv too, as pinned
 
 step 2 "build tools and numpy"
 # Every install below uses requirements.txt as a constraint file, so a transitive

@@ -162,7 +162,8 @@ else
         tmp="$(mktemp -d)"
         build_env=(MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}")
         if [ "$cuda_build" = 1 ]; then
-            build_env+=(FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST="$ARCHS" CUDA_HOME="${CUDA_HOME:-$(dirname "$(dirname "$(readlink -f "$(nvcc_path)")")")}")
+            # torch's build finds the toolkit as nvcc_path does: CUDA_HOME, else nvcc on PATH
+            build_env+=(FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST="$ARCHS")
         else
             build_env+=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=)  # mmcv's setup.py builds CUDA ops whenever torch sees a GPU
         fi

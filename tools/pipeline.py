@@ -47,6 +47,10 @@ def main() -> int:
     args = parser.parse_args()
 
     as_jobs = args.executor != "inprocess"
+    given = [f"--{k.replace('_', '-')}" for k in ("partition", "gpus_per_node", "nodes", "time")
+             if getattr(args, k) is not None]
+    if given and not as_jobs:
+        parser.error(f"{', '.join(given)}: job resources, for --executor slurm or local")
     # jobs may start elsewhere (another node, another working directory): absolute cell paths
     runs_root = Path(args.runs_root).resolve() if as_jobs else args.runs_root
     experiment = load_experiment(args.experiment, args.cfg_options)

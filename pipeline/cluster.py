@@ -283,6 +283,10 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
             continue
         dependency = None
         source = getattr(cell, "source", None)
+        if source is not None and outcome.get(source.name) == FAILED:
+            log(f"{prefix}: its pretraining cell {source.name} failed; not submitted")
+            outcome[cell.name] = FAILED
+            continue
         if source is not None and executor == "slurm" and source.name in job_ids:
             dependency = f"afterok:{job_ids[source.name]}"
         elif source is not None and state_of(source, plan) != DONE and source.name not in job_ids:

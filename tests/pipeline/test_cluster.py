@@ -13,10 +13,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.cluster import job_is_active, parse_minutes, release_lock_of_ended_job, sbatch_parameters, stage_resources
+from pipeline.cluster import (
+    job_column,
+    job_is_active,
+    parse_minutes,
+    release_lock_of_ended_job,
+    sbatch_parameters,
+    stage_resources,
+    submit_plan,
+)
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.locks import LOCK_FILE, lock_holder
-from pipeline.run import DONE, run_plan
+from pipeline.run import DONE, run_plan, status_table
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_IID = REPO / "configs" / "pretrain" / "resnet18_shapes_tiny_iid.py"
@@ -71,12 +79,12 @@ def test_the_local_executor_runs_the_cells_as_jobs_with_the_in_process_results(t
     assert results[0]["pretrain"]["config_hash"] == results[1]["pretrain"]["config_hash"]
     assert (tmp_path / "local" / "two_cells" / "report" / "report.md").is_file()
 
-    again = _pipeline(two_cells, "--executor", "local", "--runs-root", tmp_path / "local", cwd=tmp_path)
-    assert again.returncode == 0 and again.stdout.count("done, skipped") == 2, again.stdout
-    status = _pipeline(two_cells, "--status", "--runs-root", tmp_path / "local", cwd=tmp_path)
-    assert status.returncode == 0
+    lines = []  # submitted again: every cell is done, nothing is submitted
+    assert submit_plan(jobs, "local", stage_resources(None), log=lines.append) == dict.fromkeys(
+        (c.name for c in jobs.cells), DONE)
+    assert [line.split(": ", 1)[1] for line in lines] == ["done, skipped"] * 2
     job_id = json.loads((jobs.pretrain[0].work_dir / "status.json").read_text())["job"]["job_id"]
-    assert f"done        pretrain/iid/seed0  [local job {job_id}: FINISHED]" in status.stdout
+    assert f"done        pretrain/iid/seed0  [local job {job_id}: FINISHED]" in status_table(jobs, job_column(jobs))
 
 
 def test_slurm_dry_run_prints_the_sbatch_parameters_of_every_cell(two_cells, tmp_path):

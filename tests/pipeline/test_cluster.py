@@ -159,3 +159,18 @@ def test_a_lock_left_on_another_node_by_an_ended_job_is_removed(two_cells, tmp_p
     # a lock of this host, or of another job, is not touched
     (cell.work_dir / LOCK_FILE).write_text(json.dumps({**holder, "host": socket.gethostname()}))
     assert not release_lock_of_ended_job(plan, cell, lines.append)
+
+
+def test_a_failed_job_keeps_its_cell_s_error_and_its_transfer_cell_is_not_submitted(tmp_path):
+    experiment = tmp_path / "failing.py"
+    cifar = REPO / "configs" / "pretrain" / "resnet110_cifar10_300e_iid.py"  # its data is not there
+    experiment.write_text(TWO_CELLS + f"\narms = {{'iid': '{cifar}'}}\n"
+                          f"pretrain_options = {{'data.root': '{tmp_path / 'no_cifar'}'}}\n")
+    plan = make_plan(load_experiment(str(experiment)), tmp_path / "runs")
+    lines = []
+    final = submit_plan(plan, "local", stage_resources(None), log=lines.append)
+    assert final == {"pretrain/iid/seed0": "failed", "transfer/pspnet_tiny/iid/seed0": "failed"}
+    assert "no_cifar" in json.loads((plan.pretrain[0].work_dir / "status.json").read_text())["error"]
+    assert "no_cifar" in lines[1] and "error.txt" in lines[1]  # the cell's own error, not submitit's
+    assert lines[2].endswith("its pretraining cell pretrain/iid/seed0 failed; not submitted")
+    assert not (plan.root / "submitit" / plan.transfer[0].name).exists()

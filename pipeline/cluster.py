@@ -21,8 +21,10 @@ mmengine's Slurm launcher (`--launcher slurm`, as the README's srun commands).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -161,12 +163,25 @@ def read_job(plan: Plan, cell) -> dict:
 
 
 def job_state(record: dict) -> str | None:
-    """The scheduler's state of a recorded job (Slurm: sacct's, via submitit), None without one."""
+    """The scheduler's state of a recorded job, None without one. Slurm: squeue's while the job is
+    in the queue (and for MinJobAge after), else sacct's (via submitit), else ENDED: the queue no
+    longer has it and the cluster keeps no accounting to say how it ended."""
     if not record.get("job_id"):
         return None
-    if record.get("executor") == "slurm":
-        return submitit.SlurmJob(folder=record["folder"], job_id=str(record["job_id"])).state
-    return LocalJob(folder=record["folder"], job_id=str(record["job_id"])).state
+    job_id = str(record["job_id"])
+    if record.get("executor") != "slurm":
+        return LocalJob(folder=record["folder"], job_id=job_id).state
+    try:
+        queue = subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"], capture_output=True, text=True,
+                               timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        queue = None
+    if queue is not None and queue.returncode == 0 and queue.stdout.strip():
+        return queue.stdout.split()[0]
+    logging.getLogger("submitit").setLevel(logging.ERROR)  # its "bypassing sacct error" warnings
+    state = submitit.SlurmJob(folder=record["folder"], job_id=job_id).state
+    left_queue = queue is not None and (queue.returncode == 0 or "Invalid job id" in queue.stderr)
+    return "ENDED" if state == "UNKNOWN" and left_queue else state
 
 
 def job_is_active(record: dict, state: str | None, now: float | None = None) -> bool:
@@ -174,7 +189,7 @@ def job_is_active(record: dict, state: str | None, now: float | None = None) -> 
     if not record or state is None or record.get("executor") != "slurm":
         return False  # local jobs are waited for by the command that started them
     state = state.split()[0].upper()  # "CANCELLED by 123" -> "CANCELLED"
-    if state == "UNKNOWN":  # not in sacct yet (or no sacct here): queued if submitted just now
+    if state == "UNKNOWN":  # neither squeue nor sacct answered: queued if submitted just now
         return (now or time.time()) - float(record.get("submitted", 0)) < SACCT_LAG_S
     return state in ACTIVE_STATES
 
@@ -214,6 +229,8 @@ class CellJob(submitit.helpers.Checkpointable):
         data_roots = ensure_demo_data(plan)
         rank = int(os.environ.get("SLURM_PROCID", "0")) if launcher != "none" else 0
         if rank != 0:
+            if state_of(cell, plan) == DONE:  # then rank 0 returns at once too (a requeued job)
+                return DONE
             if isinstance(cell, PretrainCell):
                 _run_pretrain(cell, launcher)
             else:

@@ -9,7 +9,9 @@ An export is a directory with two files:
                  arch, arm, arm_params, dataset, num_classes, epochs, seed,
                  cost (sample-forwards / the i.i.d. run's over the same epochs; 1.0 = i.i.d.),
                  forwards, iid_forwards, wall_clock_s, top1, top5 (percent, last evaluation),
-                 config_hash, versions, normalization (pixel mean/std, 0-255 scale).
+                 config_hash, versions, normalization (pixel mean/std, 0-255 scale);
+                 stage 1 also writes amp and amp_dtype (mixed precision: false/null, or true
+                 and "float16"/"bfloat16"; exports written before lack them).
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).

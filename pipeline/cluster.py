@@ -9,7 +9,7 @@ job submitted with `--dependency=afterok:<its pretraining job>` never starts on 
 
 Bookkeeping lives beside the cells, in `<experiment>/submitit/<cell name>/`: submitit's pickles
 and logs (`%j_0_log.out` / `.err`) and `job.json` ({executor, job_id, hash, submitted}), which
-`--status` reads to show the job id and its Slurm state (sacct) next to the cell's own state.
+`--status` reads to show the job id and its Slurm state (squeue, then sacct) next to the cell's own state.
 
 Resources per stage (`pretrain`, `transfer`) come from the experiment's `slurm` dict, then the
 command-line flags: partition, gpus_per_node, nodes, time (minutes or [D-]HH:MM[:SS]),

@@ -12,6 +12,8 @@ An export is a directory with two files:
                  config_hash, versions, normalization (pixel mean/std, 0-255 scale);
                  stage 1 also writes norm ("bn" or "gn") and norm_groups (32 or null), which
                  stage 2 checks against the norm it builds (absent: "bn", as in older exports).
+                 stage 1 also writes amp and amp_dtype (mixed precision: false/null, or true
+                 and "float16"/"bfloat16"; exports written before lack them).
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).

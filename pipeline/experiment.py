@@ -26,6 +26,9 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   demo_data        optional dict(coco=dict(...), cityscapes=dict(...)): generate the embedded
                    downstream data and point the tasks at it
   baseline         the arm the tables compare against (default "iid")
+  slurm            optional dict(pretrain=dict(...), transfer=dict(...)): each stage's job
+                   resources for `--executor slurm` (partition, gpus_per_node, nodes, time,
+                   cpus_per_task, mem_gb, additional; pipeline.cluster)
 The plan is pure: cells with their directories; pipeline.run executes them.
 """
 
@@ -42,7 +45,7 @@ from common.provenance import REPO_ROOT
 from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
-                   "demo_data", "baseline", "budgets", "filename"}
+                   "demo_data", "baseline", "budgets", "slurm", "filename"}
 TASK_KEYS = {"cfg_options", "schedules", "arms"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 

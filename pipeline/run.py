@@ -145,15 +145,15 @@ def ensure_demo_data(plan: Plan) -> dict[str, Path]:
             wait_until_free(plan.root / "data")
 
 
-def _run_pretrain(cell: PretrainCell) -> str:
+def _run_pretrain(cell: PretrainCell, launcher: str = "none") -> str:
     from pretrain.config import load_config
     from pretrain.trainer import train
 
-    meta = train(load_config(cell.config, cell.options), str(cell.work_dir), resume=True)
+    meta = train(load_config(cell.config, cell.options), str(cell.work_dir), launcher=launcher, resume=True)
     return f"top-1 {meta['top1']:.1f}%, cost {100 * meta['cost']:.1f}%" if meta["top1"] is not None else ""
 
 
-def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
+def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict, launcher: str = "none") -> str:
     from transfer.run import run_transfer
 
     source_state = state_of(cell.source, plan) if cell.source is not None else DONE
@@ -165,7 +165,8 @@ def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
     backbone = str(cell.source.export_dir) if cell.source else "none"
     results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
                            cfg_options=cell.cfg_options or None,
-                           data_root=data_roots.get(cell.data_kind), resume=True, schedule=cell.schedule)
+                           data_root=data_roots.get(cell.data_kind), resume=True, schedule=cell.schedule,
+                           launcher=launcher)
     key = next(iter(results["metrics"]), None)
     return f"{key} {results['metrics'][key]:.4g}" if key else ""
 
@@ -180,17 +181,25 @@ def run_plan(plan: Plan, verbose: bool = False, log=_print) -> dict[str, str]:
     final = {}
     cells = plan.cells
     for i, cell in enumerate(cells, start=1):
-        prefix = f"[{i}/{len(cells)}] {cell.name}"
-        try:
-            with CellLock(cell.work_dir, log=lambda m, p=prefix: log(f"{p}: {m}")) as lock:
-                final[cell.name] = _run_cell(cell, plan, data_roots, prefix, lock, verbose, log)
-        except CellBusy as busy:
-            log(f"{prefix}: running elsewhere, skipped ({busy})")
-            final[cell.name] = RUNNING
+        final[cell.name] = run_one(cell, plan, data_roots, f"[{i}/{len(cells)}] {cell.name}", verbose, log)
     return final
 
 
-def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, verbose: bool, log) -> str:
+def run_one(cell, plan: Plan, data_roots: dict, prefix: str, verbose: bool = False, log=_print,
+            launcher: str = "none", job: dict | None = None) -> str:
+    """Run one cell under its lock, or skip it if another process holds the lock; its final
+    state. What every executor calls: run_plan here, and each job of pipeline.cluster (`job`:
+    its {job_id, executor}, recorded in status.json; `launcher`: torch.distributed's)."""
+    try:
+        with CellLock(cell.work_dir, log=lambda m: log(f"{prefix}: {m}")) as lock:
+            return _run_cell(cell, plan, data_roots, prefix, lock, verbose, log, launcher, job)
+    except CellBusy as busy:
+        log(f"{prefix}: running elsewhere, skipped ({busy})")
+        return RUNNING
+
+
+def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, verbose: bool, log,
+              launcher: str = "none", job: dict | None = None) -> str:
     """Run one cell whose lock we hold; return its final state."""
     hash_ = cell_hash(cell, plan)
     state = state_of(cell, plan, hash_)
@@ -209,13 +218,13 @@ def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, v
         log(f"{prefix}: interrupted earlier (pid {old.get('pid')}), resuming")
     (cell.work_dir / "error.txt").unlink(missing_ok=True)
     _write_status(cell, state=RUNNING, hash=hash_, pid=os.getpid(), host=lock.record["host"],
-                  started=time.time(), finished=None, error=None)
+                  started=time.time(), finished=None, error=None, job=job)
     log(f"{prefix}: running (log: {cell.work_dir / 'pipeline.log'})")
     started = time.perf_counter()
     try:
         with _captured(cell.work_dir / "pipeline.log", verbose):
-            summary = (_run_pretrain(cell) if isinstance(cell, PretrainCell)
-                       else _run_transfer(cell, plan, data_roots))
+            summary = (_run_pretrain(cell, launcher) if isinstance(cell, PretrainCell)
+                       else _run_transfer(cell, plan, data_roots, launcher))
     except Exception as exc:  # one failed cell must not stop the others
         (cell.work_dir / "error.txt").write_text(traceback.format_exc())
         _write_status(cell, state=FAILED, finished=time.time(), error=f"{type(exc).__name__}: {exc}")
@@ -227,8 +236,9 @@ def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, v
     return DONE
 
 
-def status_table(plan: Plan) -> str:
-    """One line per cell: its state, who runs a running one, the error of a failed one."""
+def status_table(plan: Plan, extra=None) -> str:
+    """One line per cell: its state, who runs a running one, the error of a failed one, and
+    `extra(cell)` (pipeline.cluster: its job id and Slurm state)."""
     lines, counts = [], dict.fromkeys(STATES, 0)
     for cell in plan.cells:
         state = state_of(cell, plan)
@@ -242,6 +252,6 @@ def status_table(plan: Plan) -> str:
                      f"from its last checkpoint)")
         elif state == FAILED:
             line += f"  ({read_status(cell).get('error')}; see {cell.work_dir / 'error.txt'})"
-        lines.append(line)
+        lines.append(line + (extra(cell) if extra else ""))
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)

@@ -21,7 +21,7 @@ CONFIG_KEYS = {
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
     "train": "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
-             "milestones, gamma, workers, ...)",
+             "milestones, gamma, workers, amp (mixed precision: float16 + loss scaling on GPU, bfloat16 on CPU), ...)",
     "seed": "seed of model init, shuffling and augmentation",
     "deterministic": "torch deterministic algorithms (exact resume on CPU)",
     "augment": "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', mix_alpha=0.3): "
@@ -32,7 +32,7 @@ CONFIG_KEYS = {
     "log_interval": "log every N iterations",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
-              "gamma", "workers", "warmup_epochs", "lr_schedule"}
+              "gamma", "workers", "warmup_epochs", "lr_schedule", "amp"}
 LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
 # The keys of `data` per data.type (pretrain.data.build_datasets reads exactly these).
 DATA_KEYS = {

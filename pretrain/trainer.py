@@ -23,6 +23,7 @@ from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 
+from common.amp import amp_dtype, amp_optim_wrapper
 from common.checkpoints import ATOMIC_BACKEND, latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
 from common.provenance import config_hash, versions
@@ -176,6 +177,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         val_set, batch_size=batch_size, sampler=DefaultSampler(val_set, shuffle=False), **loader_kw)
 
     plain = plain_config(cfg)
+    amp = bool(train_cfg.get("amp", False))
     epochs = int(train_cfg["epochs"])
     method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
     norm = cfg.get("norm", BN)
@@ -192,6 +194,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "world_size": world_size,
         "batch_size_per_process": batch_size,
         "global_batch_size": batch_size * world_size,
+        "amp": amp,
+        "amp_dtype": amp_dtype() if amp else None,
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
@@ -213,6 +217,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
+        weight_decay=float(train_cfg.get("weight_decay", 1e-4)), nesterov=bool(train_cfg.get("nesterov", False)))
     return Runner(
         model=model,
         work_dir=work_dir,
@@ -222,10 +229,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         train_cfg=dict(by_epoch=True, max_epochs=method.train_epochs(),
                        val_interval=int(cfg.get("val_interval", 1))),
         val_cfg=dict(),
-        optim_wrapper=ZeroGradFirstOptimWrapper(torch.optim.SGD(
-            model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
-            weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
-            nesterov=bool(train_cfg.get("nesterov", False)))),
+        # AMP: mmengine's AmpOptimWrapper as is (its zero_grad-after-step order: the speed-up of
+        # ZeroGradFirstOptimWrapper is a CPU float32 matter, the updates are the same)
+        optim_wrapper=(amp_optim_wrapper if amp else ZeroGradFirstOptimWrapper)(optimizer),
         param_scheduler=schedulers,
         default_hooks=dict(
             logger=dict(type="LoggerHook", interval=log_interval),

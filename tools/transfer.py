@@ -5,6 +5,7 @@
   python tools/transfer.py --task pspnet --backbone none --dry-run --dump-config pspnet.py
   python tools/transfer.py --task mask_rcnn_gn --backbone none --schedule 6x --dry-run
   python tools/transfer.py --task fpn_tiny --backbone EXPORT --work-dir W --resume   # after a stop
+  python tools/transfer.py --task fpn_tiny --backbone EXPORT --amp   # mixed precision
   torchrun --nproc_per_node 8 tools/transfer.py --task fpn --backbone X --launcher pytorch
 """
 
@@ -42,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--schedule", choices=list(SCHEDULES), default=None,
                         help="detection tasks: the task's 1x scaled as in Rethinking ImageNet "
                         "Pre-training (iterations and lr steps; default: the config's own, 1x)")
+    parser.add_argument("--amp", action="store_true",
+                        help="mixed precision as the toolboxes' --amp: AmpOptimWrapper, float16 with dynamic "
+                        "loss scaling on GPU (bfloat16 on CPU); recorded in results.json protocol.amp")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest intact checkpoint in --work-dir, if any (the config "
                         "must equal the one the run began with)")
@@ -81,7 +85,7 @@ def main(argv=None) -> int:
                               launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
                               dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
                               allow_unexpected_keys=args.allow_unexpected_keys,
-                              schedule=args.schedule)
+                              schedule=args.schedule, amp=args.amp)
     except (KeyError, ValueError, FileNotFoundError, WorkDirInUse) as exc:  # bad input: a sentence naming it
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
         return 2

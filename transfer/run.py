@@ -37,7 +37,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
                  launcher: str = "none", resume: bool = False, overwrite: bool = False,
                  dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False,
-                 allow_unexpected_keys: bool = False, schedule: str | None = None) -> dict:
+                 allow_unexpected_keys: bool = False, schedule: str | None = None,
+                 amp: bool = False) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
     A work dir that holds a run is refused unless resume=True (continue it: from its newest
@@ -47,6 +48,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
 
     With dry_run=True: build config and model, apply the backbone contract, return a summary
     (no data is read; nothing is written but `dump_config`).
+
+    `amp`: mixed precision (transfer.build.build_run), recorded in results.json `protocol.amp`.
 
     `dump_config`: write the run's effective config (all `_base_` levels, overrides, backbone
     init, seed, work dir) as one mmengine Python config file.
@@ -62,13 +65,13 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
             spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                              cfg_options=cfg_options, data_root=data_root, launcher=launcher,
                              auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
-                             schedule=schedule, layout_dir=layout_dir)
+                             schedule=schedule, layout_dir=layout_dir, amp=amp)
             _dump(spec, dump_config)
             return dry_run_summary(spec)
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher,
                      auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
-                     schedule=schedule)
+                     schedule=schedule, amp=amp)
     _dump(spec, dump_config)
 
     # before reading the data: a finished run is never overwritten, a resumed one never changed

@@ -236,3 +236,23 @@ def test_a_gn_task_dry_run_at_6x_and_a_bn_export_refused(export_r18, tmp_path):
         run_transfer("mask_rcnn_gn_tiny", export_r18, dry_run=True)
     with pytest.raises(ValueError, match="'pspnet_tiny' .semantic_segmentation. has no detection schedule"):
         run_transfer("pspnet_tiny", "none", dry_run=True, schedule="3x")
+
+
+def test_amp_transfer_trains_in_bfloat16_on_the_cpu_and_records_it(export_r18, shared_data, tmp_path):
+    work_dir = tmp_path / "run"
+    done = _cli("tools/transfer.py", "--task", "pspnet_tiny", "--backbone", str(export_r18),
+                "--work-dir", str(work_dir), "--amp")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = read_results(work_dir)
+    assert results["protocol"]["amp"] == "bfloat16"
+    assert set(results["metrics"]) == {"aAcc", "mIoU", "mAcc"}
+    assert "type='CpuAmpOptimWrapper'" in run_log(work_dir)  # the config the Runner built
+    plain = build_run("pspnet_tiny", export_r18, work_dir=tmp_path / "fp32")
+    assert protocol_of(plain.cfg)["amp"] is None
+
+
+def test_amp_on_the_cpu_refuses_tasks_whose_ops_have_no_bfloat16_kernels(export_r18):
+    with pytest.raises(ValueError, match="--amp on the CPU .* 'fpn_tiny': mmcv's CPU kernels of nms"):
+        build_run("fpn_tiny", export_r18, amp=True)
+    with pytest.raises(ValueError, match="'simplebaseline_tiny': mmpose's heatmap accuracy"):
+        build_run("simplebaseline_tiny", export_r18, amp=True)

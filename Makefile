@@ -10,8 +10,9 @@ setup:
 setup-force:
 	@bash tools/setup_env.sh --force
 
+# The doctor looks at the GPUs: unhide them when the empty CUDA_VISIBLE_DEVICES is this file's own.
 doctor: setup
-	@$(PY) tools/doctor.py
+	@$(if $(filter file,$(origin CUDA_VISIBLE_DEVICES)),env -u CUDA_VISIBLE_DEVICES) $(PY) tools/doctor.py
 
 demo: setup
 	@$(PY) tools/pipeline.py configs/experiments/demo.py

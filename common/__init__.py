@@ -8,6 +8,7 @@
   files.py        atomic writes (a crash never leaves a half-written file)
   provenance.py   config hashes and package versions recorded with every artifact
   distributed.py  the CPU (gloo) process group both stages start under torchrun
+  amp.py          mixed precision: the toolboxes' AmpOptimWrapper on GPU, its bfloat16 CPU twin
   shapes.py       the polygons of the embedded synthetic data, drawn by both stages' demo data
 
 Import direction (tests/test_layers.py enforces it): `common` imports no project package;

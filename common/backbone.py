@@ -12,6 +12,8 @@ An export is a directory with two files:
                  config_hash, versions, normalization (pixel mean/std, 0-255 scale);
                  stage 1 also writes norm ("bn" or "gn") and norm_groups (32 or null), which
                  stage 2 checks against the norm it builds (absent: "bn", as in older exports).
+                 stage 1 also writes amp and amp_dtype (mixed precision: false/null, or true
+                 and "float16"/"bfloat16"; exports written before lack them).
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).
@@ -21,11 +23,12 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import torch
 
-from common.files import atomic_path, write_json_atomic
+from common.files import atomic_path, remove_leftover_temporaries, write_json_atomic
 from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, TORCHVISION
 
 FORMAT = BACKBONE_FORMAT
@@ -52,6 +55,8 @@ def write_export(out_dir: str | os.PathLike, classifier_state: dict, meta: dict)
     if missing:
         raise ValueError(f"export metadata lacks {missing}")
     out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        remove_leftover_temporaries(out_dir)  # of an earlier export killed mid-write
     weights = out_dir / BACKBONE_WEIGHTS
     with atomic_path(weights) as tmp:
         torch.save(strip_classifier(classifier_state), tmp)
@@ -76,10 +81,16 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
     backbone.json needs `arch`.
     """
     path = resolve_backbone_path(path)
+    if is_training_checkpoint(path):
+        raise ValueError(
+            f"{path} is a training checkpoint (optimizer, sampling state, ...), not a backbone export; "
+            f"export its backbone first: python tools/export.py {path} --out EXPORT_DIR, then --backbone "
+            "EXPORT_DIR")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt or truncated file, or not a state dict
-        raise ValueError(f"cannot read backbone checkpoint {path}: {exc}") from exc
+        raise ValueError(f"cannot read backbone checkpoint {path} (truncated, damaged, or not a "
+                         f"checkpoint): {type(exc).__name__}: {exc}") from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -106,6 +117,21 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
         meta = plain_checkpoint_meta(arch)
     meta["path"] = str(path)
     return state, meta
+
+
+
+
+def is_training_checkpoint(path: str | os.PathLike) -> bool:
+    """True for a checkpoint written by a training run (mmengine's Runner.save_checkpoint), told
+    by the names of its top-level entries in the pickle (message_hub with optimizer or
+    param_schedulers, which an export never has), without unpickling anything."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickle_name = next((n for n in archive.namelist() if n.endswith("data.pkl")), None)
+            head = archive.read(pickle_name) if pickle_name else b""  # references only: small
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+    return b"message_hub" in head and (b"optimizer" in head or b"param_schedulers" in head)
 
 
 def plain_checkpoint_meta(arch: str) -> dict:

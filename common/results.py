@@ -31,12 +31,14 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
                  (backbone BN protocol), mean, std, bgr_to_rgb (pixel normalization, from the
                  task config), optimizer, batch_size_per_process, world_size (processes),
                  effective_batch_size (their product), reference_batch_size (the batch the
-                 recipe's lr is set for, or null), lr_scaled (--auto-scale-lr), max_iters or
-                 max_epochs; detection tasks also schedule ("1x", "2x", "3x" or "6x": the
-                 task config's 1x scaled by --schedule, transfer.schedule) and lr_milestones
-                 (in the loop's unit); train_iters (optional): the iterations the run trained,
-                 as counted by the Runner. Files written before schedules existed lack
-                 schedule: their detection runs ran the task config's 1x (gather reads them so)
+                 recipe's lr is set for, or null), lr_scaled (--auto-scale-lr), amp (the
+                 autocast dtype of --amp, "float16" or "bfloat16", null without; files written
+                 before it lack the key), max_iters or max_epochs; detection tasks also schedule
+                 ("1x", "2x", "3x" or "6x": the task config's 1x scaled by --schedule,
+                 transfer.schedule) and lr_milestones (in the loop's unit); train_iters
+                 (optional): the iterations the run trained, as counted by the Runner. Files
+                 written before schedules existed lack schedule: their detection runs ran the
+                 task config's 1x (gather reads them so)
   config_hash    16 hex digits: the recipe's hash (transfer.build.recipe_hash), equal for all
                  arms and seeds of one task config and overrides
   versions       {package: version} (common.provenance.versions)

@@ -161,10 +161,19 @@ def parse_backbone(obj, path: str = "") -> PretrainRow:
                        control_of=_optional_text(obj, "control_of"), budget=_budget(obj))
 
 
+STALE_SUFFIX = ".stale"  # a run directory the pipeline moved aside (made by an earlier config)
+
+
 def find_result_files(results_dir: str | Path) -> tuple[list[Path], list[Path]]:
-    """(results.json paths, backbone.json paths) under `results_dir`, sorted for determinism."""
+    """(results.json paths, backbone.json paths) under `results_dir`, sorted for determinism;
+    nothing inside a `*.stale` directory (runs of an earlier config) is read."""
     root = Path(results_dir)
-    return sorted(root.rglob(RESULTS_FILE)), sorted(root.rglob(BACKBONE_META))
+
+    def current(path: Path) -> bool:
+        return not any(part.endswith(STALE_SUFFIX) for part in path.relative_to(root).parts[:-1])
+
+    return ([p for p in sorted(root.rglob(RESULTS_FILE)) if current(p)],
+            [p for p in sorted(root.rglob(BACKBONE_META)) if current(p)])
 
 
 def _load(path: Path, parse, warn: Warn):
@@ -197,7 +206,12 @@ def drop_duplicates(rows: list, key, warn: Warn, prefer=None) -> list:
 def collect(results_dir: str | Path, warn: Warn = warn_stderr
             ) -> tuple[list[TransferRow], list[PretrainRow]]:
     """All readable runs under `results_dir`: (transfer rows, pretraining rows)."""
-    results_paths, backbone_paths = find_result_files(results_dir)
+    return collect_files(*find_result_files(results_dir), warn=warn)
+
+
+def collect_files(results_paths: list[Path], backbone_paths: list[Path], warn: Warn = warn_stderr
+                  ) -> tuple[list[TransferRow], list[PretrainRow]]:
+    """The runs of exactly these results.json and backbone.json files: (transfer rows, pretraining rows)."""
     transfer = [r for p in results_paths if (r := _load(p, parse_results, warn)) is not None]
     pretrain = [r for p in backbone_paths if (r := _load(p, parse_backbone, warn)) is not None]
     transfer = drop_duplicates(transfer, lambda r: (r.task, r.schedule, r.arch, r.arm, r.budget, r.seed), warn)

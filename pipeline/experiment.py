@@ -28,6 +28,9 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   demo_data        optional dict(coco=dict(...), cityscapes=dict(...)): generate the embedded
                    downstream data and point the tasks at it
   baseline         the arm the tables compare against (default "iid")
+  slurm            optional dict(pretrain=dict(...), transfer=dict(...)): each stage's job
+                   resources for `--executor slurm` (partition, gpus_per_node, nodes, time,
+                   cpus_per_task, mem_gb, additional; pipeline.cluster)
 The plan is pure: cells with their directories; pipeline.run executes them.
 """
 
@@ -39,11 +42,12 @@ from pathlib import Path
 
 from mmengine.config import Config
 
+from common.keys import unknown_keys_message
 from common.provenance import REPO_ROOT
 from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
-                   "demo_data", "baseline", "budgets", "random_init_seeds", "filename"}
+                   "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "filename"}
 TASK_KEYS = {"cfg_options", "schedules", "arms"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 
@@ -110,25 +114,25 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
         cfg.merge_from_dict(overrides)
     unknown = sorted(set(cfg) - EXPERIMENT_KEYS)
     if unknown:
-        raise KeyError(f"{path}: unknown experiment key(s) {unknown}; known: {sorted(EXPERIMENT_KEYS - {'filename'})}")
+        raise KeyError(f"{path}: {unknown_keys_message(unknown, EXPERIMENT_KEYS - {'filename'})}")
     if not cfg.get("arms"):
         raise KeyError(f"{path}: an experiment needs `arms`")
     for task, spec in (cfg.get("tasks") or {}).items():
         bad = sorted(set(spec or {}) - TASK_KEYS)
         if bad:
-            raise KeyError(f"{path}: tasks.{task} has unknown key(s) {bad}; known: {sorted(TASK_KEYS)}")
+            raise KeyError(f"{path}: {unknown_keys_message(bad, TASK_KEYS, f'tasks.{task}')}")
     return cfg
 
 
 def resolve_config_path(path: str) -> str:
-    """A config path as given if it exists, else relative to the checkout (so that the shipped
-    experiments run from any working directory); a clear error naming both otherwise."""
-    if Path(path).is_file():
-        return path
-    in_repo = REPO_ROOT / path
-    if not Path(path).is_absolute() and in_repo.is_file():
-        return str(in_repo)
-    raise FileNotFoundError(f"pretraining config not found: {path} (nor {in_repo})")
+    """A config path of an experiment file: absolute as given, relative to the checkout
+    otherwise, whatever the working directory (a same-named file where the command runs is
+    never picked instead); a clear error naming the path it looked at."""
+    resolved = Path(path) if Path(path).is_absolute() else REPO_ROOT / path
+    if not resolved.is_file():
+        raise FileNotFoundError(f"pretraining config not found: {resolved} (an experiment's relative config "
+                                f"paths are relative to the repository, {REPO_ROOT})")
+    return str(resolved)
 
 
 def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from common.files import atomic_path
 from common.vocab import BACKBONE_META
-from gather.collect import collect
+from gather.collect import collect_files
 from gather.headline import headline_section
 from gather.plots import plot_all, plot_tsne
 from gather.tables import build_tables, render
-from pipeline.experiment import Plan
-from pipeline.run import status_table
+from pipeline.experiment import Plan, TransferCell
+from pipeline.run import DONE, artifact, cell_hash, state_of, status_table
 
 
 def tsne_figure(plan: Plan, out: Path) -> Path | None:
@@ -40,10 +40,18 @@ def tsne_figure(plan: Plan, out: Path) -> Path | None:
                      title=f"t-SNE of penultimate features on the {len(val)} synthetic val images")
 
 
+def current_artifacts(plan: Plan) -> tuple[list[Path], list[Path]]:
+    """(results.json, backbone.json) of the plan's cells that are done under the current config:
+    never a run of an earlier config (a `*.stale` directory, another hash) or of another plan."""
+    done = [cell for cell in plan.cells if state_of(cell, plan, cell_hash(cell, plan)) == DONE]
+    return ([artifact(c) for c in done if isinstance(c, TransferCell)],
+            [artifact(c) for c in done if not isinstance(c, TransferCell)])
+
+
 def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     """Write <run root>/report/report.md (+ PNG figures) from the files on disk; return its path."""
     out = plan.root / "report"
-    transfer_rows, pretrain_rows = collect(plan.root, warn)
+    transfer_rows, pretrain_rows = collect_files(*current_artifacts(plan), warn=warn)
     tables, notes = build_tables(transfer_rows, pretrain_rows, plan.baseline)
     for note in notes:
         warn(note)

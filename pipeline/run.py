@@ -1,11 +1,18 @@
 """Execute a plan: pretrain → export → transfer for every cell, resumably.
 
-Each cell directory holds `status.json` ({"state", "hash", "pid", "started", "finished",
-"error"}) and, once finished, its artifact (export/backbone.json or results.json). A cell
-whose artifact exists for the same hash is skipped; a half-finished one resumes from its
+Each cell directory holds `status.json` ({"state", "hash", "pid", "host", "started",
+"finished", "error"}) and, once finished, its artifact (export/backbone.json or results.json).
+A cell whose artifact exists for the same hash is skipped; a half-finished one resumes from its
 last checkpoint; a failed one keeps its traceback in `error.txt` and does not stop the
 others (they run, and the pipeline exits non-zero at the end). A cell directory left by a
 different config (another hash) is moved aside to `<dir>.stale`, never resumed.
+
+A cell runs under its lock (`pipeline/locks.py`, `<cell>/.lock`): "running" means a live
+process holds it; a status that says running without a live lock is "interrupted" (a crash or
+a kill) and resumes on the next run. Two pipelines on the same experiment share the work: a
+cell locked by the other one is skipped ("running elsewhere"), a transfer cell whose
+pretraining cell is running elsewhere waits for it, and the demo data is generated under a
+lock too, so neither fails because of the other.
 """
 
 from __future__ import annotations
@@ -23,9 +30,13 @@ from common.provenance import config_hash
 from common.vocab import BACKBONE_META, RESULTS_FILE
 from gather.headline import format_headline
 from pipeline.experiment import Plan, PretrainCell, TransferCell
+from pipeline.locks import CellBusy, CellLock, describe, held_by_this_process, lock_holder
 
 STATUS_FILE = "status.json"
 DONE, RUNNING, FAILED, PENDING = "done", "running", "failed", "pending"
+INTERRUPTED = "interrupted"  # status.json says running, but no live process holds the cell's lock
+STATES = (DONE, RUNNING, INTERRUPTED, FAILED, PENDING)
+WAIT_POLL_S = 2.0  # how often a pipeline looks whether a cell running elsewhere has finished
 
 
 def pretrain_hash(cell: PretrainCell) -> str:
@@ -79,28 +90,27 @@ def read_status(cell) -> dict:
         return {}
 
 
-def _alive(pid) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, PermissionError, ValueError):
-        return False
-    return True
-
-
 def state_of(cell, plan: Plan, hash_: str | None = None) -> str:
-    """done / running / failed / pending, from the cell's files."""
+    """done / running / interrupted / failed / pending, from the cell's files and its lock."""
     hash_ = hash_ or cell_hash(cell, plan)
     status = read_status(cell)
+    holder = lock_holder(cell.work_dir)
+    if holder is not None and not held_by_this_process(holder):
+        return RUNNING  # whatever status.json says: another live process is at it right now
     if status.get("hash") == hash_:
         if status.get("state") == DONE and artifact(cell).is_file():
             return DONE
-        if status.get("state") == RUNNING and _alive(status.get("pid")) and status.get("pid") != os.getpid():
-            return RUNNING
+        if status.get("state") == RUNNING:
+            return INTERRUPTED
         if status.get("state") == FAILED:
             return FAILED
     return PENDING
+
+
+def wait_until_free(cell_dir: Path, poll_s: float = WAIT_POLL_S) -> None:
+    """Block while a live process holds the cell's lock."""
+    while lock_holder(cell_dir) is not None:
+        time.sleep(poll_s)
 
 
 def _write_status(cell, **fields) -> None:
@@ -119,35 +129,45 @@ def _captured(log_path: Path, verbose: bool):
 
 
 def ensure_demo_data(plan: Plan) -> dict[str, Path]:
-    """Generate the embedded downstream data (deterministic, idempotent) → {kind: root}."""
+    """Generate the embedded downstream data (deterministic, idempotent) → {kind: root}.
+    Under a lock: a second pipeline waits instead of writing the same files at the same time."""
     if not plan.demo_data:
         return {}
     from transfer.synthetic import make_cityscapes_scenes, make_coco_scenes
 
     roots = {"coco": plan.root / "data" / "coco", "cityscapes": plan.root / "data" / "cityscapes"}
-    make_coco_scenes(roots["coco"], **dict(plan.demo_data.get("coco") or {}))
-    make_cityscapes_scenes(roots["cityscapes"], **dict(plan.demo_data.get("cityscapes") or {}))
-    return roots
+    while True:
+        try:
+            with CellLock(plan.root / "data"):
+                make_coco_scenes(roots["coco"], **dict(plan.demo_data.get("coco") or {}))
+                make_cityscapes_scenes(roots["cityscapes"], **dict(plan.demo_data.get("cityscapes") or {}))
+            return roots
+        except CellBusy:
+            wait_until_free(plan.root / "data")
 
 
-def _run_pretrain(cell: PretrainCell) -> str:
+def _run_pretrain(cell: PretrainCell, launcher: str = "none") -> str:
     from pretrain.config import load_config
     from pretrain.trainer import train
 
-    meta = train(load_config(cell.config, cell.options), str(cell.work_dir), resume=True)
+    meta = train(load_config(cell.config, cell.options), str(cell.work_dir), launcher=launcher, resume=True)
     return f"top-1 {meta['top1']:.1f}%, cost {100 * meta['cost']:.1f}%" if meta["top1"] is not None else ""
 
 
-def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict) -> str:
+def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict, launcher: str = "none") -> str:
     from transfer.run import run_transfer
 
     source_state = state_of(cell.source, plan) if cell.source is not None else DONE
+    if source_state == RUNNING:  # another pipeline pretrains it: wait rather than fail
+        wait_until_free(cell.source.work_dir)
+        source_state = state_of(cell.source, plan)
     if source_state != DONE:
         raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: {source_state})")
     backbone = str(cell.source.export_dir) if cell.source else "none"
     results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
                            cfg_options=cell.cfg_options or None,
-                           data_root=data_roots.get(cell.data_kind), resume=True, schedule=cell.schedule)
+                           data_root=data_roots.get(cell.data_kind), resume=True, schedule=cell.schedule,
+                           launcher=launcher)
     return format_headline(cell.task, results["metrics"])
 
 
@@ -161,50 +181,77 @@ def run_plan(plan: Plan, verbose: bool = False, log=_print) -> dict[str, str]:
     final = {}
     cells = plan.cells
     for i, cell in enumerate(cells, start=1):
-        hash_ = cell_hash(cell, plan)
-        state = state_of(cell, plan, hash_)
-        prefix = f"[{i}/{len(cells)}] {cell.name}"
-        if state in (DONE, RUNNING):
-            log(f"{prefix}: {state}, skipped")
-            final[cell.name] = state
-            continue
-        old = read_status(cell)
-        if old and old.get("hash") != hash_ and cell.work_dir.exists():
-            stale = cell.work_dir.with_name(cell.work_dir.name + ".stale")
-            shutil.rmtree(stale, ignore_errors=True)
-            cell.work_dir.rename(stale)  # made by another config: never resume from it
-            log(f"{prefix}: directory of an earlier config moved to {stale}")
-        cell.work_dir.mkdir(parents=True, exist_ok=True)
-        (cell.work_dir / "error.txt").unlink(missing_ok=True)
-        _write_status(cell, state=RUNNING, hash=hash_, pid=os.getpid(), started=time.time(), error=None)
-        log(f"{prefix}: running (log: {cell.work_dir / 'pipeline.log'})")
-        started = time.perf_counter()
-        try:
-            with _captured(cell.work_dir / "pipeline.log", verbose):
-                summary = (_run_pretrain(cell) if isinstance(cell, PretrainCell)
-                           else _run_transfer(cell, plan, data_roots))
-        except Exception as exc:  # one failed cell must not stop the others
-            (cell.work_dir / "error.txt").write_text(traceback.format_exc())
-            _write_status(cell, state=FAILED, finished=time.time(), error=f"{type(exc).__name__}: {exc}")
-            log(f"{prefix}: FAILED after {time.perf_counter() - started:.0f} s: {type(exc).__name__}: "
-                f"{exc} (traceback: {cell.work_dir / 'error.txt'})")
-            final[cell.name] = FAILED
-            continue
-        _write_status(cell, state=DONE, finished=time.time())
-        log(f"{prefix}: done in {time.perf_counter() - started:.0f} s {summary}")
-        final[cell.name] = DONE
+        final[cell.name] = run_one(cell, plan, data_roots, f"[{i}/{len(cells)}] {cell.name}", verbose, log)
     return final
 
 
-def status_table(plan: Plan) -> str:
-    """One line per cell: its state, and the error of a failed one."""
-    lines = []
+def run_one(cell, plan: Plan, data_roots: dict, prefix: str, verbose: bool = False, log=_print,
+            launcher: str = "none", job: dict | None = None) -> str:
+    """Run one cell under its lock, or skip it if another process holds the lock; its final
+    state. What every executor calls: run_plan here, and each job of pipeline.cluster (`job`:
+    its {job_id, executor}, recorded in status.json; `launcher`: torch.distributed's)."""
+    try:
+        with CellLock(cell.work_dir, log=lambda m: log(f"{prefix}: {m}")) as lock:
+            return _run_cell(cell, plan, data_roots, prefix, lock, verbose, log, launcher, job)
+    except CellBusy as busy:
+        log(f"{prefix}: running elsewhere, skipped ({busy})")
+        return RUNNING
+
+
+def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, verbose: bool, log,
+              launcher: str = "none", job: dict | None = None) -> str:
+    """Run one cell whose lock we hold; return its final state."""
+    hash_ = cell_hash(cell, plan)
+    state = state_of(cell, plan, hash_)
+    if state == DONE:
+        log(f"{prefix}: {state}, skipped")
+        return state
+    old = read_status(cell)
+    if old and old.get("hash") != hash_:
+        stale = cell.work_dir.with_name(cell.work_dir.name + ".stale")
+        shutil.rmtree(stale, ignore_errors=True)
+        lock.release()
+        cell.work_dir.rename(stale)  # made by another config: never resume from it
+        lock.acquire()  # raises CellBusy if another pipeline took the new directory meanwhile
+        log(f"{prefix}: directory of an earlier config moved to {stale}")
+    elif state == INTERRUPTED:
+        log(f"{prefix}: interrupted earlier (pid {old.get('pid')}), resuming")
+    (cell.work_dir / "error.txt").unlink(missing_ok=True)
+    _write_status(cell, state=RUNNING, hash=hash_, pid=os.getpid(), host=lock.record["host"],
+                  started=time.time(), finished=None, error=None, job=job)
+    log(f"{prefix}: running (log: {cell.work_dir / 'pipeline.log'})")
+    started = time.perf_counter()
+    try:
+        with _captured(cell.work_dir / "pipeline.log", verbose):
+            summary = (_run_pretrain(cell, launcher) if isinstance(cell, PretrainCell)
+                       else _run_transfer(cell, plan, data_roots, launcher))
+    except Exception as exc:  # one failed cell must not stop the others
+        (cell.work_dir / "error.txt").write_text(traceback.format_exc())
+        _write_status(cell, state=FAILED, finished=time.time(), error=f"{type(exc).__name__}: {exc}")
+        log(f"{prefix}: FAILED after {time.perf_counter() - started:.0f} s: {type(exc).__name__}: "
+            f"{exc} (traceback: {cell.work_dir / 'error.txt'})")
+        return FAILED
+    _write_status(cell, state=DONE, finished=time.time())
+    log(f"{prefix}: done in {time.perf_counter() - started:.0f} s {summary}")
+    return DONE
+
+
+def status_table(plan: Plan, extra=None) -> str:
+    """One line per cell: its state, who runs a running one, the error of a failed one, and
+    `extra(cell)` (pipeline.cluster: its job id and Slurm state)."""
+    lines, counts = [], dict.fromkeys(STATES, 0)
     for cell in plan.cells:
         state = state_of(cell, plan)
-        line = f"{state:<8} {cell.name}"
-        if state == FAILED:
+        counts[state] += 1
+        line = f"{state:<11} {cell.name}"
+        if state == RUNNING:
+            line += f"  ({describe(lock_holder(cell.work_dir))})"
+        elif state == INTERRUPTED:
+            status = read_status(cell)
+            line += (f"  (pid {status.get('pid')} stopped without finishing; the next run resumes it "
+                     f"from its last checkpoint)")
+        elif state == FAILED:
             line += f"  ({read_status(cell).get('error')}; see {cell.work_dir / 'error.txt'})"
-        lines.append(line)
-    counts = {s: sum(1 for ln in lines if ln.startswith(s)) for s in (DONE, RUNNING, FAILED, PENDING)}
+        lines.append(line + (extra(cell) if extra else ""))
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)

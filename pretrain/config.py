@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mmengine.config import Config
 
+from common.keys import check_keys
 from common.vocab import NORMS
 from pretrain.methods import build_method
 
@@ -20,7 +21,7 @@ CONFIG_KEYS = {
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
     "train": "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
-             "milestones, gamma, workers, ...)",
+             "milestones, gamma, workers, amp (mixed precision: float16 + loss scaling on GPU, bfloat16 on CPU), ...)",
     "seed": "seed of model init, shuffling and augmentation",
     "deterministic": "torch deterministic algorithms (exact resume on CPU)",
     "augment": "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', mix_alpha=0.3): "
@@ -31,8 +32,16 @@ CONFIG_KEYS = {
     "log_interval": "log every N iterations",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
-              "gamma", "workers", "warmup_epochs", "lr_schedule"}
+              "gamma", "workers", "warmup_epochs", "lr_schedule", "amp"}
 LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
+# The keys of `data` per data.type (pretrain.data.build_datasets reads exactly these).
+DATA_KEYS = {
+    "synthetic": {"type", "image_size", "num_train", "num_val", "data_seed"},
+    "cifar10": {"type", "image_size", "root"},
+    "cifar100": {"type", "image_size", "root"},
+    "imagenet": {"type", "image_size", "root"},
+    "imagenet_lt": {"type", "image_size", "root", "train_list", "val_list"},
+}
 AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
 RANDAUGMENT_KEYS = {"num_ops", "magnitude"}
 MIXES = (None, "mixup", "ricap")
@@ -40,17 +49,17 @@ MIXES = (None, "mixup", "ricap")
 
 def check_config(cfg: dict) -> None:
     """Reject unknown or missing keys with their names (a typo must not be silently ignored)."""
-    unknown = sorted(set(cfg) - set(CONFIG_KEYS) - {"filename", "work_dir", "launcher", "resume"})
-    if unknown:
-        raise KeyError(f"unknown config key(s) {unknown}; known: {sorted(CONFIG_KEYS)}")
+    check_keys(set(cfg) - {"filename", "work_dir", "launcher", "resume"}, CONFIG_KEYS)
     for key in ("arch", "data", "arm", "train"):
         if key not in cfg:
             raise KeyError(f"config lacks required key '{key}' ({CONFIG_KEYS[key]})")
     if cfg.get("norm", NORMS[0]) not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {cfg['norm']!r}")
-    unknown = sorted(set(cfg["train"]) - TRAIN_KEYS)
-    if unknown:
-        raise KeyError(f"unknown key(s) in train: {unknown}; known: {sorted(TRAIN_KEYS)}")
+    for section in ("data", "train", "arm"):
+        if not isinstance(cfg[section], dict):
+            raise TypeError(f"config key '{section}' must be a dict, got {cfg[section]!r}")
+    check_data_keys(cfg["data"])
+    check_keys(cfg["train"], TRAIN_KEYS, "train")
     for key in ("epochs", "batch_size", "lr"):
         if key not in cfg["train"]:
             raise KeyError(f"config lacks train.{key}")
@@ -63,12 +72,21 @@ def check_config(cfg: dict) -> None:
                  seed=int(cfg.get("seed", 0)))  # unknown method or parameter: an error naming it
 
 
+def check_data_keys(data: dict) -> None:
+    """`data` holds exactly the keys its data.type reads (a misspelt one is an error naming it)."""
+    kind = data.get("type")
+    if kind not in DATA_KEYS:
+        raise ValueError(f"unknown data.type {kind!r}; known: {sorted(DATA_KEYS)}")
+    check_keys(data, DATA_KEYS[kind], "data")
+    missing = sorted(DATA_KEYS[kind] - set(data) - {"data_seed"})
+    if missing:
+        raise KeyError(f"config lacks data.{missing[0]} (data.type {kind!r} needs {sorted(DATA_KEYS[kind])})")
+
+
 def augment_settings(cfg: dict) -> dict:
     """The config's `augment` dict with its defaults filled in; unknown keys or values are errors."""
     given = dict(cfg.get("augment") or {})
-    unknown = sorted(set(given) - set(AUGMENT_DEFAULTS))
-    if unknown:
-        raise KeyError(f"unknown key(s) in augment: {unknown}; known: {sorted(AUGMENT_DEFAULTS)}")
+    check_keys(given, AUGMENT_DEFAULTS, "augment")
     settings = {**AUGMENT_DEFAULTS, **given}
     if settings["mix"] not in MIXES:
         raise ValueError(f"augment.mix must be one of {MIXES}, got {settings['mix']!r}")
@@ -76,9 +94,7 @@ def augment_settings(cfg: dict) -> dict:
         raise ValueError(f"augment.mix_alpha must be > 0, got {settings['mix_alpha']!r}")
     if settings["randaugment"] is not None:
         settings["randaugment"] = dict(settings["randaugment"])
-        unknown = sorted(set(settings["randaugment"]) - RANDAUGMENT_KEYS)
-        if unknown:
-            raise KeyError(f"unknown key(s) in augment.randaugment: {unknown}; known: {sorted(RANDAUGMENT_KEYS)}")
+        check_keys(settings["randaugment"], RANDAUGMENT_KEYS, "augment.randaugment")
     return settings
 
 

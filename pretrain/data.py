@@ -23,6 +23,7 @@ import torchvision
 import torchvision.transforms as T
 from PIL import Image, UnidentifiedImageError
 
+from common.errors import DataError, DataFileMissing
 from pretrain.synthetic import make_shapes
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -100,29 +101,42 @@ def _open_rgb(path: str) -> Image.Image:
         with Image.open(path) as image:
             return image.convert("RGB")
     except FileNotFoundError:
-        raise FileNotFoundError(f"image file missing: {path}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"corrupt or unreadable image: {path} ({exc})") from None
+        raise DataFileMissing(f"image file missing: {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"corrupt or unreadable image: {path} ({exc})") from None
 
 
 class ImageFolder(ClassificationDataset):
-    """ImageNet layout: `root/<class>/<image>`; classes sorted by name as in torchvision."""
+    """ImageNet layout: `root/<class>/<image>`; classes sorted by name as in torchvision.
 
-    def __init__(self, root: str, transform, seed: int = 0):
+    `classes` (the train split's, for val): labels are their indices, matched by folder name;
+    a class folder missing from this split, or one the train split lacks, is an error (labels
+    numbered per split would silently shift)."""
+
+    def __init__(self, root: str, transform, seed: int = 0, classes: list[str] | None = None):
         super().__init__(transform, seed)
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"dataset folder not found: {root}")
-        classes = sorted(d.name for d in os.scandir(root) if d.is_dir())
-        if not classes:
-            raise ValueError(f"no class folders in {root} (expected {root}/<class>/<image>)")
+        found = sorted(d.name for d in os.scandir(root) if d.is_dir())
+        if not found:
+            raise DataError(f"no class folders in {root} (expected {root}/<class>/<image>)")
+        if classes is not None and found != list(classes):
+            missing, extra = sorted(set(classes) - set(found)), sorted(set(found) - set(classes))
+            raise DataError(
+                f"{root} does not hold the train split's classes: "
+                + "; ".join(part for part in (
+                    f"missing {len(missing)} class folder(s) {missing[:10]}" if missing else "",
+                    f"{len(extra)} class folder(s) the train split lacks {extra[:10]}" if extra else "") if part)
+                + " (labels come from the train split's folders, matched by name)")
+        classes = found
         self.samples: list[str] = []
         targets = []
         for label, name in enumerate(classes):
             files = sorted(e.path for e in os.scandir(root / name)
                            if e.is_file() and e.name.lower().endswith(IMG_EXTENSIONS))
             if not files:
-                raise ValueError(f"class folder {root / name} holds no images ({', '.join(IMG_EXTENSIONS)})")
+                raise DataError(f"class folder {root / name} holds no images ({', '.join(IMG_EXTENSIONS)})")
             self.samples += files
             targets += [label] * len(files)
         self.classes = classes
@@ -213,7 +227,7 @@ def build_datasets(data: dict, seed: int, randaugment: dict | None = None):
         train = ImageFolder(os.path.join(data["root"], "train"),
                             build_transform("imagenet", True, size, mean, std, **ra), seed)
         val = ImageFolder(os.path.join(data["root"], "val"),
-                          build_transform("imagenet", False, size, mean, std), seed)
+                          build_transform("imagenet", False, size, mean, std), seed, classes=train.classes)
     elif kind == "imagenet_lt":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         train = ListDataset(data["root"], data["train_list"],

@@ -59,6 +59,7 @@ class MethodHook(Hook):
         self.export_dir = export_dir
         self.export_meta = export_meta or {}
         self.last_metrics: dict = {}
+        self.metrics_epoch: int | None = None  # the epoch count last_metrics were measured after
         self._t0 = None
 
     # --- helpers ---------------------------------------------------------------------
@@ -150,6 +151,7 @@ class MethodHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         if metrics:
             self.last_metrics = dict(metrics)
+            self.metrics_epoch = len(self.history)
             shown = ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
             runner.logger.info(f"[{self.arm['name']}] after {len(self.history)} epochs: {shown}")
 
@@ -163,7 +165,15 @@ class MethodHook(Hook):
         self.load_state_dict(checkpoint["sampling"])
 
     def after_train(self, runner) -> None:
-        if self.export_dir is None or runner.rank != 0:
+        if self.export_dir is None:
+            return
+        if self.metrics_epoch != len(self.history) and runner.val_loop is not None:
+            # resumed from the last checkpoint, which is written before the final validation (a
+            # run killed during it, or resumed once finished): validate, or the export loses it
+            runner.logger.info(f"validating after epoch {len(self.history)} for the export (the checkpoint "
+                               "this run resumed from was saved before that validation)")
+            runner.val_loop.run()
+        if runner.rank != 0:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         path = write_export(self.export_dir, model.net.state_dict(), self.export_meta_now())
@@ -187,6 +197,7 @@ class MethodHook(Hook):
             "history": self.history,
             "wall_clock_s": self.wall_clock(),
             "last_metrics": self.last_metrics,
+            "metrics_epoch": self.metrics_epoch,
             "export_meta": self.export_meta,
         }
 
@@ -203,6 +214,7 @@ class MethodHook(Hook):
         self.wall_clock_before = float(state["wall_clock_s"])
         self._t0 = time.perf_counter()
         self.last_metrics = dict(state.get("last_metrics", {}))
+        self.metrics_epoch = state.get("metrics_epoch")
 
 
 def meta_from_state(state: dict, dataset_size: int) -> dict:
@@ -232,7 +244,15 @@ def meta_from_state(state: dict, dataset_size: int) -> dict:
 
 def export_checkpoint(checkpoint_path: str, out_dir: str):
     """Write the export of any pretraining checkpoint (e.g. a run stopped early)."""
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    try:
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # truncated or damaged: torch's message alone does not name the file
+        raise ValueError(f"cannot read checkpoint {checkpoint_path}: it is truncated, damaged or not a "
+                         f"checkpoint ({type(exc).__name__}: {exc}); export another one, e.g. an earlier "
+                         "epoch_N.pth of the same run") from exc
+    if not isinstance(checkpoint, dict):
+        raise KeyError(f"{checkpoint_path} is not a checkpoint of this suite's pretraining (a "
+                       f"{type(checkpoint).__name__}, not a dict)")
     if "sampling" not in checkpoint or "state_dict" not in checkpoint:
         raise KeyError(f"{checkpoint_path} is not a checkpoint of this suite's pretraining "
                        "(no 'sampling' or 'state_dict' entry)")

@@ -12,7 +12,7 @@ import copy
 import json
 import math
 import os
-from pathlib import Path
+import uuid
 
 import numpy as np
 import torch
@@ -20,14 +20,15 @@ from mmengine.config import Config
 from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, init_dist, is_distributed
 from mmengine.evaluator import BaseMetric, Evaluator
-from mmengine.fileio import LocalBackend, register_backend
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 
+from common.amp import amp_dtype, amp_optim_wrapper
+from common.checkpoints import ATOMIC_BACKEND, latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
-from common.files import atomic_path
 from common.provenance import config_hash, versions
 from common.vocab import BN, GN, GN_GROUPS
+from common.workdir import claim_work_dir
 from pretrain.config import CONFIG_KEYS, augment_settings, check_config
 from pretrain.data import build_datasets
 from pretrain.hook import MethodHook
@@ -71,21 +72,6 @@ class TopKAccuracy(BaseMetric):
                 if (groups == g).any():
                     metrics[f"{name}_top1"] = 100 * hit1[groups == g].mean()
         return metrics
-
-
-class AtomicLocalBackend(LocalBackend):
-    """mmengine's local file backend, but every write goes to a temp file and is renamed:
-    a run killed mid-save leaves the previous checkpoint intact, never a truncated one."""
-
-    def put(self, obj: bytes, filepath) -> None:
-        with atomic_path(filepath) as tmp:
-            tmp.write_bytes(obj)
-
-    def put_text(self, obj: str, filepath, encoding: str = "utf-8") -> None:
-        self.put(obj.encode(encoding), filepath)
-
-
-register_backend("atomic_local", AtomicLocalBackend, force=True)
 
 
 class ZeroGradFirstOptimWrapper(OptimWrapper):
@@ -164,8 +150,11 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
     return schedulers
 
 
-def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False) -> Runner:
-    """A Runner for one pretraining run; `resume=True` continues from work_dir's last checkpoint."""
+def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False,
+                 overwrite: bool = False) -> Runner:
+    """A Runner for one pretraining run; `resume=True` continues from work_dir's newest intact
+    checkpoint (none: a fresh start), `overwrite=True` clears a work dir that holds another run.
+    A work dir holding a run is refused otherwise, and so is a resume with a changed config."""
     check_config(cfg)
     if launcher != "none" and not is_distributed():
         # before building the samplers: they shard by rank
@@ -188,6 +177,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         val_set, batch_size=batch_size, sampler=DefaultSampler(val_set, shuffle=False), **loader_kw)
 
     plain = plain_config(cfg)
+    amp = bool(train_cfg.get("amp", False))
     epochs = int(train_cfg["epochs"])
     method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
     norm = cfg.get("norm", BN)
@@ -204,6 +194,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "world_size": world_size,
         "batch_size_per_process": batch_size,
         "global_batch_size": batch_size * world_size,
+        "amp": amp,
+        "amp_dtype": amp_dtype() if amp else None,
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
@@ -214,9 +206,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     iters_per_epoch = math.ceil(per_rank_length(len(train_set), world_size, batch_size) / batch_size)
     schedulers = lr_schedulers(train_cfg, method.schedule_fraction, iters_per_epoch)
     log_interval = int(cfg.get("log_interval", 50))
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    if get_dist_info()[0] == 0:
-        (Path(work_dir) / "config.json").write_text(json.dumps(plain, indent=2) + "\n")
+    claim_work_dir(work_dir, plain, resume=resume, overwrite=overwrite, write=get_dist_info()[0] == 0)
+    resume_from = latest_intact_checkpoint(work_dir, log=lambda m: print(f"resume: {m}", flush=True)) \
+        if resume else None
     on_gpu = torch.cuda.is_available()
     # Runner reads the DDP wrapper from `cfg`; device_ids=None lets DDP wrap a CPU model
     # (mmengine's default passes [LOCAL_RANK], which DDP rejects for CPU modules).
@@ -225,6 +217,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
+        weight_decay=float(train_cfg.get("weight_decay", 1e-4)), nesterov=bool(train_cfg.get("nesterov", False)))
     return Runner(
         model=model,
         work_dir=work_dir,
@@ -234,31 +229,35 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         train_cfg=dict(by_epoch=True, max_epochs=method.train_epochs(),
                        val_interval=int(cfg.get("val_interval", 1))),
         val_cfg=dict(),
-        optim_wrapper=ZeroGradFirstOptimWrapper(torch.optim.SGD(
-            model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
-            weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
-            nesterov=bool(train_cfg.get("nesterov", False)))),
+        # AMP: mmengine's AmpOptimWrapper as is (its zero_grad-after-step order: the speed-up of
+        # ZeroGradFirstOptimWrapper is a CPU float32 matter, the updates are the same)
+        optim_wrapper=(amp_optim_wrapper if amp else ZeroGradFirstOptimWrapper)(optimizer),
         param_scheduler=schedulers,
         default_hooks=dict(
             logger=dict(type="LoggerHook", interval=log_interval),
-            checkpoint=dict(type="CheckpointHook", interval=int(cfg.get("checkpoint_interval", 1)),
+            # common.checkpoints: the new checkpoint and its pointer complete before old ones go
+            checkpoint=dict(type="SafeCheckpointHook", interval=int(cfg.get("checkpoint_interval", 1)),
                             max_keep_ckpts=int(cfg.get("max_keep_ckpts", 2)),
-                            backend_args=dict(backend="atomic_local")),
+                            backend_args=dict(ATOMIC_BACKEND)),
         ),
         custom_hooks=[hook],
         launcher=launcher,
         env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if on_gpu else "gloo")),
         cfg=Config(plain if on_gpu else {**plain, "model_wrapper_cfg": cpu_ddp}),
         randomness=dict(seed=seed, deterministic=bool(cfg.get("deterministic", False))),
-        resume=resume,
+        load_from=resume_from,  # with resume=True: continue from exactly this checkpoint
+        resume=resume_from is not None,
         default_scope="mmengine",
-        experiment_name="pretrain",
+        # unique: mmengine keys its logger/visualizer instances by it (+ a timestamp in seconds), so two
+        # runs started within a second in one process would share the first one's (maybe removed) log dir
+        experiment_name=f"pretrain_{uuid.uuid4().hex[:8]}",
     )
 
 
-def train(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False) -> dict:
+def train(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False,
+          overwrite: bool = False) -> dict:
     """Train (or resume), evaluate, export; return the export metadata."""
-    runner = build_runner(cfg, work_dir, launcher, resume)
+    runner = build_runner(cfg, work_dir, launcher, resume, overwrite)
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, MethodHook))
     return hook.export_meta_now()

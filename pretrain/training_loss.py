@@ -35,7 +35,7 @@ class BatchRecord:
     """What one training step did, as the hook records it."""
 
     indices: torch.Tensor  # dataset indices of the batch
-    losses: torch.Tensor  # detached per-sample losses of every sample of the batch
+    losses: torch.Tensor  # detached float32 per-sample losses of every sample of the batch
     forwards: int  # sample-forwards made (a scoring pass counts too)
     backwards: int  # samples back-propagated
 
@@ -103,6 +103,9 @@ class TrainingLoss:
             inputs, targets = mix_batch(self.mix, inputs, labels, self._rng, self.mix_alpha)
 
         def per_sample(logits: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+            # float32 whatever autocast made the logits (bfloat16 on CPU, float16 on GPU): the
+            # losses rank samples, and 8 bits of mantissa would tie and reorder close ones.
+            logits = logits.float()
             if self.mix is None:
                 return F.cross_entropy(logits, labels if rows is None else labels[rows], reduction="none")
             return sum(weight * F.cross_entropy(logits, y if rows is None else y[rows], reduction="none")

@@ -5,13 +5,13 @@ loads), alternating, `--repeats` times: prints seconds per step, the slowdown ra
 and whether each setting's weights are bit-identical across its runs and differ across settings.
 """
 
-import _bootstrap  # noqa: F401  (first: import path, numerics)
-
 import argparse
 import json
 import os
 import subprocess
 import sys
+
+import _bootstrap  # noqa: F401  (first: import path, numerics)
 
 from common.numerics import PORTABLE_CPU_ENV, UNCAPPED_CPU_ENV, training_fingerprint
 
@@ -38,9 +38,10 @@ def main(argv=None) -> int:
         hashes = {r["weights_sha1"] for r in rs}
         print(f"{name:<20} {best[name]:.3f} s/step (best of {len(rs)}), kernels {rs[0]['capability']}, "
               f"weights {'identical in every run' if len(hashes) == 1 else 'DIFFER between runs'}")
-    capped, uncapped = best.values()
-    print(f"cap / best: {capped / uncapped:.2f}x time per step; weights of the two settings "
-          f"{'differ' if runs[next(iter(runs))][0]['weights_sha1'] != list(runs.values())[1][0]['weights_sha1'] else 'agree'}")
+    (capped, capped_runs), (uncapped, uncapped_runs) = ((best[n], runs[n]) for n in settings)
+    same = capped_runs[0]["weights_sha1"] == uncapped_runs[0]["weights_sha1"]
+    print(f"cap / best: {capped / uncapped:.2f}x time per step; the two settings' weights "
+          f"{'agree' if same else 'differ'}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Check that the installed stack can run the suite; say clearly what is wrong otherwise.
 
-Prints versions; runs mmcv's compiled nms and RoIAlign on CPU tensors; imports the mmdet,
+Prints versions; runs mmcv's compiled nms and RoIAlign on CPU tensors; says whether torch sees
+a GPU and whether mmcv's ops have CUDA kernels (then runs nms on the GPU); imports the mmdet,
 mmseg and mmpose model modules; builds the model of each tiny transfer task and a stage-1
 backbone. Exit code 0 only when every check passes.
 
@@ -69,6 +70,45 @@ def mmcv_ops():
     if out.shape != (1, 1, 2, 2) or not torch.isfinite(out).all():
         raise RuntimeError(f"RoIAlign returned {tuple(out.shape)}")
     return "nms and RoIAlign ran"
+
+
+@check("GPU: torch's CUDA, the GPUs it sees, mmcv's ops compiled with CUDA")
+def gpu():
+    import os
+    import shutil
+    import subprocess
+
+    import torch
+    from mmcv.ops import get_compiling_cuda_version, nms
+
+    mmcv_cuda = get_compiling_cuda_version()  # "not available" for a CPU-only build of the ops
+    mmcv_line = ("mmcv ops without CUDA kernels (CPU build)" if mmcv_cuda == "not available"
+                 else f"mmcv ops with CUDA {mmcv_cuda} kernels")
+    listed = ""
+    if shutil.which("nvidia-smi"):
+        gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip().splitlines()
+        listed = f"; nvidia-smi lists {len(gpus)} GPU(s)"
+    nvcc = shutil.which("nvcc") or (os.path.join(os.environ["CUDA_HOME"], "bin", "nvcc")
+                                    if os.environ.get("CUDA_HOME") else None)
+    nvcc_line = ""
+    if nvcc and os.path.exists(nvcc):
+        release = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
+        nvcc_line = "; nvcc " + (release.split("release ")[1].split(",")[0] if "release " in release else "?")
+    torch_line = f"torch {torch.__version__} built for CUDA {torch.version.cuda}"
+    if not torch.cuda.is_available():
+        hidden = (" (CUDA_VISIBLE_DEVICES is set empty)" if os.environ.get("CUDA_VISIBLE_DEVICES") == ""
+                  else "")
+        return f"{torch_line}; torch sees no GPU{hidden}{listed}: CPU only; {mmcv_line}{nvcc_line}"
+    names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+    if mmcv_cuda == "not available":
+        raise RuntimeError(f"torch sees {names} but {mmcv_line}: detection on the GPU fails in nms/RoIAlign; "
+                           "rebuild mmcv with CUDA (README, GPUs: `make setup-force` with nvcc "
+                           f"{torch.version.cuda.split('.')[0]}.x on PATH){nvcc_line}")
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], dtype=torch.float32, device="cuda")
+    _, keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7], device="cuda"), iou_threshold=0.5)
+    if keep.tolist() != [0, 2]:
+        raise RuntimeError(f"nms on the GPU kept {keep.tolist()}, expected [0, 2]")
+    return f"{torch_line}; torch sees {names}; {mmcv_line}: nms ran on the GPU{nvcc_line}"
 
 
 @check("toolbox model modules import (mmdet, mmseg, mmpose)")

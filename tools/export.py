@@ -21,7 +21,10 @@ def main() -> None:
     if not ckpt.is_file():
         sys.exit(f"checkpoint not found: {ckpt}")
     out = args.out or str(ckpt.parent / f"export_{ckpt.stem}")
-    print(f"wrote {export_checkpoint(str(ckpt), out)}")
+    try:
+        print(f"wrote {export_checkpoint(str(ckpt), out)}")
+    except (KeyError, ValueError) as exc:  # bad input: one sentence naming the file
+        sys.exit(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}")
 
 
 if __name__ == "__main__":

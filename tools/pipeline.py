@@ -4,7 +4,13 @@
     python tools/pipeline.py configs/experiments/demo.py --status    # done / running / failed / pending
     python tools/pipeline.py configs/experiments/demo.py --dry-run   # print the plan only
 
-Cells run in this process one after another; each keeps its logs, status.json and, if it
+    python tools/pipeline.py EXPERIMENT --executor slurm --partition gpu --gpus-per-node 8 --time 2-00:00:00
+    python tools/pipeline.py EXPERIMENT --executor slurm --dry-run    # the sbatch parameters per cell
+    python tools/pipeline.py EXPERIMENT --executor local              # each cell in its own process
+
+By default cells run in this process one after another; `--executor slurm` submits every cell
+as a Slurm job at once (submitit; a transfer job after its pretraining job), `--executor local`
+runs the same jobs as local processes. Each cell keeps its logs, status.json and, if it
 failed, error.txt in its directory under runs/<experiment>/. A failed cell does not stop the
 others; the exit code is 1 if any cell failed.
 """
@@ -12,13 +18,14 @@ others; the exit code is 1 if any cell failed.
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
-from pipeline.run import FAILED, cell_hash, run_plan, schedule_text, state_of, status_table
+from pipeline.run import DONE, FAILED, cell_hash, run_plan, schedule_text, state_of, status_table
 
 
 def main() -> int:
@@ -29,11 +36,40 @@ def main() -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     parser.add_argument("--verbose", action="store_true", help="show the toolboxes' logs on the console too")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override experiment keys")
+    parser.add_argument("--executor", choices=["inprocess", "local", "slurm"], default="inprocess",
+                        help="inprocess (default): here, one cell after another; slurm: one submitit job per "
+                        "cell, submitted at once; local: the same jobs as local processes")
+    jobs = parser.add_argument_group("job resources (both stages; else the experiment's `slurm`, else 1 GPU)")
+    jobs.add_argument("--partition")
+    jobs.add_argument("--gpus-per-node", type=int, help="one process per GPU (torch.distributed)")
+    jobs.add_argument("--nodes", type=int)
+    jobs.add_argument("--time", help="time limit per job: minutes or [D-]HH:MM[:SS]")
     args = parser.parse_args()
 
-    plan = make_plan(load_experiment(args.experiment, args.cfg_options), args.runs_root)
+    as_jobs = args.executor != "inprocess"
+    given = [f"--{k.replace('_', '-')}" for k in ("partition", "gpus_per_node", "nodes", "time")
+             if getattr(args, k) is not None]
+    if given and not as_jobs:
+        parser.error(f"{', '.join(given)}: job resources, for --executor slurm or local")
+    # jobs may start elsewhere (another node, another working directory): absolute cell paths
+    runs_root = Path(args.runs_root).resolve() if as_jobs else args.runs_root
+    experiment = load_experiment(args.experiment, args.cfg_options)
+    plan = make_plan(experiment, runs_root)
+    if as_jobs or args.status:
+        from pipeline import cluster
+
+        flags = {"partition": args.partition, "gpus_per_node": args.gpus_per_node, "nodes": args.nodes,
+                 "time": args.time}
+        try:
+            resources = cluster.stage_resources(experiment.get("slurm"), flags)
+        except (KeyError, ValueError) as exc:
+            parser.error(str(exc).strip("'\""))
     if args.status:
-        print(status_table(plan))
+        print(status_table(plan, extra=cluster.job_column(plan)))
+        return 0
+    if args.dry_run and args.executor == "slurm":
+        print(f"experiment {plan.name}: {len(plan.cells)} cells in {plan.root}; sbatch parameters per cell:")
+        print("\n".join(cluster.dry_run_lines(plan, resources)))
         return 0
     if args.dry_run:
         print(f"experiment {plan.name}: {len(plan.pretrain)} pretraining + {len(plan.transfer)} transfer cells "
@@ -50,8 +86,17 @@ def main() -> int:
         return 0
 
     started = time.perf_counter()
-    print(f"experiment {plan.name}: {len(plan.cells)} cells in {plan.root}")
-    final = run_plan(plan, verbose=args.verbose)
+    print(f"experiment {plan.name}: {len(plan.cells)} cells in {plan.root}"
+          + (f" ({args.executor} executor)" if as_jobs else ""))
+    if as_jobs:
+        final = cluster.submit_plan(plan, args.executor, resources, verbose=args.verbose)
+        if args.executor == "slurm" and set(final.values()) != {DONE}:
+            waiting = sum(1 for state in final.values() if state != DONE and state != FAILED)
+            print(f"\n{waiting} cell(s) submitted or queued; follow them with --status. Re-run this command once "
+                  "they have finished: it resubmits failed cells and, when every cell is done, writes the report.")
+            return 1 if FAILED in final.values() else 0
+    else:
+        final = run_plan(plan, verbose=args.verbose)
     report = write_report(plan, " ".join(["tools/pipeline.py", *sys.argv[1:]]),
                           warn=lambda m: print(f"gather: {m}", file=sys.stderr))
     failed = [name for name, state in final.items() if state == FAILED]

@@ -1,15 +1,20 @@
 """Stage 1: train a backbone with an arm (iid, dar, dap, reweight) and export it.
 
     python tools/pretrain.py configs/pretrain/resnet18_shapes_tiny_dar.py --work-dir runs/dar
+    python tools/pretrain.py CONFIG --work-dir runs/dar --resume      # continue (same config only)
+    python tools/pretrain.py CONFIG --work-dir runs/dar --overwrite   # replace the run there
     torchrun --nproc_per_node 8 tools/pretrain.py CONFIG --launcher pytorch
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
+from common.errors import DataError
+from common.workdir import WorkDirInUse
 from pretrain.config import load_config
 from pretrain.trainer import train
 
@@ -18,13 +23,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
     parser.add_argument("--work-dir", help="default: work_dirs/pretrain/<config name>")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --work-dir")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint in "
+                        "--work-dir (the config must equal the one the run began with)")
+    parser.add_argument("--overwrite", action="store_true", help="clear --work-dir if it holds a run and start anew")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override keys, e.g. train.epochs=2")
     args = parser.parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        sys.exit(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}")
     work_dir = args.work_dir or str(Path("work_dirs/pretrain") / Path(args.config).stem)
-    meta = train(cfg, work_dir, args.launcher, args.resume)
+    try:
+        meta = train(cfg, work_dir, args.launcher, args.resume, args.overwrite)
+    except (WorkDirInUse, DataError, FileNotFoundError) as exc:  # bad input: one sentence naming it
+        sys.exit(f"error: {exc}")
     from mmengine.dist import get_rank
 
     if get_rank() == 0:

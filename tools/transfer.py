@@ -5,6 +5,7 @@
   python tools/transfer.py --task pspnet --backbone none --dry-run --dump-config pspnet.py
   python tools/transfer.py --task mask_rcnn_gn --backbone none --schedule 6x --dry-run
   python tools/transfer.py --task fpn_tiny --backbone EXPORT --work-dir W --resume   # after a stop
+  python tools/transfer.py --task fpn_tiny --backbone EXPORT --amp   # mixed precision
   torchrun --nproc_per_node 8 tools/transfer.py --task fpn --backbone X --launcher pytorch
 """
 
@@ -42,8 +43,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--schedule", choices=list(SCHEDULES), default=None,
                         help="detection tasks: the task's 1x scaled as in Rethinking ImageNet "
                         "Pre-training (iterations and lr steps; default: the config's own, 1x)")
+    parser.add_argument("--amp", action="store_true",
+                        help="mixed precision as the toolboxes' --amp: AmpOptimWrapper, float16 with dynamic "
+                        "loss scaling on GPU (bfloat16 on CPU); recorded in results.json protocol.amp")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from the last checkpoint in --work-dir, if any")
+                        help="continue from the newest intact checkpoint in --work-dir, if any (the config "
+                        "must equal the one the run began with)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="clear --work-dir if it holds a run and start anew")
+    parser.add_argument("--allow-unexpected-keys", action="store_true",
+                        help="load a checkpoint that has tensors of modules the backbone lacks (another "
+                        "architecture's), instead of refusing it")
     parser.add_argument("--dry-run", action="store_true", help="build config and model, "
                         "check the backbone contract, stop before reading data")
     parser.add_argument("--dump-config", metavar="FILE.py", help="write the run's effective "
@@ -53,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.list and (args.task is None or args.backbone is None):
         parser.error("--task and --backbone are required (or --list)")
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
     return args
 
 
@@ -63,14 +75,20 @@ def main(argv=None) -> int:
 
         print(describe_tasks())
         return 0
+    from common.workdir import WorkDirInUse
     from transfer.run import run_transfer
 
-    result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
-                          work_dir=args.work_dir, cfg_options=args.cfg_options,
-                          data_root=args.data_root, dry_run=args.dry_run,
-                          launcher=args.launcher, resume=args.resume,
-                          dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
-                          schedule=args.schedule)
+    try:
+        result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
+                              work_dir=args.work_dir, cfg_options=args.cfg_options,
+                              data_root=args.data_root, dry_run=args.dry_run,
+                              launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
+                              dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
+                              allow_unexpected_keys=args.allow_unexpected_keys,
+                              schedule=args.schedule, amp=args.amp)
+    except (KeyError, ValueError, FileNotFoundError, WorkDirInUse) as exc:  # bad input: a sentence naming it
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from mmengine.config import Config, ConfigDict
 
+from common.amp import CPU_AMP_WRAPPER, amp_wrapper_config
 from common.backbone import load_backbone
 from common.files import atomic_path
 from common.provenance import config_hash, to_plain
@@ -45,6 +46,7 @@ from transfer.contract import (
     toolbox_layout,
 )
 from transfer.data import set_data_root
+from transfer.overrides import check_overrides
 from transfer.schedule import apply_schedule, recorded_schedule
 from transfer.tasks import Task, get_task
 
@@ -112,6 +114,8 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
         raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "
                          f"expected {spec_task.scope!r}")
     if cfg_options:
+        # a misspelt key or a section that does not exist is an error naming the closest key
+        check_overrides(cfg.to_dict(), cfg_options, spec_task.scope, source=f"--cfg-options of task {task!r}")
         # a copy: the merged dicts would otherwise be the caller's, and scaling a schedule
         # below would edit the overrides of every later resolution in place
         cfg.merge_from_dict(copy.deepcopy(cfg_options))
@@ -129,18 +133,32 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
     return spec_task, cfg
 
 
+# What stops bfloat16 autocast on the CPU, per task family (seen with torch 2.4.1, mmcv 2.1.0,
+# mmpose 1.3.2); on a GPU all four train in float16.
+CPU_AMP_UNSUPPORTED = {
+    "detection": "mmcv's CPU kernels of nms and RoIAlign take float32 only "
+                 "('expected scalar type Float but found BFloat16')",
+    "instance_segmentation": "mmcv's CPU kernels of nms and RoIAlign take float32 only "
+                             "('expected scalar type Float but found BFloat16')",
+    "keypoints": "mmpose's heatmap accuracy converts bfloat16 heatmaps to NumPy, which has no bfloat16",
+}
+
+
 def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
               work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
               data_root: str | os.PathLike | None = None, launcher: str = "none",
-              auto_scale_lr: bool = False, schedule: str | None = None,
-              layout_dir: str | os.PathLike | None = None) -> RunSpec:
+              auto_scale_lr: bool = False, allow_unexpected_keys: bool = False,
+              schedule: str | None = None, layout_dir: str | os.PathLike | None = None,
+              amp: bool = False) -> RunSpec:
     """Build the Config of one run and check the backbone contract (no data touched).
 
     `auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the recipe's
     batch (`auto_scale_lr.base_batch_size` of the task config; mmengine's mechanism).
     `schedule`: "1x" | "2x" | "3x" | "6x" for a detection task (transfer.schedule).
     `layout_dir`: where a GroupNorm export renamed to the toolbox's keys is written (default:
-    the work dir)."""
+    the work dir).
+    `amp`: mixed precision as the toolboxes' `tools/train.py --amp` sets it (AmpOptimWrapper,
+    dynamic loss scale; on the CPU its bfloat16 twin, common.amp)."""
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
     spec_task, cfg = resolve_task_config(task, cfg_options, data_root, schedule)
@@ -165,7 +183,7 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
         backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
         model_backbone = build_in_scope(backbone_cfg, spec_task.scope)
         contract = check_backbone_state(model_backbone.state_dict(), checkpoint,
-                                        source=pretrain["path"])
+                                        source=pretrain["path"], allow_unexpected_keys=allow_unexpected_keys)
         del model_backbone
         init_file = pretrain["path"]
         if norm != BN:  # PretrainedInit cannot rename keys: give it a file in the toolbox's layout
@@ -199,6 +217,16 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
             raise ValueError(f"--auto-scale-lr: {spec_task.config} states no auto_scale_lr.base_batch_size "
                              "(the batch its lr is set for)")
         cfg.auto_scale_lr.enable = True
+    if amp:
+        if cfg.optim_wrapper.get("type", "OptimWrapper") != "OptimWrapper":
+            # the toolboxes' --amp refuses the same way: only a plain wrapper can be swapped
+            raise ValueError(f"--amp: {spec_task.config} uses optim_wrapper type "
+                             f"{cfg.optim_wrapper.type!r}; only 'OptimWrapper' can be switched to AMP")
+        if not torch.cuda.is_available() and spec_task.family in CPU_AMP_UNSUPPORTED:
+            raise ValueError(f"--amp on the CPU (bfloat16) cannot run task {task!r}: "
+                             f"{CPU_AMP_UNSUPPORTED[spec_task.family]}; run it with --amp on a GPU "
+                             "(float16) or without --amp")
+        cfg.optim_wrapper.update(amp_wrapper_config())
     cfg.randomness = dict(seed=int(seed), deterministic=False)
     cfg.launcher = launcher
     cfg.work_dir = str(work_dir or default_work_dir / f"{arm}_seed{seed}")
@@ -268,6 +296,8 @@ def protocol_of(cfg: Config, family: str | None = None) -> dict:
         # the batch the recipe's lr is set for, and whether the lr is scaled to the run's batch
         "reference_batch_size": (cfg.get("auto_scale_lr") or {}).get("base_batch_size"),
         "lr_scaled": bool((cfg.get("auto_scale_lr") or {}).get("enable", False)),
+        # mixed precision: the autocast dtype (float16 on GPU, bfloat16 on CPU), or null
+        "amp": amp_dtype_of(cfg.optim_wrapper),
     }
     train_cfg = cfg.train_cfg
     for key in ("max_iters", "max_epochs"):
@@ -276,6 +306,16 @@ def protocol_of(cfg: Config, family: str | None = None) -> dict:
     if family in SCHEDULED_FAMILIES:
         protocol.update(recorded_schedule(cfg).record())
     return protocol
+
+
+def amp_dtype_of(optim_wrapper: dict) -> str | None:
+    """The autocast dtype an optim_wrapper config trains in, or None for float32."""
+    kind = optim_wrapper.get("type", "OptimWrapper")
+    if kind == CPU_AMP_WRAPPER:
+        return "bfloat16"
+    if kind == "AmpOptimWrapper":
+        return str(optim_wrapper.get("dtype") or "float16")  # mmengine's default on a GPU
+    return None
 
 
 def recipe_hash(cfg: Config) -> str:

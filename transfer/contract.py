@@ -4,8 +4,10 @@ mmengine's `init_cfg=dict(type='Pretrained')` loads with strict=False and only w
 missing keys, so a partly loaded backbone would train silently. Here:
   before the Runner   `check_backbone_state` compares the checkpoint with the state dict of the
                       backbone the config builds: every parameter and buffer must be present
-                      with the same shape (a missing key is an error that names it), and the
-                      keys the model does not use are listed;
+                      with the same shape (a missing key is an error that names it); a key the
+                      model does not use is an error when it belongs to a module the backbone
+                      has (`layer3.5.*` given to a ResNet-18: a deeper network's checkpoint),
+                      unless allowed, and is listed otherwise (e.g. a head's `projector.*`);
                       `check_arch` compares the metadata's arch with the config's ResNet depth;
   after init_weights  `verify_backbone_equals` (run by `VerifyBackboneHook` at before_train, or
                       by a dry run after `model.init_weights()`) checks that every backbone
@@ -122,12 +124,14 @@ def expected_backbone_state(backbone_state: dict) -> dict:
     return {k: v for k, v in backbone_state.items() if not k.endswith(IGNORED_SUFFIXES)}
 
 
-def check_backbone_state(backbone_state: dict, checkpoint: dict, source: str = "checkpoint"
-                         ) -> dict:
+def check_backbone_state(backbone_state: dict, checkpoint: dict, source: str = "checkpoint",
+                         allow_unexpected_keys: bool = False) -> dict:
     """Check keys and shapes of `checkpoint` against a backbone state dict.
 
-    Raises BackboneContractError naming every missing key and every shape mismatch; returns
-    {"loaded": [keys filled], "unexpected": [checkpoint keys the backbone does not have]}.
+    Raises BackboneContractError naming every missing key and every shape mismatch, and the
+    unexpected keys inside the backbone's own modules (another architecture) unless
+    `allow_unexpected_keys`; returns {"loaded": [keys filled], "unexpected": [checkpoint keys
+    the backbone does not have]}.
     """
     expected = expected_backbone_state(backbone_state)
     missing = [k for k in expected if k not in checkpoint]
@@ -142,7 +146,21 @@ def check_backbone_state(backbone_state: dict, checkpoint: dict, source: str = "
             f"{source} has {len(mismatched)} backbone tensor(s) of the wrong shape: "
             + "; ".join(mismatched))
     unexpected = sorted(k for k in checkpoint if k not in expected)
+    foreign = other_architecture_keys(expected, unexpected)
+    if foreign and not allow_unexpected_keys:
+        raise BackboneContractError(
+            f"{source} has {len(foreign)} tensor(s) in modules of the backbone that the model does not "
+            f"have, e.g. {', '.join(foreign[:4])}: it is another architecture (a deeper network's "
+            "checkpoint?) and would load only in part. Use the export of the architecture the task "
+            "builds (or --arch with the checkpoint's own arch); --allow-unexpected-keys loads it anyway")
     return {"loaded": list(expected), "unexpected": unexpected}
+
+
+def other_architecture_keys(expected: dict, unexpected: list[str]) -> list[str]:
+    """The unexpected keys under a top-level module the backbone has (conv1, layer1, ...):
+    blocks or layers the target lacks, which only another architecture has."""
+    modules = {key.split(".")[0] for key in expected}
+    return [key for key in unexpected if key.split(".")[0] in modules]
 
 
 def verify_backbone_equals(backbone: torch.nn.Module, checkpoint: dict, source: str = "checkpoint"
@@ -153,7 +171,7 @@ def verify_backbone_equals(backbone: torch.nn.Module, checkpoint: dict, source: 
     no later initializer overwrote part of it.
     """
     expected = expected_backbone_state(backbone.state_dict())
-    check_backbone_state(expected, checkpoint, source)
+    check_backbone_state(expected, checkpoint, source, allow_unexpected_keys=True)  # judged before the run
     differing = [k for k, v in expected.items()
                  if not torch.equal(v.detach().cpu(), checkpoint[k].to(dtype=v.dtype))]
     if differing:

@@ -20,11 +20,9 @@ import json
 import os
 from pathlib import Path
 
+from common.errors import DataError
+
 SPLITS = ("train", "val", "test")
-
-
-class DataError(ValueError):
-    """A dataset file that is missing or malformed."""
 
 
 def innermost_dataset(dataset_cfg: dict) -> dict:
@@ -124,8 +122,9 @@ def load_coco_json(path: Path, what: str) -> dict:
     return data
 
 
-def check_coco_dataset(split: str, dataset: dict, needs_keypoints: bool) -> None:
-    """Annotation file valid, image directory present, every listed image present."""
+def check_coco_dataset(split: str, dataset: dict, needs_keypoints: bool) -> list[str]:
+    """Annotation file valid, image directory present, every listed image present; returns the
+    file's category names."""
     what = f"{split} dataset ({dataset.get('type')})"
     ann_path = _resolve(dataset, dataset.get("ann_file") or "")
     data = load_coco_json(ann_path, what)
@@ -153,6 +152,23 @@ def check_coco_dataset(split: str, dataset: dict, needs_keypoints: bool) -> None
             raise DataError(f"{what}: {path} is not valid JSON: {exc}") from exc
         if not isinstance(detections, list):
             raise DataError(f"{what}: {path} should be a COCO detection result list")
+    return [str(c.get("name")) for c in data["categories"] if isinstance(c, dict)]
+
+
+def check_same_categories(categories: dict[str, tuple[Path, list[str]]]) -> None:
+    """Every split's annotation file has the train split's categories. mmdet numbers the labels
+    of each file by the config's classes found in *that file*, so a val file lacking one class
+    would shift every label after it."""
+    if "train" not in categories:
+        return
+    train_file, train_names = categories["train"]
+    for split, (path, names) in categories.items():
+        missing, extra = sorted(set(train_names) - set(names)), sorted(set(names) - set(train_names))
+        if missing or extra:
+            raise DataError(
+                f"{split} annotation file {path} does not have the categories of the train split's "
+                f"{train_file}: " + "; ".join(part for part in (
+                    f"missing {missing[:10]}" if missing else "", f"extra {extra[:10]}" if extra else "") if part))
 
 
 def check_segmentation_dataset(split: str, dataset: dict) -> None:
@@ -175,17 +191,67 @@ def check_data(cfg, scope: str) -> None:
     Reads each annotation file fully (COCO train: ~20 s); run it on one process per node.
     """
     checked_datasets, checked_files = [], set()  # val and test usually share both
+    categories = {}
     for split, dataset in split_datasets(cfg).items():
         if dataset in checked_datasets:
             continue
         if scope in ("mmdet", "mmpose"):
-            check_coco_dataset(split, dataset, needs_keypoints=scope == "mmpose")
-            checked_files.add(_resolve(dataset, dataset.get("ann_file") or "").resolve())
+            ann_file = _resolve(dataset, dataset.get("ann_file") or "")
+            categories[split] = (ann_file, check_coco_dataset(split, dataset, needs_keypoints=scope == "mmpose"))
+            checked_files.add(ann_file.resolve())
         elif scope == "mmseg":
             check_segmentation_dataset(split, dataset)
         checked_datasets.append(dataset)
+    check_same_categories(categories)
     for evaluator in split_evaluators(cfg):
         ann_file = evaluator.get("ann_file")
         if ann_file and Path(ann_file).resolve() not in checked_files:
             load_coco_json(Path(ann_file), f"evaluator {evaluator.get('type')}")
             checked_files.add(Path(ann_file).resolve())
+
+
+# --- unreadable files while training -------------------------------------------------------
+
+
+class NameUnreadableFile:
+    """Pipeline step wrapping a toolbox's loading transform (LoadImageFromFile, mmseg's
+    LoadAnnotations, mmpose's LoadImage, ...): any failure to read becomes a DataError naming
+    the file, instead of e.g. `'NoneType' object has no attribute 'squeeze'` from a truncated
+    label PNG deep in a dataloader worker. Registered in mmengine's root TRANSFORMS registry,
+    so every toolbox scope finds it; the wrapped transform is built in the current scope."""
+
+    def __init__(self, transform: dict):
+        from mmengine.registry import TRANSFORMS
+
+        self.transform = TRANSFORMS.build(transform)
+
+    def __call__(self, results: dict):
+        try:
+            return self.transform(results)
+        except Exception as exc:  # whatever the decoder raised: name the file(s) it was reading
+            # annotation loaders read the label map (seg_map_path), the others the image
+            keys = ("seg_map_path", "img_path") if "Annotation" in type(self.transform).__name__ else ("img_path",)
+            path = next((results[key] for key in keys if results.get(key)), "a sample without a file path")
+            raise DataError(f"cannot read {path} ({type(self.transform).__name__}: "
+                            f"{type(exc).__name__}: {exc})") from exc
+
+    def __repr__(self) -> str:
+        return f"NameUnreadableFile({self.transform!r})"
+
+
+def _register_transform() -> None:
+    from mmengine.registry import TRANSFORMS
+
+    TRANSFORMS.register_module(name="NameUnreadableFile", module=NameUnreadableFile, force=True)
+
+
+def name_unreadable_files(cfg) -> None:
+    """Wrap every loading step (`type` Load*) of every dataset pipeline of `cfg` in
+    NameUnreadableFile (in place)."""
+    _register_transform()
+    for dataset in split_datasets(cfg).values():
+        pipeline = dataset.get("pipeline") or []
+        for index, step in enumerate(pipeline):
+            kind = step.get("type") if isinstance(step, dict) else None
+            if isinstance(kind, str) and kind.split(".")[-1].startswith("Load"):
+                pipeline[index] = dict(type="NameUnreadableFile", transform=step)

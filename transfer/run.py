@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -18,30 +19,37 @@ from pathlib import Path
 
 import torch
 
+from common.checkpoints import latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
 from common.files import atomic_path, write_json_atomic
-from common.provenance import versions
+from common.provenance import to_plain, versions
 from common.results import make_results
 from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
-from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
+from common.workdir import claim_work_dir
+from transfer.build import RUN_SPECIFIC_KEYS, RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
-from transfer.data import check_data
+from transfer.data import check_data, name_unreadable_files
 from transfer.schedule import recorded_schedule
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                  work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                  data_root: str | os.PathLike | None = None, dry_run: bool = False,
-                 launcher: str = "none", resume: bool = False,
+                 launcher: str = "none", resume: bool = False, overwrite: bool = False,
                  dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False,
-                 schedule: str | None = None) -> dict:
+                 allow_unexpected_keys: bool = False, schedule: str | None = None,
+                 amp: bool = False) -> dict:
     """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
 
-    With resume=True a run whose work dir holds a checkpoint continues from it (mmengine's
-    `last_checkpoint`); the backbone contract was checked when that run started.
+    A work dir that holds a run is refused unless resume=True (continue it: from its newest
+    intact checkpoint, common.checkpoints, and only with the config it began with) or
+    overwrite=True (clear it first); common.workdir. The backbone contract of a resumed run was
+    checked when that run started.
 
     With dry_run=True: build config and model, apply the backbone contract, return a summary
     (no data is read; nothing is written but `dump_config`).
+
+    `amp`: mixed precision (transfer.build.build_run), recorded in results.json `protocol.amp`.
 
     `dump_config`: write the run's effective config (all `_base_` levels, overrides, backbone
     init, seed, work dir) as one mmengine Python config file.
@@ -56,14 +64,18 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         with tempfile.TemporaryDirectory(prefix="transfer_dry_run_") as layout_dir:
             spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                              cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                             auto_scale_lr=auto_scale_lr, schedule=schedule, layout_dir=layout_dir)
+                             auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
+                             schedule=schedule, layout_dir=layout_dir, amp=amp)
             _dump(spec, dump_config)
             return dry_run_summary(spec)
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                     auto_scale_lr=auto_scale_lr, schedule=schedule)
+                     auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
+                     schedule=schedule, amp=amp)
     _dump(spec, dump_config)
 
+    # before reading the data: a finished run is never overwritten, a resumed one never changed
+    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite, write=False)
     if launcher != "none" and not torch.cuda.is_available():
         init_cpu_process_group(launcher)
     if _is_first_process_on_node(launcher):
@@ -72,9 +84,21 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     from mmengine.dist import broadcast_object_list, is_main_process
     from mmengine.runner import Runner
 
-    if resume and (spec.work_dir / "last_checkpoint").is_file():
-        spec.cfg.resume = True  # after build_run's offline check, which refuses it in configs
-    runner = Runner.from_cfg(spec.cfg)
+    # the data is fine: record the config (or clear the work dir for --overwrite) and start
+    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite,
+                   write=_is_first_process(launcher))
+
+    config_hash = recipe_hash(spec.cfg)
+    resume_from = latest_intact_checkpoint(spec.work_dir, log=lambda m: print(f"resume: {m}", flush=True)) \
+        if resume else None
+    runner_cfg = copy.deepcopy(spec.cfg)
+    if resume_from is not None:  # after build_run's offline check, which refuses these in configs
+        runner_cfg.resume, runner_cfg.load_from = True, resume_from
+    # mmengine's CheckpointHook deletes before it saves and writes its pointer non-atomically
+    if "checkpoint" in (runner_cfg.get("default_hooks") or {}):
+        runner_cfg.default_hooks.checkpoint.type = "SafeCheckpointHook"
+    name_unreadable_files(runner_cfg)  # a truncated image or label: a DataError naming it
+    runner = Runner.from_cfg(runner_cfg)
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))
     spec.checkpoint = None  # the hook holds the only copy and drops it after checking
@@ -113,7 +137,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         task=spec.task.name, arm=spec.arm, seed=spec.seed, backbone=spec.backbone,
         pretrain=spec.pretrain, metrics=metrics, per_class=per_class[0],
         protocol=protocol,
-        backbone_contract=_contract_record(spec), notes=notes, config_hash=recipe_hash(spec.cfg),
+        backbone_contract=_contract_record(spec), notes=notes, config_hash=config_hash,
         versions=versions(), wall_clock_s=time.perf_counter() - started,
         work_dir=str(spec.work_dir))
     if is_main_process():
@@ -172,6 +196,21 @@ def _contract_line(spec: RunSpec) -> str:
     return (f"{len(spec.contract['loaded'])} backbone tensors to load from "
             f"{Path(spec.pretrain['path'])}, {len(unexpected)} unused checkpoint keys"
             + (f" {unexpected}" if unexpected else ""))
+
+
+def run_record(spec: RunSpec) -> dict:
+    """What a resumed run must share with the run it continues (config.json in its work dir):
+    task, backbone file and the resolved config, without where and as which process it runs."""
+    plain = to_plain(spec.cfg.to_dict())
+    for key in RUN_SPECIFIC_KEYS:
+        plain.pop(key, None)
+    return {"task": spec.task.name, "backbone": spec.backbone, "seed": spec.seed, "config": plain}
+
+
+def _is_first_process(launcher: str) -> bool:
+    if launcher == "none":
+        return True
+    return os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")) == "0"
 
 
 def _is_first_process_on_node(launcher: str) -> bool:

@@ -35,6 +35,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from common.keys import unknown_keys_message
 from pretrain.loss_table import LossTable
 from pretrain.schedule import Plan
 
@@ -72,7 +73,7 @@ class Method:
     def __init__(self, dataset_size: int | None, epochs: int, seed: int = 0, **params):
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
-            raise KeyError(f"unknown key(s) in arm for {self.name}: {unknown}; known: {sorted(self.defaults)}")
+            raise KeyError(f"method {self.name}: {unknown_keys_message(unknown, self.defaults, 'arm')}")
         self.params = {**self.defaults, **params}
         self.dataset_size = dataset_size
         self.epochs = int(epochs)

@@ -125,7 +125,7 @@ def test_a_failed_cell_keeps_its_error_and_does_not_stop_the_others(tmp_path):
     failed = plan.transfer[0]
     assert "NoSuchHead" in (failed.work_dir / "error.txt").read_text()
     table = status_table(plan)
-    assert "failed   transfer/simplebaseline_tiny/random_init/seed0" in table and "1 done" in table
+    assert "failed      transfer/simplebaseline_tiny/random_init/seed0" in table and "1 done" in table
 
 
 def test_experiment_config_errors_name_the_key(tmp_path):

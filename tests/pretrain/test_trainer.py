@@ -181,3 +181,37 @@ def test_a_groupnorm_run_records_its_norm_in_the_export(tmp_path):
     assert "bn1.weight" in state and not any("running_mean" in k for k in state)
     with pytest.raises(ValueError, match="norm must be one of"):
         load_config(str(REPO / TINY.format("iid")), {"norm": "groupnorm"})
+
+
+class RecordDtypes(Hook):
+    """Keeps the dtype of the classifier's output and of the per-sample losses of every step."""
+
+    priority = "HIGH"  # before MethodHook pops the step's record
+
+    def __init__(self):
+        self.logits, self.losses = set(), set()
+
+    def before_train(self, runner):
+        runner.model.net.fc.register_forward_hook(
+            lambda m, i, out: self.logits.add(out.dtype) if m.training else None)  # not validation
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        loss = next(h for h in runner.hooks if type(h).__name__ == "MethodHook").loss
+        self.losses.add(loss._record.losses.dtype)
+
+
+def test_a_bf16_cpu_run_autocasts_the_network_and_ranks_float32_losses(tmp_path):
+    runner = build_runner(tiny_cfg("dar", **{"train.amp": True}), str(tmp_path))
+    dtypes = RecordDtypes()
+    runner.register_hook(dtypes)
+    runner.train()
+    assert type(runner.optim_wrapper).__name__ == "CpuAmpOptimWrapper"
+    assert dtypes.logits == {torch.bfloat16}  # the forward really ran in bfloat16
+    assert dtypes.losses == {torch.float32}  # what DaR ranks stays float32
+    meta = json.loads((tmp_path / "export" / "backbone.json").read_text())
+    assert (meta["amp"], meta["amp_dtype"]) == (True, "bfloat16")
+    planned = build_method(FAST_DAR["arm"], 90, 4).plan()
+    assert [r["trained"] for r in meta["history"]] == [int(s) for s in planned.sizes]  # DaR's schedule
+    assert 0 < meta["cost"] < 1
+    state, _ = load_backbone(tmp_path / "export")
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

@@ -104,7 +104,8 @@ def test_protocol_and_recipe_hash_are_shared_by_arms_and_seeds(export_r18):
         "frozen_stages": 1, "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375],
         "bgr_to_rgb": True,
         "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0001},
-        "batch_size_per_process": 4, "reference_batch_size": 4, "lr_scaled": False, "max_iters": 4}
+        "batch_size_per_process": 4, "reference_batch_size": 4, "lr_scaled": False, "amp": None,
+        "max_iters": 4}
     assert recipe_hash(pretrained.cfg) == recipe_hash(random_init.cfg)
     changed = build_run("fpn_tiny", "none", cfg_options={"train_cfg.max_iters": 5})
     assert recipe_hash(changed.cfg) != recipe_hash(random_init.cfg)

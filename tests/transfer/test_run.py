@@ -18,6 +18,7 @@ from common.backbone import load_backbone
 from common.distributed import init_cpu_process_group
 from common.results import validate_results
 from common.vocab import FAMILY_METRICS, RESULTS_FILE
+from common.workdir import WorkDirInUse
 from transfer.build import build_run, protocol_of, recipe_hash
 from transfer.data import DataError
 from transfer.run import run_transfer
@@ -167,15 +168,19 @@ def test_slurm_on_cpu_is_refused_clearly():
         init_cpu_process_group("slurm")
 
 
-def test_a_stopped_run_resumes_from_its_last_checkpoint(export_r18, shared_data, tmp_path):
-    keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True}
-    run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options={**keep, "train_cfg.max_iters": 2})
+def test_a_stopped_run_resumes_from_its_last_checkpoint_with_its_own_config_only(export_r18, shared_data,
+                                                                                  tmp_path):
+    keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True,
+            "train_cfg.max_iters": 2}
+    run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options=keep)
     assert (tmp_path / "last_checkpoint").is_file()
-    resumed = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
-                           cfg_options={**keep, "train_cfg.max_iters": 3})
-    log = run_log(tmp_path)
+    with pytest.raises(WorkDirInUse, match=r"train_cfg.max_iters \(2 -> 3\)"):
+        run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
+                     cfg_options={**keep, "train_cfg.max_iters": 3})
+    resumed = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True, cfg_options=keep)
+    log = max(tmp_path.glob("*/*.log"), key=lambda p: p.stat().st_mtime).read_text()  # the resumed run's
     assert "resumed at iteration 2" in log  # the contract hook saw the resumed weights
-    assert "Iter(train) [3/3]" in log and "Iter(train) [1/3]" not in log
+    assert "Iter(train) [1/2]" not in log
     validate_results(resumed)
 
 
@@ -231,3 +236,23 @@ def test_a_gn_task_dry_run_at_6x_and_a_bn_export_refused(export_r18, tmp_path):
         run_transfer("mask_rcnn_gn_tiny", export_r18, dry_run=True)
     with pytest.raises(ValueError, match="'pspnet_tiny' .semantic_segmentation. has no detection schedule"):
         run_transfer("pspnet_tiny", "none", dry_run=True, schedule="3x")
+
+
+def test_amp_transfer_trains_in_bfloat16_on_the_cpu_and_records_it(export_r18, shared_data, tmp_path):
+    work_dir = tmp_path / "run"
+    done = _cli("tools/transfer.py", "--task", "pspnet_tiny", "--backbone", str(export_r18),
+                "--work-dir", str(work_dir), "--amp")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = read_results(work_dir)
+    assert results["protocol"]["amp"] == "bfloat16"
+    assert set(results["metrics"]) == {"aAcc", "mIoU", "mAcc"}
+    assert "type='CpuAmpOptimWrapper'" in run_log(work_dir)  # the config the Runner built
+    plain = build_run("pspnet_tiny", export_r18, work_dir=tmp_path / "fp32")
+    assert protocol_of(plain.cfg)["amp"] is None
+
+
+def test_amp_on_the_cpu_refuses_tasks_whose_ops_have_no_bfloat16_kernels(export_r18):
+    with pytest.raises(ValueError, match="--amp on the CPU .* 'fpn_tiny': mmcv's CPU kernels of nms"):
+        build_run("fpn_tiny", export_r18, amp=True)
+    with pytest.raises(ValueError, match="'simplebaseline_tiny': mmpose's heatmap accuracy"):
+        build_run("simplebaseline_tiny", export_r18, amp=True)

@@ -26,6 +26,9 @@ from common.keys import unknown_keys_message
 RUNNER_EXTRA_KEYS = {"model_wrapper_cfg", "auto_scale_lr", "find_unused_parameters", "compile", "strategy",
                      "activation_checkpointing", "efficient_conv_bn_eval", "log_level", "resume",
                      "data_root_layout"}
+# Keys a section holds for whoever builds it, not for its `type`: mmengine's build_optim_wrapper
+# pops `constructor` and `paramwise_cfg` (e.g. a 10x lr for the heads) before OptimWrapper sees it.
+BUILDER_KEYS = {"optim_wrapper": {"constructor", "paramwise_cfg"}}
 REGISTRIES = ("MODELS", "DATASETS", "TRANSFORMS", "HOOKS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPERS",
               "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS", "METRICS", "EVALUATOR", "DATA_SAMPLERS",
               "TASK_UTILS", "VISUALIZERS", "VISBACKENDS", "LOG_PROCESSORS", "WEIGHT_INITIALIZERS",
@@ -131,6 +134,8 @@ def _check_key(cfg: dict, key: str, scope: str, source: str) -> None:
             node = node[part]
             continue
         schema = top_level_keys() if depth == 0 else schema_of(node, scope)
+        if schema is not None:
+            schema |= BUILDER_KEYS.get(where, set())
         if schema is not None and part in schema:
             return  # a parameter the section's type takes; deeper levels have no config to check
         if schema is None and last:

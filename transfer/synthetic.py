@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from common.shapes import CLASSES, contrasting_colour, random_colour, shape_polygon
+from common.shapes import CLASSES, MAX_TILT, contrasting_colour, random_colour, shape_polygon
 
 # Bump when the generated files change for the same arguments, so that sets made by an older
 # generator are not mistaken for current ones.
-FORMAT_VERSION = 3  # 3: keypoints are extreme points (were outline steps from the top vertex)
+FORMAT_VERSION = 3  # 3: extreme-point keypoints (were outline steps), shapes tilted <= 40° (were any angle)
 MANIFEST = "manifest.json"
 
 # The person category exactly as in COCO 2017's person_keypoints_*.json (skeleton is 1-based).
@@ -173,9 +173,12 @@ def _place_shapes(rng: np.random.Generator, width: int, height: int, count: int,
             reach = radius * _EXTENTS[label] + 1  # keep every vertex inside the image
             if 2 * reach >= min(width, height):
                 continue
+            # tilted as much as the pretraining set's hard samples, not at any angle: what the
+            # shapes pretraining learned is what the scenes should ask for (an arrow turned 180°
+            # is another shape to a CNN that saw ±40° only)
             polygon = _rounded(shape_polygon(label, rng.uniform(reach, width - reach),
                                              rng.uniform(reach, height - reach), radius,
-                                             rng.uniform(0, 2 * math.pi)))
+                                             rng.uniform(-2 * MAX_TILT, 2 * MAX_TILT)))
             mask = rasterize(polygon, width, height)
             if not mask.any() or (_dilate(mask, gap) & index_map.astype(bool)).any():
                 continue

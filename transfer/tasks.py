@@ -56,7 +56,7 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     _task("mask_rcnn_tiny", "mask_rcnn_r18_fpn_tiny_coco_sample.py", "mmdet",
           "CPU smoke run of mask_rcnn: R18, 128 px, half-width heads, 4 iterations on the 4-image COCO sample"),
     _task("pspnet_tiny", "pspnet_r18_d8_tiny_cityscapes_sample.py", "mmseg",
-          "CPU smoke run of pspnet: R18 dilated, 128x128 crops, 4 iterations, 1 Cityscapes frame"),
+          "CPU smoke run of pspnet: R18 dilated (output stride 16), 128x128 crops, 4 iterations, 1 Cityscapes frame"),
     _task("simplebaseline_tiny", "simplebaseline_r18_tiny_coco_sample.py", "mmpose",
           "CPU smoke run of simplebaseline: R18, 128x96, 4 iterations on the COCO sample"),
     _task("fpn_gn_tiny", "faster_rcnn_r18_fpn_gn_tiny_coco_sample.py", "mmdet",

@@ -50,7 +50,8 @@ def test_transfer_overrides_that_a_section_takes_are_accepted():
     _, cfg = resolve_task_config("pspnet_tiny", {
         "train_cfg.max_iters": 2, "model.backbone.norm_cfg.eps": 1e-3, "optim_wrapper.clip_grad": None,
         "default_hooks.checkpoint.max_keep_ckpts": 1, "train_dataloader.dataset.pipeline.1.reduce_zero_label": True,
-        "env_cfg.cudnn_benchmark": False})
+        "env_cfg.cudnn_benchmark": False,
+        "optim_wrapper.paramwise_cfg.custom_keys.decode_head.lr_mult": 10})  # for the constructor
     assert cfg.model.backbone.norm_cfg.eps == 1e-3 and cfg.train_cfg.max_iters == 2
 
 

@@ -216,12 +216,12 @@ def test_cli_resume_continues_a_killed_run_from_any_directory(export_r18, shared
 
 
 def test_a_batch_other_than_the_recipe_s_is_noted_or_scaled(export_r18, shared_data, tmp_path):
-    # pspnet_tiny's recipe: lr for 2 crops per step. 4 crops per step: noted, or the lr doubled.
-    four = {"train_dataloader.batch_size": 4, "train_cfg.max_iters": 1}
-    noted = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "noted", cfg_options=four)
-    assert noted["protocol"]["effective_batch_size"] == 4 and noted["protocol"]["reference_batch_size"] == 2
-    assert not noted["protocol"]["lr_scaled"] and "differs from the recipe's 2" in " ".join(noted["notes"])
-    scaled = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "scaled", cfg_options=four,
+    # pspnet_tiny's recipe: lr for 4 crops per step. 8 crops per step: noted, or the lr doubled.
+    eight = {"train_dataloader.batch_size": 8, "train_cfg.max_iters": 1}
+    noted = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "noted", cfg_options=eight)
+    assert noted["protocol"]["effective_batch_size"] == 8 and noted["protocol"]["reference_batch_size"] == 4
+    assert not noted["protocol"]["lr_scaled"] and "differs from the recipe's 4" in " ".join(noted["notes"])
+    scaled = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "scaled", cfg_options=eight,
                           auto_scale_lr=True)
     assert scaled["protocol"]["lr_scaled"] and "notes" not in scaled
     assert "Scaling the original LR by 2.0" in run_log(tmp_path / "scaled")

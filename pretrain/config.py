@@ -12,7 +12,8 @@ from pretrain.methods import build_method
 # Every key a pretraining config may set, with its meaning; anything else is an error.
 CONFIG_KEYS = {
     "arch": "network name, see pretrain.models.ARCHS",
-    "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...)",
+    "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...; subset=<subset file "
+            "of tools/select_subset.py>; synthetic: render_size, classes, hues)",
     "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",

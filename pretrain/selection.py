@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from common.provenance import versions
+from common.files import atomic_path
+from common.provenance import config_hash, versions
 from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder, build_datasets, feature_transform
 from pretrain.models import build_network, forward_flops
 from pretrain.subset import SUBSET_FORMAT, sample_list_hash, subset_size
@@ -113,15 +115,17 @@ def extract(net: nn.Module, dataset, batch_size: int = 128) -> np.ndarray:
 
 def target_train_split(root: str) -> str:
     """The target's training split: ROOT/train if it exists (train/val layout), else ROOT."""
-    from pathlib import Path
-
     return str(Path(root) / "train") if (Path(root) / "train").is_dir() else str(root)
 
 
 def select_subset(source_cfg: dict, source_config_path: str, target_root: str, method: str, fraction: float,
                   seed: int = 0, k: int = DEFAULT_K, feature_backbone: str | None = None,
-                  feature_size: int | None = None) -> dict:
-    """Run one selection; return the subset record (pretrain.subset) with its measured cost."""
+                  feature_size: int | None = None, cache_dir: str | None = None) -> dict:
+    """Run one selection; return the subset record (pretrain.subset) with its measured cost.
+
+    `cache_dir`: keep the feature passes there (keyed by network, source, target and size), so
+    that several methods of one experiment share them; each record still carries the passes'
+    measured cost, since each method needs them."""
     if method not in METHODS:
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(METHODS)}")
     data = copy.deepcopy(dict(source_cfg["data"]))
@@ -138,10 +142,22 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     arch, described = FEATURE_ARCH, "none"
     if method != "random":  # the random draw needs no features: it costs nothing
         net, arch, described = feature_network(feature_backbone, seed)
-        flops_each = forward_flops(net, size)
-        source_features, target_features = extract(net, source), extract(net, target)
+        key = config_hash([described, sample_list_hash(source), sample_list_hash(target), size])
+        cached = Path(cache_dir) / f"features_{key}.npz" if cache_dir else None
+        if cached is not None and cached.is_file():
+            with np.load(cached) as stored:
+                source_features, target_features = stored["source"], stored["target"]
+                flops_each, measured_s = int(stored["flops_each"]), float(stored["seconds"])
+        else:
+            flops_each = forward_flops(net, size)
+            source_features, target_features = extract(net, source), extract(net, target)
+            measured_s = time.perf_counter() - started
+            if cached is not None:
+                with atomic_path(cached) as tmp, open(tmp, "wb") as f:
+                    np.savez(f, source=source_features, target=target_features, flops_each=flops_each,
+                             seconds=measured_s)
         forwards = len(source) + len(target)
-    features_s = time.perf_counter() - started
+    features_s = measured_s if method != "random" else time.perf_counter() - started
     fit_started = time.perf_counter()
     if method == "random":
         indices = choose(method, np.zeros((len(source), 1)), np.zeros((1, 1)), np.zeros(1), fraction, seed, k)

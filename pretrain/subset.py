@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from common.files import write_json_atomic
+from common.vocab import SUBSET_FORMAT
 
-SUBSET_FORMAT = "transfer-suite/subset/v1"
 REQUIRED_KEYS = ("format", "method", "fraction", "seed", "source", "target", "cost", "indices")
 
 

@@ -2,7 +2,8 @@
 
   python tools/select_subset.py configs/pretrain/resnet34_imagenet_90e_iid.py --target data/stanford_cars \
       --method domain_classifier --fraction 0.12 --out subsets/cars_dc12.json
-  python tools/pretrain.py configs/pretrain/resnet34_imagenet_90e_iid.py --cfg-options data.subset=subsets/cars_dc12.json
+  python tools/pretrain.py configs/pretrain/resnet34_imagenet_90e_iid.py \
+      --cfg-options data.subset=subsets/cars_dc12.json
 
 Methods: random, domain_classifier, clustering_avg, clustering_min, active, inverse_active (see
 pretrain/selection.py). The subset file records method, fraction, seed, source, target and the

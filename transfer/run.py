@@ -23,8 +23,11 @@ from common.provenance import versions
 from common.results import make_results
 from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
 from transfer.build import RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
+from transfer.classification import SCOPE as CLASSIFICATION_SCOPE
+from transfer.classification import run_classification
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data
+from transfer.tasks import get_task
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
@@ -44,6 +47,11 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     init, seed, work dir) as one mmengine Python config file.
     """
     started = time.perf_counter()
+    task_spec = get_task(task)
+    if task_spec.scope == CLASSIFICATION_SCOPE:  # no mmengine Runner: a plain torchvision loop
+        return run_classification(task_spec, backbone, arch=arch, seed=seed, work_dir=work_dir,
+                                  cfg_options=cfg_options, data_root=data_root, dry_run=dry_run,
+                                  launcher=launcher, resume=resume, dump_config=dump_config)
     spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
                      cfg_options=cfg_options, data_root=data_root, launcher=launcher,
                      auto_scale_lr=auto_scale_lr)

@@ -130,7 +130,8 @@ def protocol_record(cfg: Config) -> dict:
             "optimizer": {"type": "SGD", **{k: to_plain(cfg.train[k]) for k in ("lr", "momentum", "weight_decay")}},
             "batch_size_per_process": int(cfg.train.batch_size), "world_size": 1,
             "effective_batch_size": int(cfg.train.batch_size), "reference_batch_size": None, "lr_scaled": False,
-            "max_epochs": int(cfg.train.epochs)}
+            "max_epochs": int(cfg.train.epochs),
+            "data_root": str(cfg.data_root)}  # the target: shared by every arm compared on it
 
 
 def run_classification(task, backbone, arch: str | None = None, seed: int = 0,

@@ -45,12 +45,16 @@ _PAPER_TASKS = {
     "mask_rcnn": "instance_segmentation",
     "pspnet": "semantic_segmentation",
     "simplebaseline": "keypoints",
-    "finegrained_finetune": "classification",  # conditional pre-training's targets (Chakraborty et al.)
+}
+_CLASSIFICATION_TASKS = {  # conditional pre-training's fine-grained targets (Chakraborty et al.)
+    "finegrained_finetune": "classification",
     "finegrained_linear": "classification",
 }
 TASK_FAMILIES: dict[str, str] = {
     **_PAPER_TASKS,
     "simplebaseline_xiao": "keypoints",  # Xiao et al.'s own recipe, as the DaR paper ran it
     **{name + TINY_SUFFIX: family for name, family in _PAPER_TASKS.items()},
+    **_CLASSIFICATION_TASKS,
+    **{name + TINY_SUFFIX: family for name, family in _CLASSIFICATION_TASKS.items()},
 }
 

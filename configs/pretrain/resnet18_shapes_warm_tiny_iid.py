@@ -1,15 +1,15 @@
 # The tiny source of conditional pre-training (configs/experiments/conditional_tiny.py): the
-# embedded shapes (2400 images rendered at 48 px, 8 classes) where circle, triangle, square and
+# embedded shapes (1200 images rendered at 48 px, 8 classes) where circle, triangle, square and
 # cross (classes 0-3) are drawn in warm hues (0-50°) and the other four in any colour. The
 # generated target draws only those four shapes, warm: a domain a selection method can find by
 # colour, and whose classes are the part of the source that transfers. `render_size` stays 48,
 # so `data.image_size=24` is the low-resolution run on the same source (and subset files).
 arch = "resnet18"
-data = dict(type="synthetic", num_train=2400, num_val=400, image_size=48, render_size=48, data_seed=0,
+data = dict(type="synthetic", num_train=1200, num_val=80, image_size=48, render_size=48, data_seed=0,
             hues={0: (0, 50), 1: (0, 50), 2: (0, 50), 3: (0, 50)})
 arm = dict(name="iid")
-train = dict(epochs=20, batch_size=64, lr=0.02, momentum=0.9, weight_decay=5e-4,
-             milestones=[15, 18], gamma=0.1, warmup_epochs=1, workers=0)
+train = dict(epochs=12, batch_size=64, lr=0.02, momentum=0.9, weight_decay=5e-4,
+             milestones=[9, 11], gamma=0.1, warmup_epochs=1, workers=0)
 seed = 0
-val_interval = 20
+val_interval = 12
 log_interval = 10

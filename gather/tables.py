@@ -392,12 +392,13 @@ COST_COLUMNS = ("Selection Cost", "Pre-train Cost", "Selection + Pre-train", "Wa
 
 
 def conditional_row_key(r: TransferRow) -> tuple:
-    """(kept fraction, resolution, method rank, method): a row of the conditional table; runs on
-    the whole source (i.i.d., torchvision, random init) come first as fraction 1."""
+    """(on a subset?, kept fraction, −resolution, method rank, method): a row of the conditional
+    table; runs on the whole source (i.i.d., torchvision, random init) first, then by fraction,
+    full resolution before low, and the methods in the paper's order."""
     c = r.conditional or {}
     method = c.get("method") or r.arm
     rank = list(SELECTION_NAMES).index(method) if method in SELECTION_NAMES else -1
-    return (c.get("fraction") or 1.0, c.get("image_size") or 0, rank, method)
+    return (c.get("fraction") is not None, c.get("fraction") or 1.0, -(c.get("image_size") or 0), rank, method)
 
 
 def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
@@ -425,7 +426,8 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
         for r in rows:
             by_row[conditional_row_key(r)].append(r)
         for key in sorted(by_row):
-            fraction, size, _, method = key
+            _, fraction, size, _, method = key
+            size = -size
             runs = by_row[key]
             cells = []
             for target in targets:

@@ -127,3 +127,28 @@ def test_select_subset_tool_answers_help_and_writes_the_file(target, tmp_path):
     assert (record["method"], record["fraction"], record["seed"], record["size"]) == ("random", 0.06, 5, 10)
     assert record["source"]["config"] == SOURCE and record["target"]["classes"] == ["circle", "cross", "square",
                                                                                     "triangle"]
+
+
+def test_low_resolution_resizes_the_usual_crop_and_weights_the_cost_by_pixels():
+    from pretrain.data import reference_image_size
+
+    data = {"type": "synthetic", "num_train": 8, "num_val": 4, "image_size": 24, "render_size": 48}
+    train, val = build_datasets(data, 0)
+    assert train[(0, 0)]["inputs"].shape == (3, 24, 24) and val[0]["inputs"].shape == (3, 24, 24)
+    assert train.images.shape[1:3] == (48, 48)  # rendered at 48: the same source as the 48 px runs
+    assert reference_image_size(data) == 48
+    assert reference_image_size({"type": "imagenet", "image_size": 112}) == 224
+    assert reference_image_size({"type": "cifar10", "image_size": 32}) == 32
+
+
+def test_export_cost_is_relative_to_the_whole_source_pixel_weighted_plus_selection():
+    from pretrain.hook import meta_from_state
+
+    state = {"history": [{}] * 4, "epochs": 4, "schedule_fraction": 1.0, "arm": {"name": "iid"},
+             "forwards": 4 * 30, "backwards": 4 * 30, "wall_clock_s": 1.0, "last_metrics": {},
+             "export_meta": {"source_size": 250, "pixel_scale": 0.25, "selection_cost": {"cost": 0.01}}}
+    meta = meta_from_state(state, dataset_size=30)  # 30 of 250 source samples, 4 epochs, at half resolution
+    assert meta["cost"] == pytest.approx(30 / 250)
+    assert meta["cost_pixels"] == pytest.approx(30 / 250 / 4)
+    assert meta["total_cost"] == pytest.approx(30 / 250 / 4 + 0.01)
+    assert meta["iid_forwards"] == 1000

@@ -137,49 +137,56 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     source.transform = feature_transform(data, size)
     target = ImageFolder(target_train_split(target_root), feature_transform(data, size), seed)
 
+    source_hash, target_hash = sample_list_hash(source), sample_list_hash(target)
     started = time.perf_counter()
-    forwards, flops_each, source_features, target_features = 0, 0, None, None
-    arch, described = FEATURE_ARCH, "none"
-    if method != "random":  # the random draw needs no features: it costs nothing
-        net, arch, described = feature_network(feature_backbone, seed)
-        key = config_hash([described, sample_list_hash(source), sample_list_hash(target), size])
-        cached = Path(cache_dir) / f"features_{key}.npz" if cache_dir else None
-        if cached is not None and cached.is_file():
-            with np.load(cached) as stored:
-                source_features, target_features = stored["source"], stored["target"]
-                flops_each, measured_s = int(stored["flops_each"]), float(stored["seconds"])
-        else:
-            flops_each = forward_flops(net, size)
-            source_features, target_features = extract(net, source), extract(net, target)
-            measured_s = time.perf_counter() - started
-            if cached is not None:
-                with atomic_path(cached) as tmp, open(tmp, "wb") as f:
-                    np.savez(f, source=source_features, target=target_features, flops_each=flops_each,
-                             seconds=measured_s)
-        forwards = len(source) + len(target)
-    features_s = measured_s if method != "random" else time.perf_counter() - started
-    fit_started = time.perf_counter()
-    if method == "random":
-        indices = choose(method, np.zeros((len(source), 1)), np.zeros((1, 1)), np.zeros(1), fraction, seed, k)
+    features = None
+    if method == "random":  # a uniform draw needs no features: it costs nothing
+        indices = choose(method, np.empty((len(source), 0)), np.empty((0, 0)), np.empty(0), fraction, seed, k)
+        cost = {"forwards": 0, "flops_per_forward": 0, "flops": 0, "feature_wall_clock_s": 0.0,
+                "fit_wall_clock_s": round(time.perf_counter() - started, 3)}
     else:
+        net, arch, described = feature_network(feature_backbone, seed)
+        cache = (Path(cache_dir) / f"features_{config_hash([described, source_hash, target_hash, size])}.npz"
+                 if cache_dir else None)
+        source_features, target_features, flops_each, features_s = _features(net, source, target, size, cache)
+        fit_started = time.perf_counter()
         indices = choose(method, source_features, target_features, target.targets, fraction, seed, k)
-    fit_s = time.perf_counter() - fit_started
+        forwards = len(source) + len(target)
+        cost = {"forwards": forwards, "flops_per_forward": flops_each, "flops": forwards * flops_each,
+                "feature_wall_clock_s": round(features_s, 3),
+                "fit_wall_clock_s": round(time.perf_counter() - fit_started, 3)}
+        features = {"arch": arch, "backbone": described, "image_size": size, "mean": list(IMAGENET_MEAN),
+                    "std": list(IMAGENET_STD)}
+    cost["wall_clock_s"] = round(cost["feature_wall_clock_s"] + cost["fit_wall_clock_s"], 3)
     return {
         "format": SUBSET_FORMAT, "method": method, "fraction": float(fraction), "seed": int(seed),
         "params": {"k": int(k)} if method.startswith("clustering") else {},
-        "source": {"config": str(source_config_path), "data": data, "size": len(source),
-                   "hash": sample_list_hash(source)},
-        "target": {"root": str(target_root), "size": len(target), "hash": sample_list_hash(target),
+        "source": {"config": str(source_config_path), "data": data, "size": len(source), "hash": source_hash},
+        "target": {"root": str(target_root), "size": len(target), "hash": target_hash,
                    "classes": list(target.classes)},
-        "features": {"arch": arch, "backbone": described, "image_size": size,
-                     "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-        "cost": {"forwards": forwards, "flops_per_forward": flops_each, "flops": forwards * flops_each,
-                 "feature_wall_clock_s": round(features_s, 3), "fit_wall_clock_s": round(fit_s, 3),
-                 "wall_clock_s": round(features_s + fit_s, 3)},
+        "features": features,
+        "cost": cost,
         "size": int(len(indices)),
         "versions": versions(),
         "indices": indices.tolist(),
     }
+
+
+def _features(net: nn.Module, source, target, size: int, cache: Path | None
+              ) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """(source features, target features, FLOPs per forward, seconds the passes took), read from
+    `cache` when an earlier selection of the experiment made them (its measured seconds kept)."""
+    if cache is not None and cache.is_file():
+        with np.load(cache) as stored:
+            return stored["source"], stored["target"], int(stored["flops_each"]), float(stored["seconds"])
+    started = time.perf_counter()
+    flops_each = forward_flops(net, size)
+    source_features, target_features = extract(net, source), extract(net, target)
+    seconds = time.perf_counter() - started
+    if cache is not None:
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, source=source_features, target=target_features, flops_each=flops_each, seconds=seconds)
+    return source_features, target_features, flops_each, seconds
 
 
 def relative_selection_cost(selection_flops: float, train_flops_per_sample: float, source_size: int,

@@ -110,7 +110,9 @@ def _conditional(obj: dict, pretrain: dict) -> dict:
         "image_size": pretrain.get("image_size"),
         "pretrain_cost": cost_pixels if cost_pixels is not None else cost,
         "selection_cost": _number(selection.get("cost")) or 0.0,
-        "total_cost": _number(pretrain.get("total_cost")),
+        # random init and plain checkpoints carry no total: nothing was selected
+        "total_cost": _number(pretrain.get("total_cost"))
+        if pretrain.get("total_cost") is not None else (cost_pixels if cost_pixels is not None else cost),
         "wall_clock_s": None if seconds[0] is None else sum(seconds),
         "target": Path(str(root).rstrip("/")).name if root else None,
     }

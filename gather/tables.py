@@ -446,7 +446,8 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
                       None if hours is None else f"{hours / 3600:.3g}"]
             label = SELECTION_NAMES.get(method) or arm_name(method)
             table.rows.append(Row("arm", f"{task} {arch_name(arch)}", method,
-                                  (label, f"{100 * fraction:g}%", f"{size} px" if size else None), tuple(cells)))
+                                  (label, None if method == RANDOM_INIT else f"{100 * fraction:g}%",
+                                   f"{size} px" if size else None), tuple(cells)))
         table.notes.append(f"{what} {arch_name(arch)}: top-1 mean ± std (ddof=1) over seeds; costs in % of i.i.d. "
                            "pretraining on the whole source at its reference resolution (FLOP-counted selection "
                            "passes; pretraining sample-steps × (resolution / reference)²), mean over the row's runs.")

@@ -13,7 +13,7 @@ from pretrain.methods import build_method
 CONFIG_KEYS = {
     "arch": "network name, see pretrain.models.ARCHS",
     "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...; subset=<subset file "
-            "of tools/select_subset.py>; synthetic: render_size, classes, hues)",
+            "of tools/select_subset.py>; synthetic: render_size, classes, hues, shape_mix)",
     "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",

@@ -240,8 +240,12 @@ def reference_image_size(data: dict) -> int:
 
 
 def shape_options(data: dict) -> dict:
-    """make_shapes' domain-shift parameters from a synthetic `data` dict (none by default)."""
-    return {k: data[k] for k in ("classes", "hues") if data.get(k) is not None}
+    """make_shapes' domain-shift parameters from a synthetic `data` dict (classes, hues, and the
+    easy/redundant/hard mix as `shape_mix`; none by default)."""
+    options = {k: data[k] for k in ("classes", "hues") if data.get(k) is not None}
+    if data.get("shape_mix") is not None:
+        options["mix"] = tuple(data["shape_mix"])
+    return options
 
 
 def feature_transform(data: dict, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):

@@ -10,7 +10,8 @@ the checkpoint; the linear probe also proves at the end that the frozen backbone
 
 The linear probe follows Kornblith et al. (2019, "Do Better ImageNet Models Transfer Better?",
 the fine-grained transfer protocol on Cars and Birds): the frozen backbone's pooled features of
-the centre crops are computed once, and the linear classifier trains on them (SGD, the config's
+the centre crops are computed once, standardized with the training split's statistics (MAE's
+BatchNorm without affine), and the linear classifier trains on them (SGD, the config's
 schedule); no augmentation, so one feature pass instead of one per epoch.
 
 Run: config (configs/transfer/finegrained_*.py) + overrides + --data-root → train
@@ -189,6 +190,12 @@ def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
         frozen = {k: v.clone() for k, v in backbone_view(net).state_dict().items()}
         train_set.transform = val_set.transform  # features of the centre crops, computed once
         train_set, val_set = (feature_dataset(net, data, int(cfg.train.batch_size)) for data in (train_set, val_set))
+        # standardized with the training features' statistics (MAE's linear probe: a BatchNorm
+        # without affine before the classifier): SGD then converges at one lr whatever the
+        # backbone's feature scale, so arms are compared on their features, not their scale
+        mean, std = train_set.tensors[0].mean(0), train_set.tensors[0].std(0) + 1e-6
+        for data in (train_set, val_set):
+            data.tensors = ((data.tensors[0] - mean) / std, data.tensors[1])
         train_set.classes = val_set.classes = list(range(len(set(train_set.tensors[1].tolist()))))
     metrics, history = _train(net, cfg, train_set, val_set, seed, work_dir, resume)
     notes = []

@@ -10,7 +10,7 @@ name = "conditional_tiny"
 arms = dict(random_init=None)
 selection = dict(
     source="configs/pretrain/resnet18_shapes_warm_tiny_iid.py",
-    targets=dict(warm_shapes=dict(generate=dict(num_train=160, num_val=80, image_size=48, seed=7,
+    targets=dict(warm_shapes=dict(generate=dict(num_train=160, num_val=80, image_size=48, seed=7, mix=(0.8, 0.1, 0.1),
                                                 classes=[0, 1, 2, 3],
                                                 hues={0: (0, 50), 1: (0, 50), 2: (0, 50), 3: (0, 50)}))),
     methods=["random", "domain_classifier", "clustering_avg", "clustering_min", "active", "inverse_active"],

@@ -6,10 +6,11 @@
 # so `data.image_size=24` is the low-resolution run on the same source (and subset files).
 arch = "resnet18"
 data = dict(type="synthetic", num_train=1200, num_val=80, image_size=48, render_size=48, data_seed=0,
+            shape_mix=(0.8, 0.1, 0.1),
             hues={0: (0, 50), 1: (0, 50), 2: (0, 50), 3: (0, 50)})
 arm = dict(name="iid")
-train = dict(epochs=12, batch_size=64, lr=0.02, momentum=0.9, weight_decay=5e-4,
-             milestones=[9, 11], gamma=0.1, warmup_epochs=1, workers=0)
+train = dict(epochs=30, batch_size=16, lr=0.02, momentum=0.9, weight_decay=5e-4,
+             milestones=[22, 27], gamma=0.1, warmup_epochs=1, workers=0)
 seed = 0
-val_interval = 12
+val_interval = 30
 log_interval = 10

@@ -14,6 +14,12 @@ An export is a directory with two files:
                  stage 2 checks against the norm it builds (absent: "bn", as in older exports).
                  stage 1 also writes amp and amp_dtype (mixed precision: false/null, or true
                  and "float16"/"bfloat16"; exports written before lack them).
+                 Stage 1 also writes image_size, reference_image_size, cost_pixels (cost ×
+                 (image_size / reference)², low-resolution pretraining) and total_cost; a run
+                 on a selected subset (conditional pre-training) adds subset (method,
+                 fraction, seed, size, target, source_size) and selection_cost (forwards,
+                 FLOPs, wall-clock, and `cost` in the unit of `cost`), and its `cost` is
+                 relative to i.i.d. training on the whole source.
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).

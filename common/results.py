@@ -20,6 +20,8 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
                  mmseg IoUMetric   aAcc, mIoU, mAcc; percent
                  mmpose CocoMetric coco/AP, coco/AP .5, coco/AP .75, coco/AP (M), coco/AP (L),
                                    coco/AR, coco/AR .5, coco/AR .75, coco/AR (M), coco/AR (L)
+                 fine-grained      top1, top5; percent (transfer/classification.py, whose
+                                   protocol also records mode, image_size and data_root)
   per_class      semantic segmentation only: {"IoU": {class: percent or null}, "Acc": {...}},
                  the table mmseg's IoUMetric prints; null = class absent from ground truth
                  and predictions (NaN in mmseg's table)

@@ -17,6 +17,7 @@ BACKBONE_META = "backbone.json"
 BACKBONE_FORMAT = "transfer-suite/backbone/v1"
 RESULTS_FILE = "results.json"
 RESULTS_FORMAT = "transfer-suite/results/v1"
+SUBSET_FORMAT = "transfer-suite/subset/v1"  # the subset file of conditional pre-training
 
 # --- metrics, exactly as each toolbox's evaluator names them ------------------------------
 # mmdet and mmpose CocoMetric report fractions (-1 = no ground truth of that size), mmseg's
@@ -27,12 +28,14 @@ MASK_METRICS = tuple(name.replace("bbox", "segm") for name in BOX_METRICS)
 KEYPOINT_METRICS = ("coco/AP", "coco/AP .5", "coco/AP .75", "coco/AP (M)", "coco/AP (L)",
                     "coco/AR", "coco/AR .5", "coco/AR .75", "coco/AR (M)", "coco/AR (L)")
 MIOU = "mIoU"
+TOP1, TOP5 = "top1", "top5"  # classification accuracy in percent (stage 1's and the fine-grained tasks')
 
 FAMILY_METRICS: dict[str, tuple[str, ...]] = {
     "detection": BOX_METRICS,
     "instance_segmentation": BOX_METRICS + MASK_METRICS,
     "semantic_segmentation": (MIOU,),
     "keypoints": KEYPOINT_METRICS,
+    "classification": (TOP1, TOP5),
 }
 
 # --- transfer tasks: name → metric family (their configs: transfer.tasks) -----------------
@@ -46,10 +49,16 @@ _PAPER_TASKS = {
     "fpn_gn": "detection",
     "mask_rcnn_gn": "instance_segmentation",
 }
+_CLASSIFICATION_TASKS = {  # conditional pre-training's fine-grained targets (Chakraborty et al.)
+    "finegrained_finetune": "classification",
+    "finegrained_linear": "classification",
+}
 TASK_FAMILIES: dict[str, str] = {
     **_PAPER_TASKS,
     "simplebaseline_xiao": "keypoints",  # Xiao et al.'s own recipe, as the DaR paper ran it
     **{name + TINY_SUFFIX: family for name, family in _PAPER_TASKS.items()},
+    **_CLASSIFICATION_TASKS,
+    **{name + TINY_SUFFIX: family for name, family in _CLASSIFICATION_TASKS.items()},
 }
 
 

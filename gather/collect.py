@@ -54,6 +54,7 @@ class TransferRow:
     budget: float | None = None  # the pretraining method's `budget` parameter, if it has one
     schedule: str | None = None  # detection: "1x", "3x", ... (protocol.schedule); else None
     iterations: int | None = None  # iterations trained (protocol.train_iters, else max_iters)
+    conditional: dict | None = field(default=None, hash=False)  # conditional pre-training, see _conditional
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,31 @@ def _budget(meta: dict) -> float | None:
     return _number(params.get("budget")) if isinstance(params, dict) else None
 
 
+def _conditional(obj: dict, pretrain: dict) -> dict:
+    """What the conditional pre-training table reads: the subset (selection method, fraction;
+    None for a run on the whole source), the pretraining resolution, the costs (pixel-weighted
+    pretraining, selection, their sum; 1.0 = i.i.d. on the whole source at full resolution),
+    selection + pretraining wall-clock, and the target (the transfer's data folder name)."""
+    subset = pretrain.get("subset") if isinstance(pretrain.get("subset"), dict) else {}
+    selection = pretrain.get("selection_cost") if isinstance(pretrain.get("selection_cost"), dict) else {}
+    protocol = obj.get("protocol") if isinstance(obj.get("protocol"), dict) else {}
+    root = protocol.get("data_root")
+    cost = _number(pretrain.get("cost"))
+    cost_pixels = _number(pretrain.get("cost_pixels"))
+    seconds = [_number(pretrain.get("wall_clock_s")), _number(selection.get("wall_clock_s")) or 0.0]
+    return {
+        "method": subset.get("method"), "fraction": _number(subset.get("fraction")),
+        "image_size": pretrain.get("image_size"),
+        "pretrain_cost": cost_pixels if cost_pixels is not None else cost,
+        "selection_cost": _number(selection.get("cost")) or 0.0,
+        # random init and plain checkpoints carry no total: nothing was selected
+        "total_cost": _number(pretrain.get("total_cost"))
+        if pretrain.get("total_cost") is not None else (cost_pixels if cost_pixels is not None else cost),
+        "wall_clock_s": None if seconds[0] is None else sum(seconds),
+        "target": Path(str(root).rstrip("/")).name if root else None,
+    }
+
+
 def _metrics(value) -> dict:
     if not isinstance(value, dict):
         raise ParseError(f"'metrics' must be a dict, got {type(value).__name__}")
@@ -135,7 +161,8 @@ def parse_results(obj, path: str = "") -> TransferRow:
                        control_of=_optional_text(pretrain, "control_of"), budget=_budget(pretrain),
                        schedule=schedule,
                        iterations=iterations if isinstance(iterations, int) and not isinstance(iterations, bool)
-                       else None)
+                       else None,
+                       conditional=_conditional(obj, pretrain))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -214,7 +241,8 @@ def collect_files(results_paths: list[Path], backbone_paths: list[Path], warn: W
     """The runs of exactly these results.json and backbone.json files: (transfer rows, pretraining rows)."""
     transfer = [r for p in results_paths if (r := _load(p, parse_results, warn)) is not None]
     pretrain = [r for p in backbone_paths if (r := _load(p, parse_backbone, warn)) is not None]
-    transfer = drop_duplicates(transfer, lambda r: (r.task, r.schedule, r.arch, r.arm, r.budget, r.seed), warn)
+    transfer = drop_duplicates(transfer, lambda r: (r.task, r.schedule, r.arch, r.arm, r.budget, r.seed,
+                                                    (r.conditional or {}).get("target")), warn)
     # an early export (tools/export.py of epoch k) sits beside the final one: keep the longest
     pretrain = drop_duplicates(pretrain, lambda r: (r.dataset, r.arch, r.arm, r.budget, r.seed), warn,
                                prefer=lambda r: (-(r.epochs or 0), r.path))

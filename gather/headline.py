@@ -34,9 +34,10 @@ HEADLINES: dict[str, tuple[Metric, ...]] = {
     "instance_segmentation": (BOX[0], MASK[0]),
     "semantic_segmentation": MIOU_COLUMN,
     "keypoints": (KEYPOINTS[0],),
+    "classification": (TOP1,),
 }
 NAMES = {BOX[0].key: "box AP", MASK[0].key: "mask AP", MIOU_COLUMN[0].key: "mIoU",
-         KEYPOINTS[0].key: "keypoint AP"}
+         KEYPOINTS[0].key: "keypoint AP", TOP1.key: "top-1"}
 
 
 def headline_metrics(task: str) -> tuple[Metric, ...]:

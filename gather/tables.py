@@ -386,11 +386,85 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
     return tables
 
 
+# --- conditional pre-training (Chakraborty et al.): selection method × target ---------------
+CONDITIONAL_TASKS = {"finegrained_finetune": "fine-tuning", "finegrained_linear": "linear probe"}
+SELECTION_NAMES = {"random": "Random", "domain_classifier": "Domain classifier",
+                   "clustering_avg": "Clustering (avg. distance)", "clustering_min": "Clustering (min. distance)",
+                   "active": "Active learning", "inverse_active": "Inverse active learning"}
+COST_COLUMNS = ("Selection Cost", "Pre-train Cost", "Selection + Pre-train", "Wall-clock (h)")
+
+
+def conditional_row_key(r: TransferRow) -> tuple:
+    """(on a subset?, kept fraction, −resolution, method rank, method): a row of the conditional
+    table; runs on the whole source (i.i.d., torchvision, random init) first, then by fraction,
+    full resolution before low, and the methods in the paper's order."""
+    c = r.conditional or {}
+    method = c.get("method") or r.arm
+    rank = list(SELECTION_NAMES).index(method) if method in SELECTION_NAMES else -1
+    return (c.get("fraction") is not None, c.get("fraction") or 1.0, -(c.get("image_size") or 0), rank, method)
+
+
+def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
+    """The paper's layout per (fine-grained task, arch): one row per selection method × subset
+    fraction × pretraining resolution, one top-1 column per target (mean ± std over seeds), and
+    the measured costs as shares of i.i.d. pretraining on the whole source at full resolution:
+    the selection's (feature passes, FLOPs), the pretraining's (pixel-weighted), their sum, and
+    the wall-clock hours of both (mean over the row's runs)."""
+    groups: dict = defaultdict(list)
+    for r in transfer:
+        base = r.task.removesuffix(TINY_SUFFIX)
+        if base in CONDITIONAL_TASKS:
+            groups[(base != r.task, base, r.task, r.arch)].append(r)
+    tables = []
+    for (_, base, task, arch), rows in sorted(groups.items()):
+        targets = sorted({(r.conditional or {}).get("target") or "target" for r in rows})
+        what = f"{CONDITIONAL_TASKS[base]}{' (tiny)' if task != base else ''}"
+        spec = TableSpec(f"CPT-{task}", f"Conditional pre-training: {what} top-1 (%) by selection method, "
+                         f"{arch_name(arch)} (Chakraborty et al.'s layout)",
+                         tuple(Metric("top1", t, PERCENT) for t in targets)
+                         + tuple(Metric("", c, PERCENT) for c in COST_COLUMNS),
+                         has_method=True, labels=("Selection", "Subset", "Pre-train Res."))
+        table = Table(spec)
+        by_row: dict = defaultdict(list)
+        for r in rows:
+            by_row[conditional_row_key(r)].append(r)
+        for key in sorted(by_row):
+            _, fraction, size, _, method = key
+            size = -size
+            runs = by_row[key]
+            cells = []
+            for target in targets:
+                values = [TOP1.percent(r.metrics.get("top1")) for r in runs
+                          if ((r.conditional or {}).get("target") or "target") == target]
+                values = [v for v in values if v is not None]
+                cells.append(summarize(values) if values else None)
+
+            def mean(name, runs=runs):
+                values = [(r.conditional or {}).get(name) for r in runs]
+                values = [v for v in values if v is not None]
+                return sum(values) / len(values) if values else None
+
+            hours = mean("wall_clock_s")
+            cells += [Cost(mean("selection_cost")), Cost(mean("pretrain_cost")), Cost(mean("total_cost")),
+                      None if hours is None else f"{hours / 3600:.3g}"]
+            label = SELECTION_NAMES.get(method) or arm_name(method)
+            table.rows.append(Row("arm", f"{task} {arch_name(arch)}", method,
+                                  (label, None if method == RANDOM_INIT else f"{100 * fraction:g}%",
+                                   f"{size} px" if size else None), tuple(cells)))
+        table.notes.append(f"{what} {arch_name(arch)}: top-1 mean ± std (ddof=1) over seeds; costs in % of i.i.d. "
+                           "pretraining on the whole source at its reference resolution (FLOP-counted selection "
+                           "passes; pretraining sample-steps × (resolution / reference)²), mean over the row's runs.")
+        tables.append(table)
+    return tables
+
+
 def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
                  baseline: str = IID) -> tuple[list[Table], list[str]]:
     """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
     warnings, entries = [], []
     task_rank = {t: i for i, t in enumerate(TASK_TABLES)}
+    conditional = build_conditional_tables(transfer)
+    transfer = [r for r in transfer if r.task.removesuffix(TINY_SUFFIX) not in CONDITIONAL_TASKS]
     for r in transfer:
         found = task_table(r.task)
         if found is None:
@@ -412,7 +486,8 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
             continue
         run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of)
         entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
-    return _group_tables(entries, baseline) + build_budget_tables(transfer, pretrain, baseline), warnings
+    return (_group_tables(entries, baseline) + build_budget_tables(transfer, pretrain, baseline) + conditional,
+            warnings)
 
 
 # --- formatting ---------------------------------------------------------------------------

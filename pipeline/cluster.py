@@ -43,6 +43,7 @@ from pipeline.run import (
     _run_transfer,
     cell_hash,
     ensure_demo_data,
+    ensure_targets,
     read_status,
     run_one,
     state_of,
@@ -227,12 +228,13 @@ class CellJob(submitit.helpers.Checkpointable):
             raise KeyError(f"no cell {cell_name!r} in experiment {plan.name}")
         job = _this_job()
         data_roots = ensure_demo_data(plan)
+        ensure_targets(plan)
         rank = int(os.environ.get("SLURM_PROCID", "0")) if launcher != "none" else 0
         if rank != 0:
             if state_of(cell, plan) == DONE:  # then rank 0 returns at once too (a requeued job)
                 return DONE
             if isinstance(cell, PretrainCell):
-                _run_pretrain(cell, launcher)
+                _run_pretrain(cell, plan, launcher)
             else:
                 _run_transfer(cell, plan, data_roots, launcher)
             return DONE
@@ -299,7 +301,9 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
             outcome[cell.name] = RUNNING
             continue
         dependency = None
-        source = getattr(cell, "source", None)
+        # what the cell needs first: a transfer cell its pretraining, a pretraining cell on a
+        # selected subset its selection (conditional pre-training)
+        source = getattr(cell, "source", None) or getattr(cell, "selection", None)
         if source is not None and outcome.get(source.name) == FAILED:
             log(f"{prefix}: its pretraining cell {source.name} failed; not submitted")
             outcome[cell.name] = FAILED

@@ -31,6 +31,17 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   slurm            optional dict(pretrain=dict(...), transfer=dict(...)): each stage's job
                    resources for `--executor slurm` (partition, gpus_per_node, nodes, time,
                    cpus_per_task, mem_gb, additional; pipeline.cluster)
+  selection        optional, conditional pre-training (Chakraborty et al.): dict(
+                     source=<pretraining config of the whole source set>,
+                     targets={name: dict(root=<ImageFolder train/val root>) or
+                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>))},
+                     methods=[...pretrain.selection.METHODS], fractions=[0.06, 0.12],
+                     image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None)
+                   One selection cell per target × method × fraction (tools/select_subset.py), one
+                   pretraining cell per selection × image size (the source config with
+                   data.subset and data.image_size), labelled "<method>_<fraction>_<size>px_<target>",
+                   transferred on every task on its own target only; the `arms` (e.g. i.i.d. on the
+                   whole source, random init) are transferred on every target.
 The plan is pure: cells with their directories; pipeline.run executes them.
 """
 
@@ -47,9 +58,34 @@ from common.provenance import REPO_ROOT
 from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
-                   "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "filename"}
+                   "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "filename"}
 TASK_KEYS = {"cfg_options", "schedules", "arms"}
+SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
+                  "feature_size"}
+TARGET_KEYS = {"root", "generate"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
+
+
+@dataclass
+class SelectionCell:
+    """One subset selection (conditional pre-training): target × method × fraction."""
+
+    target: str
+    method: str
+    fraction: float
+    seed: int
+    config: str  # the source's pretraining config
+    settings: dict  # k, feature_backbone, feature_size
+    target_spec: dict  # dict(root=...) or dict(generate=...)
+    work_dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"selection/{self.target}/{self.method}_{self.fraction:g}"
+
+    @property
+    def subset_file(self) -> Path:
+        return self.work_dir / "subset.json"
 
 
 @dataclass
@@ -62,6 +98,7 @@ class PretrainCell:
     config: str
     options: dict
     work_dir: Path
+    selection: SelectionCell | None = None  # the subset it trains on (data.subset)
 
     @property
     def name(self) -> str:
@@ -84,11 +121,13 @@ class TransferCell:
     work_dir: Path
     data_kind: str | None = None  # "coco" / "cityscapes" when the demo data is used
     schedule: str | None = None  # "3x" etc. (transfer.schedule); None: the task config's own
+    target: str | None = None  # conditional pre-training: the target (its data root: Plan.target_roots)
 
     @property
     def name(self) -> str:
+        where = f"{self.target}/" if self.target else ""
         schedule = f"{self.schedule}/" if self.schedule else ""
-        return f"transfer/{self.task}/{schedule}{self.arm}/seed{self.seed}"
+        return f"transfer/{self.task}/{where}{schedule}{self.arm}/seed{self.seed}"
 
 
 @dataclass
@@ -99,10 +138,17 @@ class Plan:
     pretrain: list[PretrainCell] = field(default_factory=list)
     transfer: list[TransferCell] = field(default_factory=list)
     demo_data: dict | None = None
+    selection: list[SelectionCell] = field(default_factory=list)
+    targets: dict = field(default_factory=dict)  # conditional pre-training: {name: dict(root=) or dict(generate=)}
 
     @property
     def cells(self) -> list:
-        return [*self.pretrain, *self.transfer]
+        return [*self.selection, *self.pretrain, *self.transfer]
+
+    def target_root(self, target: str) -> Path:
+        """A target's data folder: as configured, or generated under the run directory."""
+        spec = self.targets[target]
+        return Path(spec["root"]) if spec.get("root") else self.root / "data" / target
 
 
 def load_experiment(path: str, overrides: dict | None = None) -> Config:
@@ -121,6 +167,17 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
         bad = sorted(set(spec or {}) - TASK_KEYS)
         if bad:
             raise KeyError(f"{path}: {unknown_keys_message(bad, TASK_KEYS, f'tasks.{task}')}")
+    selection = cfg.get("selection")
+    if selection:
+        bad = sorted(set(selection) - SELECTION_KEYS)
+        if bad:
+            raise KeyError(f"{path}: {unknown_keys_message(bad, SELECTION_KEYS, 'selection')}")
+        for key in ("source", "targets", "methods", "fractions"):
+            if not selection.get(key):
+                raise KeyError(f"{path}: selection needs `{key}`")
+        for name, target in selection["targets"].items():
+            if set(target or {}) - TARGET_KEYS or len(target or {}) != 1:
+                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...)")
     return cfg
 
 
@@ -199,8 +256,10 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
                                 / f"seed{seed}")
                     plan.pretrain.append(PretrainCell(label, variant["name"], seed, config,
                                                       {**run_options, "seed": seed}, cell_dir))
+    selected = _selection_cells(cfg.get("selection"), plan, common, pretrain_seeds)
     seeds = list(cfg.get("seeds", [0]))
     scratch_seeds = list(cfg.get("random_init_seeds", seeds))
+    targets = list(plan.targets) or [None]  # conditional pre-training: every arm on every target
     for task, spec in (cfg.get("tasks") or {}).items():
         family = get_task(task).family  # an unknown task fails here, naming it
         data_kind = None
@@ -208,16 +267,18 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
             data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
         schedules, task_arms = _task_schedules(task, family, spec), _task_arms(task, spec, arms)
         cfg_options = dict((spec or {}).get("cfg_options") or {})
-        for (arm, pretrained, _), schedule in itertools.product(task_arms, schedules):
-            for i, seed in enumerate(seeds if pretrained else scratch_seeds):
-                source = None
-                if pretrained:
-                    pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]
-                    source = next(c for c in plan.pretrain
-                                  if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])
-                work_dir = root / "transfer" / task / (schedule or "") / arm / f"seed{seed}"
-                plan.transfer.append(TransferCell(task, arm, seed, dict(cfg_options), source, work_dir,
-                                                  data_kind, schedule))
+        for target in targets:
+            target_arms = task_arms + [(label, True, label) for label in selected.get(target, [])]
+            for (arm, pretrained, _), schedule in itertools.product(target_arms, schedules):
+                for i, seed in enumerate(seeds if pretrained else scratch_seeds):
+                    source = None
+                    if pretrained:
+                        pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]
+                        source = next(c for c in plan.pretrain
+                                      if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])
+                    where = root / "transfer" / task / (target or "") / (schedule or "")
+                    plan.transfer.append(TransferCell(task, arm, seed, dict(cfg_options), source,
+                                                      where / arm / f"seed{seed}", data_kind, schedule, target))
     return plan
 
 
@@ -245,3 +306,33 @@ def _task_arms(task: str, spec, arms: list[tuple[str, bool, str]]) -> list[tuple
     if unknown:
         raise KeyError(f"tasks.{task}.arms: unknown arm(s) {unknown}; the experiment's arms: {sorted(known)}")
     return [a for a in arms if a[0] in wanted or a[2] in wanted]
+
+
+def _selection_cells(selection: dict | None, plan: Plan, options: dict, pretrain_seeds: list[int]
+                     ) -> dict[str, list[str]]:
+    """Add conditional pre-training's selection and pretraining cells to `plan`; return
+    {target: [labels of the arms pretrained on its subsets]}."""
+    if not selection:
+        return {}
+    source = resolve_config_path(selection["source"])
+    settings = {"k": int(selection.get("k", 200)), "feature_backbone": selection.get("feature_backbone"),
+                "feature_size": selection.get("feature_size")}
+    sizes = list(selection.get("image_sizes") or [None])
+    labels: dict[str, list[str]] = {}
+    for target, spec in selection["targets"].items():
+        plan.targets[target] = dict(spec)
+        for fraction in selection["fractions"]:
+            for method in selection["methods"]:
+                cell = SelectionCell(target, method, float(fraction), int(selection.get("seed", 0)), source, settings,
+                                     dict(spec), plan.root / "selection" / target / f"{method}_{float(fraction):g}")
+                plan.selection.append(cell)
+                for size in sizes:
+                    label = f"{method}_{float(fraction):g}" + (f"_{size}px" if size else "") + f"_{target}"
+                    labels.setdefault(target, []).append(label)
+                    run_options = {**options, "data.subset": str(cell.subset_file), "label": label}
+                    if size:
+                        run_options["data.image_size"] = int(size)
+                    for seed in pretrain_seeds:
+                        plan.pretrain.append(PretrainCell(label, "", seed, source, {**run_options, "seed": seed},
+                                                          plan.root / "pretrain" / label / f"seed{seed}", cell))
+    return labels

@@ -29,7 +29,7 @@ from common.files import write_json_atomic
 from common.provenance import config_hash
 from common.vocab import BACKBONE_META, RESULTS_FILE
 from gather.headline import format_headline
-from pipeline.experiment import Plan, PretrainCell, TransferCell
+from pipeline.experiment import Plan, PretrainCell, SelectionCell, TransferCell
 from pipeline.locks import CellBusy, CellLock, describe, held_by_this_process, lock_holder
 
 STATUS_FILE = "status.json"
@@ -39,24 +39,39 @@ STATES = (DONE, RUNNING, INTERRUPTED, FAILED, PENDING)
 WAIT_POLL_S = 2.0  # how often a pipeline looks whether a cell running elsewhere has finished
 
 
-def pretrain_hash(cell: PretrainCell) -> str:
-    """The config hash stage 1 writes into its export (pretrain.trainer.plain_config)."""
+def selection_hash(cell: SelectionCell) -> str:
+    """What decides a subset: the source's resolved config, the target, method, fraction, seed
+    and the selection settings."""
     from pretrain.config import load_config
     from pretrain.trainer import plain_config
 
-    return config_hash(plain_config(load_config(cell.config, cell.options)))
+    return config_hash({"source": plain_config(load_config(cell.config)), "target": cell.target_spec,
+                        "method": cell.method, "fraction": cell.fraction, "seed": cell.seed, **cell.settings})
+
+
+def pretrain_hash(cell: PretrainCell) -> str:
+    """The config hash stage 1 writes into its export (pretrain.trainer.plain_config); for a run
+    on a selected subset also the selection's hash (the subset file's path alone says nothing)."""
+    from pretrain.config import load_config
+    from pretrain.trainer import plain_config
+
+    plain = config_hash(plain_config(load_config(cell.config, cell.options)))
+    return plain if cell.selection is None else config_hash([plain, selection_hash(cell.selection)])
 
 
 def transfer_hash(cell: TransferCell, plan: Plan) -> str:
     """What decides a transfer cell's result: the resolved task config (every `_base_` level,
     the overrides and the schedule), seed, generated data, backbone."""
     from transfer.build import recipe_hash, resolve_task_config
+    from transfer.classification import SCOPE, classification_recipe_hash
 
-    _, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
+    task, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
+    recipe = classification_recipe_hash(cfg) if task.scope == SCOPE else recipe_hash(cfg)
     return config_hash({
-        "task": cell.task, "recipe": recipe_hash(cfg), "seed": cell.seed,
+        "task": cell.task, "recipe": recipe, "seed": cell.seed,
         "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
         "backbone": pretrain_hash(cell.source) if cell.source else "none",
+        **({"target": plan.targets[cell.target]} if cell.target else {}),
     })
 
 
@@ -75,10 +90,14 @@ def schedule_text(cell) -> str:
 
 
 def cell_hash(cell, plan: Plan) -> str:
+    if isinstance(cell, SelectionCell):
+        return selection_hash(cell)
     return pretrain_hash(cell) if isinstance(cell, PretrainCell) else transfer_hash(cell, plan)
 
 
 def artifact(cell) -> Path:
+    if isinstance(cell, SelectionCell):
+        return cell.subset_file
     return cell.export_dir / BACKBONE_META if isinstance(cell, PretrainCell) else cell.work_dir / RESULTS_FILE
 
 
@@ -146,10 +165,35 @@ def ensure_demo_data(plan: Plan) -> dict[str, Path]:
             wait_until_free(plan.root / "data")
 
 
-def _run_pretrain(cell: PretrainCell, launcher: str = "none") -> str:
+def ensure_targets(plan: Plan) -> None:
+    """Generate the conditional experiment's generated targets (deterministic, idempotent)."""
+    from pretrain.synthetic import write_shapes_folder
+
+    for name, spec in plan.targets.items():
+        if spec.get("generate"):
+            write_shapes_folder(plan.target_root(name), **dict(spec["generate"]))
+
+
+def _run_selection(cell: SelectionCell, plan: Plan) -> str:
+    from pretrain.config import load_config
+    from pretrain.selection import select_subset
+    from pretrain.subset import write_subset
+
+    record = select_subset(load_config(cell.config), cell.config, str(plan.target_root(cell.target)), cell.method,
+                           cell.fraction, seed=cell.seed, cache_dir=str(plan.root / "selection" / "features"),
+                           **cell.settings)
+    write_subset(cell.subset_file, record)
+    return (f"kept {record['size']} of {record['source']['size']}, {record['cost']['forwards']} forwards, "
+            f"{record['cost']['wall_clock_s']:.0f} s")
+
+
+def _run_pretrain(cell: PretrainCell, plan: Plan, launcher: str = "none") -> str:
     from pretrain.config import load_config
     from pretrain.trainer import train
 
+    if cell.selection is not None and state_of(cell.selection, plan) != DONE:
+        raise RuntimeError(f"its selection cell {cell.selection.name} has no subset file "
+                           f"(state: {state_of(cell.selection, plan)})")
     meta = train(load_config(cell.config, cell.options), str(cell.work_dir), launcher=launcher, resume=True)
     return f"top-1 {meta['top1']:.1f}%, cost {100 * meta['cost']:.1f}%" if meta["top1"] is not None else ""
 
@@ -164,10 +208,10 @@ def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict, launcher: st
     if source_state != DONE:
         raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: {source_state})")
     backbone = str(cell.source.export_dir) if cell.source else "none"
+    data_root = plan.target_root(cell.target) if cell.target else data_roots.get(cell.data_kind)
     results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
-                           cfg_options=cell.cfg_options or None,
-                           data_root=data_roots.get(cell.data_kind), resume=True, schedule=cell.schedule,
-                           launcher=launcher)
+                           cfg_options=cell.cfg_options or None, data_root=data_root, resume=True,
+                           schedule=cell.schedule, launcher=launcher)
     return format_headline(cell.task, results["metrics"])
 
 
@@ -178,6 +222,7 @@ def _print(message: str) -> None:
 def run_plan(plan: Plan, verbose: bool = False, log=_print) -> dict[str, str]:
     """Run every cell not done yet; return {cell name: final state}."""
     data_roots = ensure_demo_data(plan)
+    ensure_targets(plan)
     final = {}
     cells = plan.cells
     for i, cell in enumerate(cells, start=1):
@@ -223,8 +268,12 @@ def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, v
     started = time.perf_counter()
     try:
         with _captured(cell.work_dir / "pipeline.log", verbose):
-            summary = (_run_pretrain(cell, launcher) if isinstance(cell, PretrainCell)
-                       else _run_transfer(cell, plan, data_roots, launcher))
+            if isinstance(cell, SelectionCell):
+                summary = _run_selection(cell, plan)
+            elif isinstance(cell, PretrainCell):
+                summary = _run_pretrain(cell, plan, launcher)
+            else:
+                summary = _run_transfer(cell, plan, data_roots, launcher)
     except Exception as exc:  # one failed cell must not stop the others
         (cell.work_dir / "error.txt").write_text(traceback.format_exc())
         _write_status(cell, state=FAILED, finished=time.time(), error=f"{type(exc).__name__}: {exc}")

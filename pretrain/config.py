@@ -16,7 +16,8 @@ CONFIG_KEYS = {
     "arch": "network name, see pretrain.models.ARCHS",
     "norm": "'bn' (default) or 'gn': GroupNorm of 32 groups in every norm layer (the ResNets); recorded in "
             "the export, and stage 2 must build the same norm",
-    "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...)",
+    "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...; subset=<subset file "
+            "of tools/select_subset.py>; synthetic: render_size, classes, hues, shape_mix)",
     "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
@@ -35,13 +36,16 @@ TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nestero
               "gamma", "workers", "warmup_epochs", "lr_schedule", "amp"}
 LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
 # The keys of `data` per data.type (pretrain.data.build_datasets reads exactly these).
+# Every type also takes `subset` (a tools/select_subset.py file: conditional pre-training).
 DATA_KEYS = {
-    "synthetic": {"type", "image_size", "num_train", "num_val", "data_seed"},
-    "cifar10": {"type", "image_size", "root"},
-    "cifar100": {"type", "image_size", "root"},
-    "imagenet": {"type", "image_size", "root"},
-    "imagenet_lt": {"type", "image_size", "root", "train_list", "val_list"},
+    "synthetic": {"type", "image_size", "num_train", "num_val", "data_seed", "render_size", "shape_mix", "classes",
+                  "hues", "subset"},
+    "cifar10": {"type", "image_size", "root", "subset"},
+    "cifar100": {"type", "image_size", "root", "subset"},
+    "imagenet": {"type", "image_size", "root", "subset"},
+    "imagenet_lt": {"type", "image_size", "root", "train_list", "val_list", "subset"},
 }
+OPTIONAL_DATA_KEYS = {"data_seed", "render_size", "shape_mix", "classes", "hues", "subset"}
 AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
 RANDAUGMENT_KEYS = {"num_ops", "magnitude"}
 MIXES = (None, "mixup", "ricap")
@@ -78,7 +82,7 @@ def check_data_keys(data: dict) -> None:
     if kind not in DATA_KEYS:
         raise ValueError(f"unknown data.type {kind!r}; known: {sorted(DATA_KEYS)}")
     check_keys(data, DATA_KEYS[kind], "data")
-    missing = sorted(DATA_KEYS[kind] - set(data) - {"data_seed"})
+    missing = sorted(DATA_KEYS[kind] - set(data) - OPTIONAL_DATA_KEYS)
     if missing:
         raise KeyError(f"config lacks data.{missing[0]} (data.type {kind!r} needs {sorted(DATA_KEYS[kind])})")
 

@@ -34,12 +34,20 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 
 
 def build_transform(preset: str, train: bool, image_size: int, mean: Sequence[float], std: Sequence[float],
-                    randaugment: dict | None = None):
+                    randaugment: dict | None = None, native_size: int | None = None):
     """The paper's recipes: ImageNet random-resized crop (8-100% area, 3/4-4/3) + flip;
     CIFAR-style pad-4 random crop + flip (also used for the synthetic shapes). `randaugment`
     (training only): torchvision's RandAugment(**randaugment) first, as Arazo et al. insert it
-    before the crop and flip (their N=2, M=4 is num_ops=2, magnitude=4)."""
+    before the crop and flip (their N=2, M=4 is num_ops=2, magnitude=4).
+
+    Low resolution (conditional pre-training's 112 px): the ImageNet crops are resized
+    bilinearly to `image_size` by RandomResizedCrop / Resize themselves; the CIFAR-style crop is
+    taken at the images' `native_size` and then resized bilinearly to `image_size`."""
     normalize = [T.ToTensor(), T.Normalize(mean, std)]
+    if preset == "cifar" and native_size and native_size != image_size:
+        normalize = [T.Resize(image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+                     *normalize]
+        image_size = native_size  # the crop's size; the resize above brings it to image_size
     first = [T.RandAugment(**randaugment)] if train and randaugment else []
     if preset == "imagenet":
         if train:
@@ -82,11 +90,13 @@ class ClassificationDataset(torch.utils.data.Dataset):
 
 
 class SyntheticShapes(ClassificationDataset):
-    """The embedded default (pretrain.synthetic): generated in memory, deterministically."""
+    """The embedded default (pretrain.synthetic): generated in memory, deterministically.
+    `shape_options`: make_shapes' domain-shift parameters (classes, hues)."""
 
-    def __init__(self, num_samples: int, image_size: int, transform, data_seed: int = 0, seed: int = 0):
+    def __init__(self, num_samples: int, image_size: int, transform, data_seed: int = 0, seed: int = 0,
+                 **shape_options):
         super().__init__(transform, seed)
-        self.images, self.targets, self.kinds = make_shapes(num_samples, image_size, data_seed)
+        self.images, self.targets, self.kinds = make_shapes(num_samples, image_size, data_seed, **shape_options)
         self.num_classes = int(self.targets.max()) + 1
 
     def __len__(self):
@@ -198,40 +208,113 @@ class Cifar(ClassificationDataset):
         return Image.fromarray(self.images[index])
 
 
+class SubsetView(ClassificationDataset):
+    """The samples `indices` of `base` (data.subset), renumbered 0..n-1 for the sampler and the
+    loss table; augmentation still draws from the base sample's (seed, epoch, index) stream."""
+
+    def __init__(self, base: ClassificationDataset, indices: np.ndarray):
+        super().__init__(base.transform, base.seed)
+        self.base = base
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.targets = base.targets[self.indices]
+        self.num_classes = base.num_classes
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, key):
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        item = self.base[(int(self.indices[index]), epoch)]
+        return {**item, "index": int(index)}
+
+
 def shot_groups(train_targets: np.ndarray, num_classes: int) -> np.ndarray:
     """ImageNet-LT's class groups from training counts: 0 many (>100), 1 medium, 2 few (<20)."""
     counts = np.bincount(train_targets, minlength=num_classes)
     return np.where(counts > 100, 0, np.where(counts < 20, 2, 1))
 
 
+# The resolution a dataset type's i.i.d. recipe trains at: the pixel-weighted cost of a run at
+# data.image_size is its cost × (image_size / reference)² (112 px on ImageNet: 1/4).
+REFERENCE_SIZES = {"imagenet": 224, "imagenet_lt": 224, "cifar10": 32, "cifar100": 32}
+
+
+def native_size(data: dict) -> int | None:
+    """The size the images exist at before the crop: the shapes' `render_size` (default
+    image_size), CIFAR's 32; None for ImageNet-style sets (any size, random-resized crops)."""
+    if data["type"] == "synthetic":
+        return int(data.get("render_size") or data["image_size"])
+    return 32 if data["type"] in ("cifar10", "cifar100") else None
+
+
+def reference_image_size(data: dict) -> int:
+    """The resolution the pixel-weighted cost is relative to (REFERENCE_SIZES; the shapes: their
+    render size)."""
+    return REFERENCE_SIZES.get(data["type"]) or native_size(data)
+
+
+def shape_options(data: dict) -> dict:
+    """make_shapes' domain-shift parameters from a synthetic `data` dict (classes, hues, and the
+    easy/redundant/hard mix as `shape_mix`; none by default)."""
+    options = {k: data[k] for k in ("classes", "hues") if data.get(k) is not None}
+    if data.get("shape_mix") is not None:
+        options["mix"] = tuple(data["shape_mix"])
+    return options
+
+
+def feature_transform(data: dict, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Deterministic eval transform for scoring images (subset selection), the same for the
+    source and the target: resize the short side to `size`, centre crop, normalize."""
+    return T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+                      T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])
+
+
 def build_datasets(data: dict, seed: int, randaugment: dict | None = None):
     """(train, val) datasets from a config's `data` dict; see configs/pretrain/*.py.
-    `randaugment` adds RandAugment to the training transform (build_transform)."""
+    `randaugment` adds RandAugment to the training transform (build_transform). `data.subset`
+    (a subset file, pretrain.subset) restricts the training set to the samples it lists; the
+    full set stays the reference of the cost (`train.source_size`)."""
+    train, val = _build_full(data, seed, randaugment)
+    train.source_size = len(train)
+    if data.get("subset"):
+        from pretrain.subset import subset_indices
+
+        indices, record = subset_indices(data["subset"], train)
+        train = SubsetView(train, indices)
+        train.source_size, train.subset_record = len(train.base), record
+        train.normalization = train.base.normalization
+    return train, val
+
+
+def _build_full(data: dict, seed: int, randaugment: dict | None = None):
     kind = data["type"]
     size = data["image_size"]
-    ra = {"randaugment": randaugment}
+    ra = {"randaugment": randaugment, "native_size": native_size(data)}
     if kind == "synthetic":
         # ImageNet's statistics, which every transfer task normalizes with: the same input
         # scale in both stages.
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-        train = SyntheticShapes(data["num_train"], size, build_transform("cifar", True, size, mean, std, **ra),
-                                data_seed=data.get("data_seed", 0), seed=seed)
-        val = SyntheticShapes(data["num_val"], size, build_transform("cifar", False, size, mean, std),
-                              data_seed=data.get("data_seed", 0) + 1000, seed=seed)
+        render, shapes = native_size(data), shape_options(data)
+        train = SyntheticShapes(data["num_train"], render, build_transform("cifar", True, size, mean, std, **ra),
+                                data_seed=data.get("data_seed", 0), seed=seed, **shapes)
+        val = SyntheticShapes(data["num_val"], render,
+                              build_transform("cifar", False, size, mean, std, native_size=render),
+                              data_seed=data.get("data_seed", 0) + 1000, seed=seed, **shapes)
     elif kind in ("cifar10", "cifar100"):
         mean, std = CIFAR_MEAN, CIFAR_STD
         train = Cifar(data["root"], kind, True, build_transform("cifar", True, size, mean, std, **ra), seed)
-        val = Cifar(data["root"], kind, False, build_transform("cifar", False, size, mean, std), seed)
+        val = Cifar(data["root"], kind, False, build_transform("cifar", False, size, mean, std, native_size=32),
+                    seed)
     elif kind == "imagenet":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         train = ImageFolder(os.path.join(data["root"], "train"),
-                            build_transform("imagenet", True, size, mean, std, **ra), seed)
+                            build_transform("imagenet", True, size, mean, std, randaugment), seed)
         val = ImageFolder(os.path.join(data["root"], "val"),
                           build_transform("imagenet", False, size, mean, std), seed, classes=train.classes)
     elif kind == "imagenet_lt":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         train = ListDataset(data["root"], data["train_list"],
-                            build_transform("imagenet", True, size, mean, std, **ra), seed, 1000)
+                            build_transform("imagenet", True, size, mean, std, randaugment), seed, 1000)
         val = ListDataset(data["root"], data["val_list"],
                           build_transform("imagenet", False, size, mean, std), seed, 1000)
         val.shot_groups = shot_groups(train.targets, 1000)

@@ -69,7 +69,7 @@ class MethodHook(Hook):
     def iid_forwards(self) -> float:
         """Sample-forwards of i.i.d. training over the configured epochs this run covers."""
         epochs = reference_epochs(self.method.epochs, len(self.history), self.method.schedule_fraction)
-        return epochs * self.dataset_size
+        return epochs * (self.export_meta.get("source_size") or self.dataset_size)  # a subset run: the full source
 
     def cost(self) -> float:
         return training_cost(self.forwards, self.backwards, self.iid_forwards())
@@ -220,17 +220,25 @@ class MethodHook(Hook):
 def meta_from_state(state: dict, dataset_size: int) -> dict:
     """Export metadata from a MethodHook state (live, or read from a checkpoint)."""
     epochs = len(state["history"])
-    iid_forwards = reference_epochs(state["epochs"], epochs, state["schedule_fraction"]) * dataset_size
+    export_meta = state["export_meta"]
+    # i.i.d. over the whole source set: a run on a subset (data.subset) costs its share of it
+    source_size = export_meta.get("source_size") or dataset_size
+    iid_forwards = reference_epochs(state["epochs"], epochs, state["schedule_fraction"]) * source_size
     metrics = state.get("last_metrics", {})
     arm = state["arm"]
-    export_meta = state["export_meta"]
+    cost = training_cost(state["forwards"], state["backwards"], iid_forwards)
+    # pixel-weighted: a 112 px run's sample-step costs (112/224)² of a 224 px one
+    cost_pixels = cost * export_meta.get("pixel_scale", 1.0)
+    selection = export_meta.get("selection_cost") or {}
     return {
         **export_meta,
         "arm": export_meta.get("label") or arm["name"],
         "method": arm["name"],
         "arm_params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in arm.items() if k != "name"},
         "epochs": epochs,
-        "cost": training_cost(state["forwards"], state["backwards"], iid_forwards),
+        "cost": cost,
+        "cost_pixels": cost_pixels,
+        "total_cost": cost_pixels + (selection.get("cost") or 0.0),  # selection + pretraining
         "forwards": state["forwards"],
         "backwards": state["backwards"],
         "iid_forwards": round(iid_forwards),

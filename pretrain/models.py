@@ -231,3 +231,17 @@ class Classifier(BaseModel):
         if mode == "predict":
             return [{"logits": logits.detach(), "label": label, "index": index}]
         raise ValueError(f"unknown mode {mode!r}")
+
+
+@torch.no_grad()
+def forward_flops(net: nn.Module, image_size: int) -> int:
+    """FLOPs of one sample's forward pass at `image_size` (torch's FlopCounterMode: convolutions
+    and matrix products, multiply-add = 2). Training costs about 3x this per sample."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = net.training
+    net.eval()
+    with FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, 3, image_size, image_size))
+    net.train(was_training)
+    return int(counter.get_total_flops())

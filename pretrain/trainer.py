@@ -30,11 +30,12 @@ from common.provenance import config_hash, versions
 from common.vocab import BN, GN, GN_GROUPS
 from common.workdir import claim_work_dir
 from pretrain.config import CONFIG_KEYS, augment_settings, check_config
-from pretrain.data import build_datasets
+from pretrain.data import build_datasets, reference_image_size
 from pretrain.hook import MethodHook
 from pretrain.methods import build_method
-from pretrain.models import Classifier
+from pretrain.models import Classifier, build_network, forward_flops
 from pretrain.sampler import SubsetSampler, per_rank_length
+from pretrain.selection import relative_selection_cost
 from pretrain.training_loss import TrainingLoss
 
 
@@ -150,6 +151,23 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
     return schedulers
 
 
+def subset_meta(train_set, data: dict, arch: str, epochs: int) -> dict:
+    """The export's `subset` (what the selection kept, for which target) and `selection_cost`
+    (its measured cost, and `cost`: its FLOPs as a share of i.i.d. pretraining of `arch` on the
+    whole source at the reference resolution), for a run on a data.subset; {} otherwise."""
+    record = getattr(train_set, "subset_record", None)
+    if record is None:
+        return {}
+    net = build_network(arch, train_set.num_classes)
+    train_flops = 3 * forward_flops(net, reference_image_size(data))  # forward + backward ≈ 3 forwards
+    cost = dict(record["cost"])
+    cost["cost"] = relative_selection_cost(cost["flops"], train_flops, train_set.source_size, epochs)
+    subset = {k: record[k] for k in ("method", "fraction", "seed", "params", "size", "target", "features")
+              if k in record}
+    return {"subset": {**subset, "path": str(data["subset"]), "source_size": train_set.source_size},
+            "selection_cost": cost}
+
+
 def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False,
                  overwrite: bool = False) -> Runner:
     """A Runner for one pretraining run; `resume=True` continues from work_dir's newest intact
@@ -179,6 +197,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     plain = plain_config(cfg)
     amp = bool(train_cfg.get("amp", False))
     epochs = int(train_cfg["epochs"])
+    size, reference = int(cfg["data"]["image_size"]), reference_image_size(cfg["data"])
     method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
     norm = cfg.get("norm", BN)
     export_meta = {
@@ -199,6 +218,11 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
+        "image_size": size,
+        "reference_image_size": reference,
+        "pixel_scale": (size / reference) ** 2,
+        "source_size": train_set.source_size,
+        **subset_meta(train_set, cfg["data"], cfg["arch"], epochs),
     }
     loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed)
     hook = MethodHook(method, loss, sampler, cfg["arm"], export_dir=os.path.join(work_dir, "export"),

@@ -72,14 +72,18 @@ def main() -> int:
         print("\n".join(cluster.dry_run_lines(plan, resources)))
         return 0
     if args.dry_run:
-        print(f"experiment {plan.name}: {len(plan.pretrain)} pretraining + {len(plan.transfer)} transfer cells "
-              f"in {plan.root}")
+        selection = f"{len(plan.selection)} subset selection + " if plan.selection else ""
+        print(f"experiment {plan.name}: {selection}{len(plan.pretrain)} pretraining + {len(plan.transfer)} transfer "
+              f"cells in {plan.root}")
         for cell in plan.cells:
             origin = ""
             if hasattr(cell, "task"):
                 origin = f"  <- {cell.source.name if cell.source else 'random init'}"
                 origin += f", data: {cell.data_kind} (generated)" if cell.data_kind else ""
                 origin += f", schedule {schedule}" if (schedule := schedule_text(cell)) else ""
+                origin += f", target: {plan.target_root(cell.target)}" if cell.target else ""
+            elif hasattr(cell, "method"):  # a subset selection
+                origin = f"  {cell.config} -> {plan.target_root(cell.target)} {cell.settings}"
             else:
                 origin = f"  {cell.config} {cell.options or ''}"
             print(f"{state_of(cell, plan):<8} {cell.name} [{cell_hash(cell, plan)}]{origin}")

@@ -27,9 +27,12 @@ from common.results import make_results
 from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
 from common.workdir import claim_work_dir
 from transfer.build import RUN_SPECIFIC_KEYS, RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
+from transfer.classification import SCOPE as CLASSIFICATION_SCOPE
+from transfer.classification import run_classification
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data, name_unreadable_files
 from transfer.schedule import recorded_schedule
+from transfer.tasks import get_task
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
@@ -58,6 +61,13 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     (transfer.schedule); results.json's protocol records it.
     """
     started = time.perf_counter()
+    task_spec = get_task(task)
+    if task_spec.scope == CLASSIFICATION_SCOPE:  # no mmengine Runner: a plain torchvision loop
+        if schedule is not None or amp:
+            raise ValueError(f"task {task!r} (a plain torchvision loop) takes neither --schedule nor --amp")
+        return run_classification(task_spec, backbone, arch=arch, seed=seed, work_dir=work_dir,
+                                  cfg_options=cfg_options, data_root=data_root, dry_run=dry_run,
+                                  launcher=launcher, resume=resume, dump_config=dump_config)
     if dry_run:
         # a GroupNorm export renamed to the toolbox's layout goes to a temporary directory:
         # a dry run writes nothing into the work dir

@@ -63,6 +63,17 @@ TASKS: dict[str, Task] = {t.name: t for t in [
           "CPU smoke run of fpn_gn: R18 with GroupNorm, 256 px, 1x = 9 iterations on the COCO sample"),
     _task("mask_rcnn_gn_tiny", "mask_rcnn_r18_fpn_gn_tiny_coco_sample.py", "mmdet",
           "CPU smoke run of mask_rcnn_gn: R18 with GroupNorm, 256 px, 1x = 9 iterations on the COCO sample"),
+    # Conditional pre-training's transfer (Chakraborty et al.): a plain torchvision loop
+    # (transfer/classification.py), ImageFolder targets in train/val class folders.
+    _task("finegrained_finetune", "finegrained_r34_finetune_224.py", "torchvision",
+          "fine-grained classification (Stanford Cars / CUB / fMoW folders): R34 full fine-tuning, 224 px, "
+          "90 epochs, top-1/top-5"),
+    _task("finegrained_linear", "finegrained_r34_linear_224.py", "torchvision",
+          "fine-grained classification: linear probe on the frozen R34 backbone, 224 px, 90 epochs, top-1/top-5"),
+    _task("finegrained_finetune_tiny", "finegrained_r18_finetune_tiny.py", "torchvision",
+          "CPU run of finegrained_finetune: R18, 48 px, 6 epochs on a generated target (--data-root)"),
+    _task("finegrained_linear_tiny", "finegrained_r18_linear_tiny.py", "torchvision",
+          "CPU run of finegrained_linear: R18, 48 px, 10 epochs on a generated target (--data-root)"),
 ]}
 
 

@@ -80,8 +80,11 @@ def test_keypoint_and_mask_columns_map_to_the_toolbox_names():
 
 def test_every_transfer_task_has_a_table():
     from common.vocab import TASK_FAMILIES
+    from gather.tables import CONDITIONAL_TASKS
 
-    assert [t for t in TASK_FAMILIES if task_table(t) is None] == []
+    # the fine-grained tasks have the conditional pre-training table (build_conditional_tables)
+    assert [t for t in TASK_FAMILIES if task_table(t) is None
+            and t.removesuffix("_tiny") not in CONDITIONAL_TASKS] == []
     assert task_table("fpn_tiny") == ("T5", "FPN (tiny)")
     assert task_table("unknown") is None
 
@@ -320,3 +323,35 @@ def test_budgeted_transfer_runs_get_arazo_s_layout_on_the_headline_metric():
     assert budget.spec.columns == ("Method", "Backbone", "budget 0.2", "budget 0.5", "own cost")
     assert md_cells(budget) == [["i.i.d.", "R-18", "–", "–", "30.0 ± 0.0 (100%)"],
                                 ["p-SGD", "R-18", "21.0 ± 1.4 (20%)", "21.0 ± 1.4 (50%)", "–"]]
+
+
+def conditional_row(method, fraction, size, target, top1, seed=0, arm=None, total=None):
+    """A fine-grained transfer row of a backbone pretrained on a selected subset (or none)."""
+    conditional = {"method": method, "fraction": fraction, "image_size": size, "target": target,
+                   "pretrain_cost": (fraction or 1.0) * (size / 224) ** 2 if size else 0.0,
+                   "selection_cost": 0.004 if method not in (None, "random") else 0.0,
+                   "total_cost": total, "wall_clock_s": 7200.0}
+    name = arm or f"{method}_{fraction}_{size}px_{target}"
+    return TransferRow(task="finegrained_finetune", arm=name, seed=seed, arch="resnet34", cost=fraction or 1.0,
+                       metrics={"top1": top1, "top5": 99.0}, config_hash="0" * 16, pretrain_dataset="imagenet",
+                       path=f"/x/{name}/{seed}/results.json", conditional=conditional)
+
+
+def test_conditional_table_has_methods_as_rows_targets_and_costs_as_columns():
+    rows = [conditional_row("random", 0.12, 224, "cars", 80.0, total=0.12),
+            conditional_row("random", 0.12, 224, "cars", 82.0, seed=1, total=0.12),
+            conditional_row("domain_classifier", 0.12, 224, "cars", 85.0, total=0.124),
+            conditional_row("domain_classifier", 0.12, 224, "birds", 70.0, total=0.124),
+            conditional_row("domain_classifier", 0.12, 112, "birds", 68.0, total=0.034),
+            conditional_row(None, None, 224, "cars", 88.0, arm="iid", total=1.0)]
+    tables, warnings = build_tables(rows, [])
+    assert warnings == [] and len(tables) == 1
+    table = tables[0]
+    assert table.spec.columns == ("Selection", "Subset", "Pre-train Res.", "birds", "cars", "Selection Cost",
+                                  "Pre-train Cost", "Selection + Pre-train", "Wall-clock (h)")
+    text = render_md(table).splitlines()
+    assert text[4] == "| i.i.d. | 100% | 224 px | – | 88.0 | 0% | 100% | 100% | 2 |"
+    assert text[5] == "| Random | 12% | 224 px | – | 81.0 ± 1.4 | 0% | 12% | 12% | 2 |"
+    assert text[6] == "| Domain classifier | 12% | 224 px | 70.0 | 85.0 | 0.4% | 12% | 12.4% | 2 |"
+    assert text[7] == "| Domain classifier | 12% | 112 px | 68.0 | – | 0.4% | 3% | 3.4% | 2 |"
+    assert "CPT-finegrained_finetune" in text[0]

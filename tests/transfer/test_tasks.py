@@ -17,7 +17,8 @@ IMAGENET_STD = [58.395, 57.12, 57.375]
 
 
 def test_task_names_and_families():
-    paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline", "fpn_gn", "mask_rcnn_gn"}
+    paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline", "fpn_gn", "mask_rcnn_gn", "finegrained_finetune",
+             "finegrained_linear"}
     assert set(TASKS) == paper | {f"{name}_tiny" for name in paper} | {"simplebaseline_xiao"}
     for name in paper:
         assert TASKS[name].family == TASKS[f"{name}_tiny"].family
@@ -37,7 +38,10 @@ def test_unknown_task_lists_known_ones():
         get_task("yolo")
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+TOOLBOX_TASKS = [name for name, task in TASKS.items() if task.scope != "torchvision"]
+
+
+@pytest.mark.parametrize("name", TOOLBOX_TASKS)
 def test_config_loads_and_states_protocol(name):
     task = TASKS[name]
     cfg = Config.fromfile(str(task.config))

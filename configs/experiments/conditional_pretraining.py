@@ -1,0 +1,25 @@
+# Chakraborty et al., "Efficient Conditional Pre-training for Transfer Learning", supervised
+# setting: ResNet-34 pretrained 90 epochs on a subset of ImageNet chosen for each fine-grained
+# target by every selection method, at 6% and 12% of ImageNet, at 224 and at 112 px; then
+# fine-tuned (and linearly probed) on the target. The i.i.d. run on the whole of ImageNet and
+# random init bracket them. Targets in train/val class folders (Stanford Cars, Caltech-UCSD
+# Birds, fMoW; see README *Real data*). 2 fractions × 6 methods × 2 resolutions × 3 targets =
+# 72 pretraining runs: GPUs, one job per cell (`--dry-run` lists them).
+# Then `python tools/gather.py runs/conditional_pretraining`.
+name = "conditional_pretraining"
+arms = dict(iid="configs/pretrain/resnet34_imagenet_90e_iid.py", random_init=None)
+selection = dict(
+    source="configs/pretrain/resnet34_imagenet_90e_iid.py",
+    targets=dict(stanford_cars=dict(root="data/stanford_cars"), cub_200=dict(root="data/cub_200"),
+                 fmow=dict(root="data/fmow")),
+    methods=["random", "domain_classifier", "clustering_avg", "clustering_min", "active", "inverse_active"],
+    fractions=[0.06, 0.12],
+    image_sizes=[224, 112],
+    seed=0,
+    k=200,  # the paper's K
+    feature_backbone=None,  # a seeded random-init ResNet-18; or an export (e.g. a small self-supervised one)
+    feature_size=112,  # the feature passes at 112 px: a quarter of the 224 px cost
+)
+tasks = dict(finegrained_finetune=dict(), finegrained_linear=dict())
+seeds = [0]
+baseline = "iid"

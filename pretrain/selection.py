@@ -1,0 +1,196 @@
+"""Conditional pre-training's subset selection (Chakraborty et al.): choose, before pretraining,
+the part of the source set that resembles the target.
+
+Every method scores the source images from features of one small network (a seeded random-init
+ResNet-18 by default, or an export / torchvision checkpoint) and keeps the best-scored
+round(fraction × N), ties broken by index:
+  random             a uniform draw (the control every conditional method must beat)
+  domain_classifier  logistic regression source (0) vs target (1) on the features; keep the
+                     source images it finds most target-like (highest p(target))
+  clustering_avg     K-means (K=200 by default, scikit-learn) on the target's features; keep the
+  clustering_min     source images with the smallest average / minimum distance to the centres
+  active             logistic regression on the target's labels; keep the source images where
+  inverse_active     its prediction entropy is highest (active) / lowest (inverse active)
+The paper's domain classifier is a ResNet-18 trained on the images; here it is a linear model on
+the small network's features, which is what makes selection cost a few feature passes instead of
+a training run. The scoring functions are pure (features in, indices out); `select_subset` adds
+the I/O and measures the cost: the feature passes (forwards, FLOPs, wall-clock) and the fit.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from common.files import atomic_path
+from common.provenance import config_hash, versions
+from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder, build_datasets, feature_transform
+from pretrain.models import build_network, forward_flops
+from pretrain.subset import SUBSET_FORMAT, sample_list_hash, subset_size
+
+METHODS = ("random", "domain_classifier", "clustering_avg", "clustering_min", "active", "inverse_active")
+DEFAULT_K = 200
+FEATURE_ARCH = "resnet18"
+
+
+def keep_best(scores: np.ndarray, size: int) -> np.ndarray:
+    """Indices of the `size` highest scores, ties broken by the lower index; ascending."""
+    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, dtype=np.float64)))
+    return np.sort(order[:size])
+
+
+def _standardize(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    both = np.concatenate([source, target])
+    mean, std = both.mean(0), both.std(0) + 1e-6
+    return (source - mean) / std, (target - mean) / std
+
+
+def selection_scores(method: str, source: np.ndarray, target: np.ndarray, target_labels: np.ndarray,
+                     seed: int, k: int = DEFAULT_K) -> np.ndarray | None:
+    """Per-source-image score (higher = kept first) of a conditional method; None for random."""
+    from sklearn.cluster import KMeans
+    from sklearn.linear_model import LogisticRegression
+
+    if method not in METHODS:
+        raise ValueError(f"unknown selection method {method!r}; known: {', '.join(METHODS)}")
+    if method == "random":
+        return None
+    source, target = _standardize(source.astype(np.float64), target.astype(np.float64))
+    if method == "domain_classifier":
+        model = LogisticRegression(max_iter=2000, class_weight="balanced", C=1.0)
+        model.fit(np.concatenate([source, target]), np.r_[np.zeros(len(source)), np.ones(len(target))])
+        return model.predict_proba(source)[:, 1]
+    if method.startswith("clustering"):
+        kmeans = KMeans(n_clusters=min(k, len(target)), n_init=3, random_state=seed).fit(target)
+        distances = kmeans.transform(source)  # [source, K] Euclidean distances to the centres
+        return -(distances.mean(1) if method == "clustering_avg" else distances.min(1))
+    if len(np.unique(target_labels)) < 2:
+        raise ValueError(f"{method} needs a target with at least two classes")
+    model = LogisticRegression(max_iter=2000, C=1.0).fit(target, target_labels)
+    p = np.clip(model.predict_proba(source), 1e-12, 1.0)
+    entropy = -(p * np.log(p)).sum(1)
+    return entropy if method == "active" else -entropy
+
+
+def choose(method: str, source: np.ndarray, target: np.ndarray, target_labels: np.ndarray,
+           fraction: float, seed: int, k: int = DEFAULT_K) -> np.ndarray:
+    """The kept source indices (ascending) of `method` at `fraction` of the source."""
+    size = subset_size(fraction, len(source))
+    if method == "random":
+        rng = np.random.default_rng([seed, 0x5E1EC7])
+        return np.sort(rng.choice(len(source), size, replace=False))
+    return keep_best(selection_scores(method, source, target, target_labels, seed, k), size)
+
+
+def feature_network(feature_backbone: str | None, seed: int) -> tuple[nn.Module, str, str]:
+    """(network returning pooled features, arch, description): an export / checkpoint, or a
+    ResNet-18 with seeded random init ("none"), whose pooled features still carry colour and
+    texture statistics at no training cost."""
+    if feature_backbone in (None, "none"):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = build_network(FEATURE_ARCH, 1000)
+        net.fc = nn.Identity()
+        return net.eval(), FEATURE_ARCH, f"random-init {FEATURE_ARCH} (seed {seed})"
+    from pretrain.features import load_feature_network
+
+    net, meta = load_feature_network(feature_backbone)
+    return net, meta["arch"], str(feature_backbone)
+
+
+@torch.no_grad()
+def extract(net: nn.Module, dataset, batch_size: int = 128) -> np.ndarray:
+    """Features [n, d] of every sample of `dataset` (items with "inputs"), in order."""
+    out = []
+    for start in range(0, len(dataset), batch_size):
+        batch = torch.stack([dataset[i]["inputs"] for i in range(start, min(start + batch_size, len(dataset)))])
+        out.append(net(batch).flatten(1).numpy())
+    return np.concatenate(out)
+
+
+def target_train_split(root: str) -> str:
+    """The target's training split: ROOT/train if it exists (train/val layout), else ROOT."""
+    return str(Path(root) / "train") if (Path(root) / "train").is_dir() else str(root)
+
+
+def select_subset(source_cfg: dict, source_config_path: str, target_root: str, method: str, fraction: float,
+                  seed: int = 0, k: int = DEFAULT_K, feature_backbone: str | None = None,
+                  feature_size: int | None = None, cache_dir: str | None = None) -> dict:
+    """Run one selection; return the subset record (pretrain.subset) with its measured cost.
+
+    `cache_dir`: keep the feature passes there (keyed by network, source, target and size), so
+    that several methods of one experiment share them; each record still carries the passes'
+    measured cost, since each method needs them."""
+    if method not in METHODS:
+        raise ValueError(f"unknown selection method {method!r}; known: {', '.join(METHODS)}")
+    data = copy.deepcopy(dict(source_cfg["data"]))
+    if data.pop("subset", None):
+        raise ValueError(f"{source_config_path}: the source config already sets data.subset; select from the "
+                         "full source")
+    source, _ = build_datasets(data, seed)
+    size = feature_size or int(data["image_size"])
+    source.transform = feature_transform(data, size)
+    target = ImageFolder(target_train_split(target_root), feature_transform(data, size), seed)
+
+    source_hash, target_hash = sample_list_hash(source), sample_list_hash(target)
+    started = time.perf_counter()
+    features = None
+    if method == "random":  # a uniform draw needs no features: it costs nothing
+        indices = choose(method, np.empty((len(source), 0)), np.empty((0, 0)), np.empty(0), fraction, seed, k)
+        cost = {"forwards": 0, "flops_per_forward": 0, "flops": 0, "feature_wall_clock_s": 0.0,
+                "fit_wall_clock_s": round(time.perf_counter() - started, 3)}
+    else:
+        net, arch, described = feature_network(feature_backbone, seed)
+        cache = (Path(cache_dir) / f"features_{config_hash([described, source_hash, target_hash, size])}.npz"
+                 if cache_dir else None)
+        source_features, target_features, flops_each, features_s = _features(net, source, target, size, cache)
+        fit_started = time.perf_counter()
+        indices = choose(method, source_features, target_features, target.targets, fraction, seed, k)
+        forwards = len(source) + len(target)
+        cost = {"forwards": forwards, "flops_per_forward": flops_each, "flops": forwards * flops_each,
+                "feature_wall_clock_s": round(features_s, 3),
+                "fit_wall_clock_s": round(time.perf_counter() - fit_started, 3)}
+        features = {"arch": arch, "backbone": described, "image_size": size, "mean": list(IMAGENET_MEAN),
+                    "std": list(IMAGENET_STD)}
+    cost["wall_clock_s"] = round(cost["feature_wall_clock_s"] + cost["fit_wall_clock_s"], 3)
+    return {
+        "format": SUBSET_FORMAT, "method": method, "fraction": float(fraction), "seed": int(seed),
+        "params": {"k": int(k)} if method.startswith("clustering") else {},
+        "source": {"config": str(source_config_path), "data": data, "size": len(source), "hash": source_hash},
+        "target": {"root": str(target_root), "size": len(target), "hash": target_hash,
+                   "classes": list(target.classes)},
+        "features": features,
+        "cost": cost,
+        "size": int(len(indices)),
+        "versions": versions(),
+        "indices": indices.tolist(),
+    }
+
+
+def _features(net: nn.Module, source, target, size: int, cache: Path | None
+              ) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """(source features, target features, FLOPs per forward, seconds the passes took), read from
+    `cache` when an earlier selection of the experiment made them (its measured seconds kept)."""
+    if cache is not None and cache.is_file():
+        with np.load(cache) as stored:
+            return stored["source"], stored["target"], int(stored["flops_each"]), float(stored["seconds"])
+    started = time.perf_counter()
+    flops_each = forward_flops(net, size)
+    source_features, target_features = extract(net, source), extract(net, target)
+    seconds = time.perf_counter() - started
+    if cache is not None:
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, source=source_features, target=target_features, flops_each=flops_each, seconds=seconds)
+    return source_features, target_features, flops_each, seconds
+
+
+def relative_selection_cost(selection_flops: float, train_flops_per_sample: float, source_size: int,
+                            epochs: int) -> float:
+    """Selection FLOPs as a share of i.i.d. pretraining on the whole source at the reference
+    resolution over the configured epochs (3 × forward FLOPs per sample-step): the unit of `cost`."""
+    return selection_flops / (train_flops_per_sample * source_size * epochs)

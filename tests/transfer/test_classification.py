@@ -1,0 +1,78 @@
+"""The fine-grained classification tasks (finegrained_finetune / finegrained_linear): listed by
+tools/transfer.py, run through run_transfer on a generated ImageFolder target, results.json in
+the common schema, the backbone contract, resume, and bad data named."""
+
+import json
+import shutil
+
+import pytest
+from mmengine.config import Config
+
+from common.results import validate_results
+from pretrain.synthetic import write_shapes_folder
+from transfer.contract import BackboneContractError
+from transfer.run import run_transfer
+from transfer.tasks import TASKS
+
+from .conftest import make_export
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    root = tmp_path_factory.mktemp("finegrained") / "shapes4"
+    write_shapes_folder(root, 32, 16, 48, seed=3, classes=[0, 1, 2, 3])
+    return root
+
+
+def test_both_tasks_and_their_tiny_variants_use_the_torchvision_loop():
+    for name in ("finegrained_finetune", "finegrained_linear", "finegrained_finetune_tiny",
+                 "finegrained_linear_tiny"):
+        task = TASKS[name]
+        cfg = Config.fromfile(str(task.config))
+        assert task.scope == cfg.default_scope == "torchvision" and task.family == "classification"
+        assert cfg.mode == name.split("_")[1] and cfg.arch == ("resnet18" if name.endswith("_tiny") else "resnet34")
+    assert Config.fromfile(str(TASKS["finegrained_finetune"].config)).train.epochs == 90
+
+
+def test_dry_run_checks_the_contract_without_data(export_r18):
+    summary = run_transfer("finegrained_finetune_tiny", str(export_r18), dry_run=True)
+    assert summary["backbone_tensors_verified"] == 100 and summary["arch"] == "resnet18"
+    assert summary["protocol"]["mode"] == "finetune" and summary["protocol"]["frozen_stages"] == -1
+
+
+def test_arch_mismatch_is_a_contract_error(tmp_path):
+    export = make_export(tmp_path / "r34", "resnet34")
+    with pytest.raises(BackboneContractError, match="resnet34 but task 'finegrained_linear_tiny' builds a resnet18"):
+        run_transfer("finegrained_linear_tiny", str(export), dry_run=True)
+
+
+def test_linear_probe_keeps_the_backbone_and_writes_results(export_r18, target, tmp_path):
+    results = run_transfer("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "lin",
+                           data_root=target, cfg_options={"train.epochs": 3})
+    validate_results(results)
+    assert results == json.loads((tmp_path / "lin" / "results.json").read_text())
+    assert set(results["metrics"]) == {"top1", "top5"} and 0 <= results["metrics"]["top1"] <= 100
+    assert results["metrics"]["top5"] == 100.0  # 4 classes: every label is in the top 5
+    assert results["backbone_contract"]["tensors_loaded"] == 100
+    assert results["protocol"]["data_root"] == str(target) and results["protocol"]["norm_eval"] is True
+    assert "verified unchanged" in results["notes"][0]
+
+
+def test_fine_tuning_resumes_from_its_last_epoch(target, tmp_path):
+    first = run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
+                         cfg_options={"train.epochs": 1, "train.milestones": [1]})
+    assert first["arm"] == "random_init" and first["pretrain"]["cost"] == 0.0
+    resumed = run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
+                           cfg_options={"train.epochs": 2, "train.milestones": [1]}, resume=True)
+    history = resumed["notes"][-1].split("per epoch: ")[1]
+    assert history.startswith(first["notes"][-1].split("per epoch: ")[1][:-1])  # epoch 1 kept, epoch 2 added
+    assert len(json.loads(history)) == 2
+
+
+def test_missing_split_is_an_error_naming_the_folder(export_r18, target, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(target / "train", broken / "train")
+    with pytest.raises(FileNotFoundError, match=f"{broken / 'val'} not found"):
+        run_transfer("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "w", data_root=broken)
+    with pytest.raises(KeyError, match=r"unknown key\(s\) \['train.warmup'\]"):
+        run_transfer("finegrained_linear_tiny", str(export_r18), dry_run=True, cfg_options={"train.warmup": 1})

@@ -1,0 +1,59 @@
+"""Conditional pre-training, step 1: choose the source subset that resembles the target.
+
+  python tools/select_subset.py configs/pretrain/resnet34_imagenet_90e_iid.py --target data/stanford_cars \
+      --method domain_classifier --fraction 0.12 --out subsets/cars_dc12.json
+  python tools/pretrain.py configs/pretrain/resnet34_imagenet_90e_iid.py \
+      --cfg-options data.subset=subsets/cars_dc12.json
+
+Methods: random, domain_classifier, clustering_avg, clustering_min, active, inverse_active (see
+pretrain/selection.py). The subset file records method, fraction, seed, source, target and the
+selection's measured cost; the pretraining export carries that cost beside its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
+
+
+def main(argv=None) -> int:
+    from mmengine.config import DictAction
+
+    from pretrain.selection import DEFAULT_K, METHODS
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source_config", metavar="SOURCE_CONFIG", help="pretraining config of the source set")
+    parser.add_argument("--target", required=True, metavar="TARGET_DATA",
+                        help="target ImageFolder root (ROOT/train/<class>/*, or ROOT/<class>/*)")
+    parser.add_argument("--method", required=True, choices=METHODS)
+    parser.add_argument("--fraction", required=True, type=float, help="kept share of the source, e.g. 0.12")
+    parser.add_argument("--out", required=True, help="the subset file to write (JSON)")
+    parser.add_argument("--seed", type=int, default=0, help="random draw, K-means init, random-init features")
+    parser.add_argument("--k", type=int, default=DEFAULT_K, help="K-means clusters of the clustering methods")
+    parser.add_argument("--feature-backbone", default="none",
+                        help="export dir or .pth of the feature network; 'none': a seeded random-init ResNet-18")
+    parser.add_argument("--feature-size", type=int, help="resolution of the feature passes (default: the "
+                        "config's data.image_size)")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override source config keys")
+    args = parser.parse_args(argv)
+
+    from pretrain.config import load_config
+    from pretrain.selection import select_subset
+    from pretrain.subset import write_subset
+
+    cfg = load_config(args.source_config, args.cfg_options)
+    record = select_subset(cfg, args.source_config, args.target, args.method, args.fraction, seed=args.seed,
+                           k=args.k, feature_backbone=args.feature_backbone, feature_size=args.feature_size)
+    write_subset(args.out, record)
+    cost = record["cost"]
+    print(f"{args.out}: {record['method']} kept {record['size']} of {record['source']['size']} source images "
+          f"({100 * record['size'] / record['source']['size']:.1f}%) for target {args.target} "
+          f"({record['target']['size']} images); selection {cost['forwards']} forwards, "
+          f"{cost['flops'] / 1e9:.1f} GFLOPs, {cost['wall_clock_s']:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""Fine-grained classification transfer (`finegrained_finetune`, `finegrained_linear`): a plain
+torchvision loop, the counterpart of the toolbox tasks for Chakraborty et al.'s targets.
+
+Why not mmpretrain: it is not part of the pinned stack (its 1.x releases pin mmcv < 2.2 but add
+their own dependency set), and the task needs nothing a toolbox gives: an ImageFolder, a
+torchvision ResNet (the key layout stage 1 exports, so no key is renamed), SGD, top-1/top-5.
+The backbone contract is the toolbox tasks' (transfer.contract): every backbone tensor present
+with its shape, the arch equal to the metadata's, and after loading every tensor compared with
+the checkpoint; the linear probe also proves at the end that the frozen backbone did not change.
+
+The linear probe follows Kornblith et al. (2019, "Do Better ImageNet Models Transfer Better?",
+the fine-grained transfer protocol on Cars and Birds): the frozen backbone's pooled features of
+the centre crops are computed once, standardized with the training split's statistics (MAE's
+BatchNorm without affine), and the linear classifier trains on them (SGD, the config's
+schedule); no augmentation, so one feature pass instead of one per epoch.
+
+Run: config (configs/transfer/finegrained_*.py) + overrides + --data-root → train
+`train.epochs` epochs (checkpoint after each, atomically; --resume continues) → evaluate on
+the val split → results.json (common.results) with metrics top1/top5 in percent.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+import torchvision
+import torchvision.transforms as T
+from mmengine.config import Config
+from torch import nn
+
+from common.backbone import load_backbone
+from common.files import atomic_path, write_json_atomic
+from common.provenance import config_hash, to_plain, versions
+from common.results import make_results
+from common.vocab import RESULTS_FILE
+from transfer.contract import check_arch, check_backbone_state, verify_backbone_equals
+
+SCOPE = "torchvision"  # the tasks' `scope`: run here, not by an mmengine Runner
+MODES = ("finetune", "linear")
+CONFIG_KEYS = {"default_scope", "arch", "mode", "data_root", "image_size", "mean", "std", "train", "filename"}
+TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "milestones", "gamma", "workers"}
+CHECKPOINT = "last.pth"
+
+
+def load_task_config(config: str | os.PathLike, cfg_options: dict | None = None,
+                     data_root: str | os.PathLike | None = None) -> Config:
+    """The task's config with overrides and --data-root; unknown keys are errors naming them."""
+    cfg = Config.fromfile(str(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:
+        cfg.data_root = str(data_root)
+    unknown = sorted(set(cfg) - CONFIG_KEYS) + [f"train.{k}" for k in sorted(set(cfg.train) - TRAIN_KEYS)]
+    if unknown:
+        raise KeyError(f"{config}: unknown key(s) {unknown}")
+    if cfg.mode not in MODES:
+        raise ValueError(f"{config}: mode must be one of {MODES}, got {cfg.mode!r}")
+    return cfg
+
+
+def classification_recipe_hash(cfg: Config) -> str:
+    """The recipe's hash: the config without where its data lives (equal for every arm/seed)."""
+    plain = to_plain(cfg.to_dict())
+    plain.pop("data_root", None)
+    return config_hash(plain)
+
+
+def build_classifier(arch: str, num_classes: int) -> nn.Module:
+    """torchvision's network of `arch` (stage 1's key layout) with a `num_classes` classifier."""
+    if not hasattr(torchvision.models, arch):
+        raise ValueError(f"arch {arch!r} is not a torchvision model")
+    return getattr(torchvision.models, arch)(num_classes=num_classes)
+
+
+def backbone_view(net: nn.Module) -> nn.Module:
+    """`net` without its classifier as the contract sees it (keys of the backbone only)."""
+
+    class _Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, child in net.named_children():
+                if name != "fc":
+                    self.add_module(name, child)
+
+    return _Backbone()
+
+
+def image_folders(root: str | os.PathLike, image_size: int, mean, std) -> tuple:
+    """(train, val) torchvision ImageFolders of ROOT/train and ROOT/val with the paper's crops;
+    a missing split, an empty one, or differing class lists are errors naming the folder."""
+    norm = T.Normalize([m / 255 for m in mean], [s / 255 for s in std])
+    train_tf = T.Compose([T.RandomResizedCrop(image_size), T.RandomHorizontalFlip(), T.ToTensor(), norm])
+    val_tf = T.Compose([T.Resize(round(image_size * 256 / 224)), T.CenterCrop(image_size), T.ToTensor(), norm])
+    splits = []
+    for split, tf in (("train", train_tf), ("val", val_tf)):
+        folder = Path(root) / split
+        if not folder.is_dir():
+            raise FileNotFoundError(f"fine-grained data: {folder} not found (expected {root}/{{train,val}}/<class>/*)")
+        try:
+            splits.append(torchvision.datasets.ImageFolder(str(folder), transform=tf))
+        except FileNotFoundError as exc:  # torchvision's message for a class folder without images
+            raise FileNotFoundError(f"fine-grained data: {folder}: {exc}") from None
+    if splits[0].classes != splits[1].classes:
+        raise ValueError(f"fine-grained data under {root}: train and val have different class folders")
+    return tuple(splits)
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, loader, device) -> dict:
+    """Top-1 / top-5 accuracy in percent over the loader."""
+    net.eval()
+    hit1 = hit5 = total = 0
+    for images, labels in loader:
+        logits = net(images.to(device))
+        top = logits.topk(min(5, logits.shape[1]), dim=1).indices.cpu()
+        hit1 += int((top[:, 0] == labels).sum())
+        hit5 += int((top == labels[:, None]).any(dim=1).sum())
+        total += len(labels)
+    return {"top1": 100.0 * hit1 / total, "top5": 100.0 * hit5 / total}
+
+
+def protocol_record(cfg: Config) -> dict:
+    """What every arm of a comparison shares (results.json `protocol`)."""
+    linear = cfg.mode == "linear"
+    return {"norm_cfg": {"type": "BN"}, "norm_eval": linear, "frozen_stages": 4 if linear else -1,
+            "mean": list(cfg.mean), "std": list(cfg.std), "bgr_to_rgb": False, "mode": cfg.mode,
+            "image_size": int(cfg.image_size),
+            "optimizer": {"type": "SGD", **{k: to_plain(cfg.train[k]) for k in ("lr", "momentum", "weight_decay")}},
+            "batch_size_per_process": int(cfg.train.batch_size), "world_size": 1,
+            "effective_batch_size": int(cfg.train.batch_size), "reference_batch_size": None, "lr_scaled": False,
+            "max_epochs": int(cfg.train.epochs),
+            "data_root": str(cfg.data_root)}  # the target: shared by every arm compared on it
+
+
+def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
+                       work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
+                       data_root: str | os.PathLike | None = None, dry_run: bool = False,
+                       launcher: str = "none", resume: bool = False,
+                       dump_config: str | os.PathLike | None = None) -> dict:
+    """Fine-tune (or linearly probe) `backbone` on the task's ImageFolder; return results.json's
+    dict (or a dry run's summary: config and backbone contract, no data read)."""
+    from transfer.build import is_random_init, random_init_meta
+
+    started = time.perf_counter()
+    if launcher != "none":
+        raise ValueError(f"task {task.name} runs in one process (launcher 'none'); got --launcher {launcher}")
+    cfg = load_task_config(task.config, cfg_options, data_root)
+    recipe = classification_recipe_hash(cfg)
+    if dump_config is not None:
+        with atomic_path(dump_config) as tmp:
+            tmp.write_text(f"# effective config of task {task.name}, seed {seed} (config hash {recipe})\n"
+                           + cfg.pretty_text)
+    checkpoint, contract = None, {"loaded": [], "unexpected": []}
+    if is_random_init(backbone):
+        if arch is not None and arch != cfg.arch:
+            raise ValueError(f"--arch {arch} but task {task.name!r} builds a {cfg.arch}")
+        pretrain, backbone_label = random_init_meta(cfg.arch), "none"
+    else:
+        checkpoint, pretrain = load_backbone(backbone, arch)
+        check_arch(pretrain["arch"], cfg.arch, task.name)
+        contract = check_backbone_state(backbone_view(build_classifier(cfg.arch, 2)).state_dict(), checkpoint,
+                                        source=pretrain["path"])
+        backbone_label = str(backbone)
+    work_dir = Path(work_dir or Path("work_dirs") / "transfer" / task.name / f"{pretrain['arm']}_seed{seed}")
+
+    def build(num_classes: int) -> nn.Module:
+        with torch.random.fork_rng(devices=[]):  # the classifier's init: its own seeded stream
+            torch.manual_seed(seed)
+            net = build_classifier(cfg.arch, num_classes)
+        if checkpoint is not None:
+            net.load_state_dict(checkpoint, strict=False)  # fc.* is new; the contract covers the rest
+            verify_backbone_equals(backbone_view(net), checkpoint, pretrain["path"])
+        return net
+
+    if dry_run:
+        net = build(2)
+        return {"dry_run": True, "task": task.name, "arm": pretrain["arm"], "seed": seed, "backbone": backbone_label,
+                "arch": cfg.arch, "model": type(net).__name__, "num_params": sum(p.numel() for p in net.parameters()),
+                "backbone_tensors_verified": len(contract["loaded"]),
+                "unexpected_checkpoint_keys": contract["unexpected"], "protocol": protocol_record(cfg),
+                "config_hash": recipe, "work_dir": str(work_dir)}
+
+    train_set, val_set = image_folders(cfg.data_root, int(cfg.image_size), cfg.mean, cfg.std)
+    net = build(len(train_set.classes))
+    frozen = None
+    if cfg.mode == "linear":
+        frozen = {k: v.clone() for k, v in backbone_view(net).state_dict().items()}
+        train_set.transform = val_set.transform  # features of the centre crops, computed once
+        train_set, val_set = (feature_dataset(net, data, int(cfg.train.batch_size)) for data in (train_set, val_set))
+        # standardized with the training features' statistics (MAE's linear probe: a BatchNorm
+        # without affine before the classifier): SGD then converges at one lr whatever the
+        # backbone's feature scale, so arms are compared on their features, not their scale
+        mean, std = train_set.tensors[0].mean(0), train_set.tensors[0].std(0) + 1e-6
+        for data in (train_set, val_set):
+            data.tensors = ((data.tensors[0] - mean) / std, data.tensors[1])
+        train_set.classes = val_set.classes = list(range(len(set(train_set.tensors[1].tolist()))))
+    metrics, history = _train(net, cfg, train_set, val_set, seed, work_dir, resume)
+    notes = []
+    if frozen is not None:
+        verify_backbone_equals(backbone_view(net), frozen, "the backbone before the linear probe")
+        notes.append("linear probe: backbone frozen (BatchNorm in eval mode); verified unchanged after training")
+    results = make_results(
+        task=task.name, arm=pretrain["arm"], seed=seed, backbone=backbone_label, pretrain=pretrain, metrics=metrics,
+        protocol=protocol_record(cfg),
+        backbone_contract={"tensors_loaded": len(contract["loaded"]), "unexpected_keys": contract["unexpected"]},
+        notes=notes + [f"classes: {len(train_set.classes)}, train {len(train_set)}, val {len(val_set)} images; "
+                       f"val top-1 per epoch: {[round(h, 2) for h in history]}"],
+        config_hash=recipe, versions=versions(), wall_clock_s=time.perf_counter() - started, work_dir=str(work_dir))
+    write_json_atomic(work_dir / RESULTS_FILE, results)
+    return results
+
+
+@torch.no_grad()
+def feature_dataset(net: nn.Module, dataset, batch_size: int) -> torch.utils.data.TensorDataset:
+    """(pooled features, labels) of every image of `dataset` through `net`'s frozen backbone."""
+    head, net.fc = net.fc, nn.Identity()
+    net.eval()
+    features, labels = [], []
+    for images, targets in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+        features.append(net(images))
+        labels.append(targets)
+    net.fc = head
+    return torch.utils.data.TensorDataset(torch.cat(features), torch.cat(labels))
+
+
+def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir: Path, resume: bool
+           ) -> tuple[dict, list[float]]:
+    """SGD over `train.epochs` (step decay at the milestones), a checkpoint after each epoch;
+    return the final val metrics and the per-epoch val top-1."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    net.to(device)
+    linear = cfg.mode == "linear"  # then the datasets hold features: only net.fc sees them
+    model = net.fc if linear else net
+    trained = list(model.parameters())
+    tc = cfg.train
+    optimizer = torch.optim.SGD(trained, lr=float(tc.lr), momentum=float(tc.momentum),
+                                weight_decay=float(tc.weight_decay))
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(tc.milestones), float(tc.gamma))
+    shuffle = torch.Generator().manual_seed(seed)
+    workers = 0 if linear else int(tc.workers)  # features are in memory
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=int(tc.batch_size), shuffle=True,
+                                               generator=shuffle, num_workers=workers, drop_last=False)
+    val_loader = torch.utils.data.DataLoader(val_set, batch_size=int(tc.batch_size), num_workers=workers)
+    start, history = 0, []
+    work_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = work_dir / CHECKPOINT
+    with torch.random.fork_rng(devices=[]):  # the crops and flips: a private stream, seeded
+        torch.manual_seed(seed)
+        if resume and checkpoint_path.is_file():
+            state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+            net.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            shuffle.set_state(state["shuffle"])
+            torch.set_rng_state(state["rng"])
+            start, history = state["epoch"], state["history"]
+        loss_fn = nn.CrossEntropyLoss()
+        for epoch in range(start, int(tc.epochs)):
+            model.train()
+            for images, labels in train_loader:
+                loss = loss_fn(model(images.to(device)), labels.to(device))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            scheduler.step()
+            history.append(evaluate(model, val_loader, device)["top1"])
+            with atomic_path(checkpoint_path) as tmp:
+                torch.save({"epoch": epoch + 1, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict(), "shuffle": shuffle.get_state(),
+                            "rng": torch.get_rng_state(), "history": history}, tmp)
+        metrics = evaluate(model, val_loader, device)
+    net.cpu()
+    return metrics, history

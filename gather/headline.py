@@ -20,6 +20,7 @@ from gather.tables import (
     MASK,
     MD,
     MIOU_COLUMN,
+    TOP1,
     Metric,
     arm_name,
     format_delta,

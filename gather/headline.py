@@ -72,7 +72,7 @@ def _delta_sentence(arm: str, baseline: str, values: dict, base_values: dict) ->
         return f"{text} (one paired seed: no interval, so no conclusion about the sign)."
     if d.low <= 0 <= d.high:
         return (f"{text} over {d.n} paired seeds. The 95% interval covers 0: these seeds cannot "
-                f"tell {arm_name(arm)} from {arm_name(baseline)}.")
+                f"tell {arm_name(arm)} and {arm_name(baseline)} apart.")
     side = "above" if d.mean > 0 else "below"
     return f"{text} over {d.n} paired seeds. The 95% interval excludes 0: {arm_name(arm)} is {side}."
 

@@ -48,6 +48,11 @@ def current_artifacts(plan: Plan) -> tuple[list[Path], list[Path]]:
             [artifact(c) for c in done if not isinstance(c, TransferCell)])
 
 
+def _headline_lines(transfer_rows, baseline: str) -> list[str]:
+    headlines = headline_section(transfer_rows, baseline)
+    return ["## Headline metrics: seeds, intervals, random init", "", *headlines, ""] if headlines else []
+
+
 def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     """Write <run root>/report/report.md (+ PNG figures) from the files on disk; return its path."""
     out = plan.root / "report"
@@ -72,14 +77,12 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
         status_table(plan),
         "```",
         "",
+        *_headline_lines(transfer_rows, plan.baseline),
         "## Tables",
         "",
         render(tables, "md") if tables else "_No finished runs yet._",
         "",
     ]
-    headlines = headline_section(transfer_rows, plan.baseline)
-    if headlines:
-        lines += ["## Headline metrics: seeds, intervals, random init", ""] + headlines + [""]
     if figures:
         lines += ["## Figures", ""]
         lines += [f"![{path.stem}]({path.name})" for path in figures]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -144,7 +146,33 @@ def _captured(log_path: Path, verbose: bool):
         return
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        yield
+        try:
+            yield
+        finally:
+            _repoint_handlers(log)
+
+
+class _CurrentStderr:
+    """A stream that writes to whatever sys.stderr is at the time of writing."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _repoint_handlers(stream) -> None:
+    """Loggers made while a cell's output was redirected (mmengine makes one per Runner and keeps
+    using the last one for its warnings) hold StreamHandlers on the cell's log file, which is
+    about to close: later messages raised "I/O operation on closed file". Point them at the
+    current stderr instead (the next cell's log, or the console)."""
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
+                handler.setStream(_CurrentStderr())
 
 
 def ensure_demo_data(plan: Plan) -> dict[str, Path]:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+from mmengine.hooks import Hook
 
 from common.checkpoints import latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
@@ -33,6 +34,25 @@ from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data, name_unreadable_files
 from transfer.schedule import recorded_schedule
 from transfer.tasks import get_task
+
+
+class FiniteLossHook(Hook):
+    """Stop a fine-tuning run at its first non-finite loss, naming the iteration. The toolboxes
+    train on through NaN and test a poisoned model (a detector then finds nothing: AP 0), which
+    would pass for a result. Checkpoints saved before that iteration are intact."""
+
+    priority = "HIGHEST"  # before the checkpoint hook can save the poisoned weights
+
+    def __init__(self, task: str):
+        self.task = task
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        loss = (outputs or {}).get("loss")
+        if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
+            raise FloatingPointError(
+                f"task {self.task}: non-finite training loss ({float(loss)}) at iteration {runner.iter + 1}; "
+                f"checkpoints written so far in {runner.work_dir} are intact (lower the lr, lengthen the "
+                "warm-up or clip the gradients: optim_wrapper.clip_grad)")
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
@@ -109,6 +129,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         runner_cfg.default_hooks.checkpoint.type = "SafeCheckpointHook"
     name_unreadable_files(runner_cfg)  # a truncated image or label: a DataError naming it
     runner = Runner.from_cfg(runner_cfg)
+    runner.register_hook(FiniteLossHook(spec.task.name))
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))
     spec.checkpoint = None  # the hook holds the only copy and drops it after checking

@@ -13,10 +13,10 @@ arms = dict(
     random_init=None,
 )
 tasks = dict(
-    fpn_tiny=dict(cfg_options={"train_cfg.max_iters": 50}),
-    mask_rcnn_tiny=dict(cfg_options={"train_cfg.max_iters": 50}),
-    pspnet_tiny=dict(cfg_options={"train_cfg.max_iters": 200}),
-    simplebaseline_tiny=dict(cfg_options={"train_cfg.max_iters": 80}),
+    fpn_tiny=dict(cfg_options={"train_cfg.max_iters": 60}),
+    mask_rcnn_tiny=dict(cfg_options={"train_cfg.max_iters": 60}),
+    pspnet_tiny=dict(cfg_options={"train_cfg.max_iters": 300}),
+    simplebaseline_tiny=dict(cfg_options={"train_cfg.max_iters": 120}),
 )
 seeds = [0, 1]
 random_init_seeds = [0]

@@ -31,7 +31,7 @@ def test_an_interval_covering_zero_is_said_in_words():
     # per-seed differences +1 and -1: mean 0, std sqrt(2), interval ± t(0.975, 1) * sqrt(2)/sqrt(2)
     half = t_quantile(0.975, 1)
     assert f"[−{half:.1f}, +{half:.1f}]" in text
-    assert "The 95% interval covers 0: these seeds cannot tell DaR from i.i.d." in text
+    assert "The 95% interval covers 0: these seeds cannot tell DaR and i.i.d. apart." in text
     assert "above random init (5.0), difference of means: i.i.d. +27.0, DaR +27.0." in text
 
 

@@ -256,3 +256,13 @@ def test_amp_on_the_cpu_refuses_tasks_whose_ops_have_no_bfloat16_kernels(export_
         build_run("fpn_tiny", export_r18, amp=True)
     with pytest.raises(ValueError, match="'simplebaseline_tiny': mmpose's heatmap accuracy"):
         build_run("simplebaseline_tiny", export_r18, amp=True)
+
+
+def test_a_diverging_run_stops_at_its_first_nan_loss_naming_the_iteration(shared_data, tmp_path):
+    # lr 1e4 and no clipping: the detector's loss is non-finite within a few steps. Without the
+    # check mmdet trains on, tests a poisoned model and records AP 0 as if it were a result.
+    diverge = {"optim_wrapper.optimizer.lr": 1e4, "optim_wrapper.clip_grad": None, "train_cfg.max_iters": 8,
+               "param_scheduler": []}
+    with pytest.raises(FloatingPointError, match=r"task fpn_tiny: non-finite training loss .* at iteration \d"):
+        run_transfer("fpn_tiny", "none", work_dir=tmp_path / "run", cfg_options=diverge)
+    assert not (tmp_path / "run" / RESULTS_FILE).exists()

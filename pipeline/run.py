@@ -165,10 +165,14 @@ class _CurrentStderr:
 def _repoint_handlers(stream) -> None:
     """Loggers made while a cell's output was redirected (mmengine makes one per Runner and keeps
     using the last one for its warnings) hold StreamHandlers on the cell's log file, which is
-    about to close: later messages raised "I/O operation on closed file". Point them at the
-    current stderr instead (the next cell's log, or the console)."""
+    about to close: later messages (the report's config checks) raised "I/O operation on closed
+    file". Point them at the current stderr instead (the next cell's log, or the console)."""
+    from mmengine.logging import MMLogger
+
+    # MMLogger instances bypass logging.getLogger, so they are not in the manager's dict
     loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
-                                      if isinstance(lg, logging.Logger))]
+                                      if isinstance(lg, logging.Logger)),
+               *MMLogger._instance_dict.values()]
     for logger in loggers:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is stream:

@@ -249,3 +249,17 @@ def test_a_tiny_budgeted_experiment_gathers_methods_by_budgets(tmp_path):
     text = render(tables, "md")
     assert "| unif-SGD | R-10 | " in text and "(29.7%)" in text  # int(0.3 x 64) of 64 samples per epoch
     assert "R-10 (unif-SGD at budget 0.3)" in text  # and in the classic table
+
+
+def test_loggers_made_inside_a_cell_outlive_its_log_file(tmp_path, capfd):
+    # mmengine's Runner makes an MMLogger whose console handler holds the redirected stdout (the
+    # cell's log); the report later logs through it after that file has closed
+    from mmengine.logging import MMLogger, print_log
+
+    from pipeline.run import _captured
+
+    with _captured(tmp_path / "cell.log", verbose=False):
+        MMLogger.get_instance("test_cell_logger", logger_name="test_cell_logger")
+    print_log("after the cell", logger="test_cell_logger")
+    err = capfd.readouterr().err
+    assert "Logging error" not in err and "after the cell" in err

@@ -77,7 +77,7 @@ def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tm
     assert random_init["pretrain"]["cost"] == 0.0
     assert random_init["pretrain"]["arch"] == "resnet18"
     assert random_init["backbone_contract"] == {"tensors_loaded": 0, "unexpected_keys": []}
-    assert random_init["protocol"] == {**protocol_of(pretrained), "world_size": 1, "effective_batch_size": 2,
+    assert random_init["protocol"] == {**protocol_of(pretrained), "world_size": 1, "effective_batch_size": 4,
                                        "train_iters": 4}  # measured by the Runner
     assert random_init["config_hash"] == recipe_hash(pretrained)
     assert "backbone contract" not in run_log(random_dir)

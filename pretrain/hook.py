@@ -23,6 +23,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from common.backbone import write_export
+from common.errors import check_finite_loss
 from pretrain.loss_table import LossTable
 from pretrain.methods.base import EpochPlan, Method, reference_epochs
 from pretrain.sampler import SubsetSampler, per_rank_length
@@ -109,13 +110,8 @@ class MethodHook(Hook):
         self.table.record(record.indices, record.losses)
         self._epoch_counts[0] += record.forwards
         self._epoch_counts[1] += record.backwards
-        loss = (outputs or {}).get("loss")
-        if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
-            # The weights are already poisoned by this step: stop before a checkpoint saves them.
-            raise FloatingPointError(
-                f"non-finite training loss ({float(loss)}) at epoch {runner.epoch + 1}, iteration "
-                f"{batch_idx + 1} of arm {self.arm['name']}; checkpoints written so far in "
-                f"{runner.work_dir} are intact (lower the lr, or check the data)")
+        check_finite_loss(outputs, f"arm {self.arm['name']}", f"epoch {runner.epoch + 1}, iteration {batch_idx + 1}",
+                          runner.work_dir, "lower the lr, or check the data")
 
     def after_train_epoch(self, runner) -> None:
         epoch = runner.epoch + 1  # 1-based index of the epoch that just trained

@@ -22,6 +22,7 @@ from mmengine.hooks import Hook
 
 from common.checkpoints import latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
+from common.errors import check_finite_loss
 from common.files import atomic_path, write_json_atomic
 from common.provenance import to_plain, versions
 from common.results import make_results
@@ -47,12 +48,8 @@ class FiniteLossHook(Hook):
         self.task = task
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        loss = (outputs or {}).get("loss")
-        if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
-            raise FloatingPointError(
-                f"task {self.task}: non-finite training loss ({float(loss)}) at iteration {runner.iter + 1}; "
-                f"checkpoints written so far in {runner.work_dir} are intact (lower the lr, lengthen the "
-                "warm-up or clip the gradients: optim_wrapper.clip_grad)")
+        check_finite_loss(outputs, f"task {self.task}", f"iteration {runner.iter + 1}", runner.work_dir,
+                          "lower the lr, lengthen the warm-up or clip the gradients: optim_wrapper.clip_grad")
 
 
 def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,

@@ -20,6 +20,9 @@ An export is a directory with two files:
                  fraction, seed, size, target, source_size) and selection_cost (forwards,
                  FLOPs, wall-clock, and `cost` in the unit of `cost`), and its `cost` is
                  relative to i.i.d. training on the whole source.
+                 Stage 1 also writes replicate: the experiment's pretraining seed the run
+                 replicates (= seed unless the arm has a seed_offset); gather pairs the runs
+                 of two arms by it (absent in older exports: seed).
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).

@@ -43,7 +43,7 @@ class TransferRow:
 
     task: str
     arm: str
-    seed: int
+    seed: int  # the fine-tuning seed
     arch: str
     cost: float | None  # measured pretraining cost, 1.0 = i.i.d.
     metrics: dict = field(hash=False)  # {name: number or None} as the toolbox reported them
@@ -55,6 +55,11 @@ class TransferRow:
     schedule: str | None = None  # detection: "1x", "3x", ... (protocol.schedule); else None
     iterations: int | None = None  # iterations trained (protocol.train_iters, else max_iters)
     conditional: dict | None = field(default=None, hash=False)  # conditional pre-training, see _conditional
+    # the backbone's pretraining seed as its experiment lists it (backbone.json `replicate`, else
+    # `seed`): runs of two arms pair by it; None for random init and checkpoints without a seed
+    pretrain_seed: int | None = None
+    wall_clock_s: float | None = None  # the fine-tuning run's (results.json)
+    pretrain_wall_clock_s: float | None = None  # its backbone's pretraining run's (the export's)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class PretrainRow:
     path: str
     control_of: str | None = None  # the arm this run is an equal-cost control of
     budget: float | None = None  # the method's `budget` parameter, if it has one
+    pretrain_seed: int | None = None  # the experiment's pretraining seed it replicates (`replicate`, else seed)
 
 
 class ParseError(ValueError):
@@ -128,6 +134,11 @@ def _conditional(obj: dict, pretrain: dict) -> dict:
     }
 
 
+def _pretrain_seed(pretrain: dict) -> int | None:
+    seed = pretrain.get("replicate", pretrain.get("seed"))
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
 def _metrics(value) -> dict:
     if not isinstance(value, dict):
         raise ParseError(f"'metrics' must be a dict, got {type(value).__name__}")
@@ -162,7 +173,9 @@ def parse_results(obj, path: str = "") -> TransferRow:
                        schedule=schedule,
                        iterations=iterations if isinstance(iterations, int) and not isinstance(iterations, bool)
                        else None,
-                       conditional=_conditional(obj, pretrain))
+                       conditional=_conditional(obj, pretrain), pretrain_seed=_pretrain_seed(pretrain),
+                       wall_clock_s=_number(obj.get("wall_clock_s")),
+                       pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -185,7 +198,8 @@ def parse_backbone(obj, path: str = "") -> PretrainRow:
                        arm=_text(obj, "arm"), seed=seed, cost=_number(obj.get("cost")),
                        metrics=metrics, history=[r for r in history if isinstance(r, dict)],
                        epochs=epochs if isinstance(epochs, int) else None, path=str(path),
-                       control_of=_optional_text(obj, "control_of"), budget=_budget(obj))
+                       control_of=_optional_text(obj, "control_of"), budget=_budget(obj),
+                       pretrain_seed=_pretrain_seed(obj))
 
 
 STALE_SUFFIX = ".stale"  # a run directory the pipeline moved aside (made by an earlier config)
@@ -241,8 +255,8 @@ def collect_files(results_paths: list[Path], backbone_paths: list[Path], warn: W
     """The runs of exactly these results.json and backbone.json files: (transfer rows, pretraining rows)."""
     transfer = [r for p in results_paths if (r := _load(p, parse_results, warn)) is not None]
     pretrain = [r for p in backbone_paths if (r := _load(p, parse_backbone, warn)) is not None]
-    transfer = drop_duplicates(transfer, lambda r: (r.task, r.schedule, r.arch, r.arm, r.budget, r.seed,
-                                                    (r.conditional or {}).get("target")), warn)
+    transfer = drop_duplicates(transfer, lambda r: (r.task, r.schedule, r.arch, r.arm, r.budget, r.pretrain_seed,
+                                                    r.seed, (r.conditional or {}).get("target")), warn)
     # an early export (tools/export.py of epoch k) sits beside the final one: keep the longest
     pretrain = drop_duplicates(pretrain, lambda r: (r.dataset, r.arch, r.arm, r.budget, r.seed), warn,
                                prefer=lambda r: (-(r.epochs or 0), r.path))

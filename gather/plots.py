@@ -8,6 +8,10 @@
   plot_ap_vs_iterations per detection task trained at several schedules: box AP against the
                         iterations trained, one curve per initialisation ("Rethinking ImageNet
                         Pre-training"'s Figure 1 layout; mean over seeds, points labelled 1x, 3x, ...)
+  plot_frontier         per transfer task: every arm's Δ (headline metric) against its measured
+                        pretraining cost, with its 95% interval over pretraining runs, or marked
+                        as conditional on one backbone per arm; methods, equal-cost controls and
+                        random init told apart; the baseline at (100%, 0)
 The numbers are the tables' own (gather.tables.Table rows), so a figure never disagrees with
 the table printed beside it.
 """
@@ -29,7 +33,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.vocab import BOX_METRICS, IID  # noqa: E402
 from gather.collect import PretrainRow, TransferRow  # noqa: E402
-from gather.stats import Delta  # noqa: E402
+from gather.stats import PRETRAINING_RUNS, Delta, method_delta  # noqa: E402
 from gather.tables import Table, arch_name, arm_name, order_arms  # noqa: E402
 
 
@@ -197,6 +201,94 @@ def plot_ap_vs_iterations(curves: dict[str, list[CurvePoint]], path: str | Path,
     return _save(fig, path)
 
 
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One arm of one task: its measured pretraining cost (%) and its Δ against the baseline."""
+
+    arm: str
+    label: str
+    kind: str  # "baseline", "method", "control" or "random init"
+    cost: float  # percent of i.i.d.
+    delta: Delta | None  # None for the baseline itself (drawn at 0)
+
+
+def frontier_points(rows: list[TransferRow], baseline: str, metric) -> list[FrontierPoint]:
+    """The frontier of one (task, schedule): every arm with a cost, its Δ vs the baseline."""
+    from common.vocab import RANDOM_INIT
+    from gather.headline import nested_values, runs_by_arm
+
+    runs, controls = runs_by_arm(rows, baseline)
+    if baseline not in runs:
+        return []
+    base = nested_values(runs[baseline], metric)
+    points = []
+    for arm, arm_runs in runs.items():
+        costs = [r.cost for r in arm_runs if r.cost is not None]
+        if not costs:
+            continue
+        kind = ("baseline" if arm == baseline else "random init" if arm == RANDOM_INIT
+                else "control" if arm in controls else "method")
+        d = None if arm == baseline else method_delta(base, nested_values(arm_runs, metric))
+        if arm != baseline and d is None:
+            continue
+        points.append(FrontierPoint(arm, arm_name(arm, controls.get(arm)), kind, 100 * sum(costs) / len(costs), d))
+    return points
+
+
+FRONTIER_MARKERS = {"baseline": ("D", "black"), "method": ("o", "tab:blue"), "control": ("s", "tab:orange"),
+                    "random init": ("X", "tab:gray")}
+
+
+def plot_frontier(panels: list[tuple[str, list[FrontierPoint]]], path: str | Path, title: str = "") -> Path:
+    """Δ against measured pretraining cost, one panel per headline metric. Filled markers with
+    error bars: 95% intervals over pretraining runs (a claim about the methods); hollow markers:
+    one backbone per arm (conditional, its bar over fine-tuning seeds only); random init's bar is
+    over fine-tuning seeds."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), dpi=120, squeeze=False)
+    for ax, (ylabel, points) in zip(axes[0], panels, strict=True):
+        ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
+        seen = set()
+        for p in points:
+            marker, color = FRONTIER_MARKERS[p.kind]
+            d = p.delta
+            y = 0.0 if d is None else d.mean
+            conditional = d is not None and (d.conditional or (d.unit != PRETRAINING_RUNS and p.kind != "random init"))
+            face = "none" if conditional else color
+            legend = p.kind + (" (one backbone per arm: conditional)" if conditional else "")
+            if d is not None and d.low is not None:
+                ax.errorbar([p.cost], [y], yerr=[[y - d.low], [d.high - y]], fmt="none", ecolor=color,
+                            elinewidth=1, capsize=3, alpha=0.8)
+            ax.scatter([p.cost], [y], marker=marker, s=46, facecolors=face, edgecolors=color,
+                       label=None if legend in seen else legend, zorder=3)
+            seen.add(legend)
+            ax.annotate(p.label, (p.cost, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        ax.set_xlabel("measured pretraining cost (% of i.i.d.)")
+        ax.set_ylabel(f"Δ {ylabel} vs baseline (points)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_frontiers(transfer: list[TransferRow], out_dir: str | Path, baseline: str = IID) -> list[Path]:
+    """frontier_<task>.png for every transfer task (and schedule) with a baseline run."""
+    from gather.headline import NAMES, headline_metrics, task_groups
+
+    written = []
+    for (task, schedule), rows in task_groups(transfer).items():
+        panels = [(NAMES[m.key], points) for m in headline_metrics(task)
+                  if len(points := frontier_points(rows, baseline, m)) > 1]
+        if not panels:
+            continue
+        label = f"{task} {schedule}" if schedule else task
+        written.append(plot_frontier(panels, Path(out_dir) / f"frontier_{_slug(label)}.png",
+                                     f"{label}: Δ against measured pretraining cost (bars: 95% intervals; "
+                                     "hollow: conditional on one backbone per arm)"))
+    return written
+
+
 def exports_by_group(pretrain: list[PretrainRow], baseline: str = IID
                      ) -> dict[tuple[str, str], dict[str, dict]]:
     """{(dataset, arch): {arm: metadata}} for the curve plots, the baseline arm first; the
@@ -225,6 +317,7 @@ def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Pa
         written.append(plot_kept_fraction(exports, out_dir / f"kept_fraction_{name}.png", title))
         written.append(plot_training_curves(exports, out_dir / f"training_curves_{name}.png",
                                             title))
+    written += plot_frontiers(transfer or [], out_dir, baseline)
     for (task, arch), curves in iteration_curves(transfer or [], baseline=baseline).items():
         written.append(plot_ap_vs_iterations(
             curves, out_dir / f"ap_vs_iterations_{_slug(task)}_{_slug(arch)}.png",

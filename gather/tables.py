@@ -3,8 +3,11 @@
 Every table has the same shape, whatever the task: rows grouped by (task or dataset, backbone
 arch), so that different architectures are never compared; in a group one row per pretraining
 arm (the baseline first) and then one Δ row per other arm (arm − baseline). A cell holds
-mean ± sample std over seeds; a Δ cell holds the mean ± std of the per-seed differences over the
-seeds both arms ran, with a 95% Student-t interval (gather.stats.delta).
+mean ± sample std over an arm's runs (every backbone × fine-tuning seed); a Δ cell holds the mean ±
+std of the paired differences with a 95% Student-t interval (gather.stats.method_delta): over
+pretraining runs when both arms have several backbones (each backbone averaged over its
+fine-tuning seeds), else over fine-tuning seeds, marked ‡ where that makes it conditional on one
+backbone per arm.
 
 Scales come from one table, METRICS below, never from the values: mmdet and mmpose report COCO
 AP as fractions (x100, and -1 means "no ground truth of that size"), mmseg reports percent.
@@ -13,7 +16,8 @@ Text formats (`render(tables, fmt)`):
   md   GitHub pipe tables, a "### T5 ..." heading, notes as a list; unicode −, ±, –, Δ, †.
   csv  per table a "# T5 ..." line, one header row, the rows, "# note" lines, a blank line.
        A cell stays one string, in ASCII: "35.8 +/- 0.3", Δ "+0.4 +/- 0.2 [-0.1, +0.9]",
-       missing "-", unpaired Δ marked "*". (Split on " +/- " and "[" to get the numbers.)
+       missing "-", unpaired Δ marked "*", conditional Δ "^". (Split on " +/- " and "[" to get
+       the numbers.)
   tex  per table a "% T5 ..." comment and a booktabs tabular; "$\\pm$", "--" for missing,
        ASCII "-" for minus, notes as "% " comments.
 """
@@ -40,7 +44,7 @@ from common.vocab import (
     TORCHVISION,
 )
 from gather.collect import PretrainRow, TransferRow, Warn, collect, warn_stderr
-from gather.stats import Delta, Summary, delta, summarize
+from gather.stats import PRETRAINING_RUNS, Delta, Summary, method_delta, replicated, summarize
 
 FRACTION = 100.0  # mmdet / mmpose CocoMetric report fractions
 PERCENT = 1.0  # mmseg IoUMetric and the pretraining accuracies report percent
@@ -233,15 +237,16 @@ class Run:
     """A table's view of one run (transfer or pretraining): what one row averages over."""
 
     arm: str
-    seed: int | None
+    seed: int | None  # fine-tuning seed (None: a pretraining run measured by itself)
     cost: float | None
     metrics: dict
     control_of: str | None = None  # the arm this run is an equal-cost control of
+    pretrain_seed: int | None = None  # the backbone's pretraining seed (None: random init)
 
 
 def seed_values(runs: list[Run], metric: Metric) -> dict:
-    """{seed: value in percent or None} of one arm's runs."""
-    return {r.seed: metric.percent(r.metrics.get(metric.key)) for r in runs}
+    """{(pretraining seed, fine-tuning seed): value in percent or None} of one arm's runs."""
+    return {(r.pretrain_seed, r.seed): metric.percent(r.metrics.get(metric.key)) for r in runs}
 
 
 def mean_cost(runs: list[Run]) -> float | None:
@@ -250,8 +255,47 @@ def mean_cost(runs: list[Run]) -> float | None:
     return sum(costs) / len(costs) if costs else None
 
 
+def _sorted_seeds(seeds) -> list:
+    return sorted(set(seeds), key=lambda s: (s is None, s))
+
+
 def _seeds(runs: list[Run]) -> str:
-    return ", ".join(str(s) for s in sorted((r.seed for r in runs), key=lambda s: (s is None, s)))
+    """"0, 1" (one seed kind), or "pretraining 0, 1 × fine-tuning 0, 1" (a nested design)."""
+    pretrain = _sorted_seeds(r.pretrain_seed for r in runs if r.pretrain_seed is not None)
+    finetune = _sorted_seeds(r.seed for r in runs if r.seed is not None)
+    if pretrain and finetune:
+        return f"pretraining {', '.join(map(str, pretrain))} × fine-tuning {', '.join(map(str, finetune))}"
+    return ", ".join(map(str, pretrain or finetune))
+
+
+def unpaired_units(reference: list[Run], arm: list[Run]) -> list:
+    """The arm's units without a counterpart in the reference: pretraining seeds when both arms
+    have pretraining runs of their own, fine-tuning seeds otherwise."""
+    if replicated({(r.pretrain_seed, r.seed): 0 for r in reference}) and \
+            replicated({(r.pretrain_seed, r.seed): 0 for r in arm}):
+        return _sorted_seeds({r.pretrain_seed for r in arm} - {r.pretrain_seed for r in reference})
+    return _sorted_seeds({r.seed for r in arm} - {r.seed for r in reference})
+
+
+def delta_notes(group: str, rows: list[Row], baseline_name: str) -> list[str]:
+    """What each kind of Δ in the group's rows is over, in words (gather.stats.method_delta)."""
+    deltas = [v for r in rows for v in r.values if isinstance(v, Delta)]
+    notes = []
+    if any(not d.paired for d in deltas):
+        notes.append(f"{group}: † no seed ran in both arms: Δ is the difference of the means, not paired.")
+    if any(d.paired and d.unit == PRETRAINING_RUNS for d in deltas):
+        notes.append(f"{group}: Δ of two pretrained arms = mean ± std over pretraining seeds of the paired "
+                     "difference of backbone means (each over its fine-tuning seeds) [95% Student-t interval "
+                     "over pretraining runs]: a claim about the pretraining methods.")
+    if any(d.paired and d.conditional for d in deltas):
+        notes.append(f"{group}: ‡ one backbone per arm: Δ ± std [95% interval] over fine-tuning seeds only, "
+                     "conditional on these two backbones; it says nothing about the pretraining methods "
+                     "(pretrain_seeds with >= 2 seeds per arm would).")
+    if any(d.paired and not d.conditional and d.unit != PRETRAINING_RUNS and d.n >= 2 for d in deltas):
+        notes.append(f"{group}: Δ against an arm without pretraining runs of its own (random init, a "
+                     "downloaded checkpoint) = mean ± std of the per-fine-tuning-seed differences [95% "
+                     "Student-t interval over fine-tuning seeds]; a pretrained side is averaged over its backbones.")
+    return notes
 
 
 def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
@@ -275,7 +319,7 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
         labels = lead + (f"{arch_name(arch)} ({name(arm)})", Cost(mean_cost(by_arm[arm])))
         rows.append(Row("arm", group, arm, labels, values))
     if any(len(r) > 1 for r in by_arm.values()):
-        notes.append(f"{group}: mean ± std (ddof=1) over seeds "
+        notes.append(f"{group}: mean ± std (ddof=1) over runs, seeds "
                      + "; ".join(f"{name(a)}: {_seeds(by_arm[a])}" for a in arms) + ".")
     # Δ rows: every arm against the baseline, then every arm against each of its equal-cost
     # controls (kind "control_delta": the comparison at the same cost).
@@ -287,23 +331,16 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
         notes.append(f"{group}: no {name(baseline)} (baseline) run, so no Δ rows against it.")
     for kind, reference, arm in pairs:
         ref_runs = by_arm[reference]
-        values = tuple(delta(seed_values(ref_runs, m), seed_values(by_arm[arm], m)) for m in spec.metrics)
+        values = tuple(method_delta(seed_values(ref_runs, m), seed_values(by_arm[arm], m)) for m in spec.metrics)
         cost, ref_cost = mean_cost(by_arm[arm]), mean_cost(ref_runs)
         cost_delta = cost - ref_cost if cost is not None and ref_cost is not None else None
         labels = lead + (f"Δ {name(arm)} − {name(reference)}", Cost(cost_delta, True))
         rows.append(Row(kind, group, arm, labels, values))
-        unpaired = sorted({r.seed for r in by_arm[arm]} - {r.seed for r in ref_runs},
-                          key=lambda s: (s is None, s))
+        unpaired = unpaired_units(ref_runs, by_arm[arm])
         if unpaired and len(unpaired) < len(by_arm[arm]):
             notes.append(f"{group}: {name(arm)} seed(s) {', '.join(map(str, unpaired))} "
                          f"have no {name(reference)} run and are left out of the paired Δ.")
-    if any(isinstance(v, Delta) and not v.paired for r in rows for v in r.values):
-        notes.append(f"{group}: † no seed ran in both arms: Δ is the difference of the means, "
-                     "not paired.")
-    if any(isinstance(v, Delta) and v.n >= 2 for r in rows for v in r.values):
-        notes.append(f"{group}: Δ = mean ± std of the per-seed differences "
-                     "[95% Student-t interval].")
-    return rows, notes
+    return rows, notes + delta_notes(group, [r for r in rows if r.kind != "arm"], name(baseline))
 
 
 def provenance_notes(group: str, provenance: list[dict]) -> list[str]:
@@ -477,14 +514,15 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
         # A detection row's Method names its schedule, and each schedule is a group of its own:
         # Δ rows never pair runs trained for different lengths.
         method = f"{found[1]} {r.schedule}" if r.schedule else found[1]
-        run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of)
+        run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of, r.pretrain_seed)
         entries.append((found[0], order, method, r.arch, run,
                         {"config_hash": r.config_hash, "pretraining dataset": r.pretrain_dataset}))
     for r in pretrain:
         if r.dataset not in DATASET_TABLES:
             warnings.append(f"skipping {r.path}: no table for dataset {r.dataset!r}")
             continue
-        run = Run(run_arm(r.arm, r.budget, r.control_of), r.seed, r.cost, r.metrics, r.control_of)
+        # a pretraining run measured by itself: its own seed is the unit
+        run = Run(run_arm(r.arm, r.budget, r.control_of), None, r.cost, r.metrics, r.control_of, r.pretrain_seed)
         entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
     return (_group_tables(entries, baseline) + build_budget_tables(transfer, pretrain, baseline) + conditional,
             warnings)
@@ -501,12 +539,13 @@ class Glyphs:
     percent: str
     unpaired: str
     delta: str
+    conditional: str
 
 
-MD = Glyphs(minus="−", pm="±", missing="–", percent="%", unpaired="†", delta="Δ")
-CSV = Glyphs(minus="-", pm="+/-", missing="-", percent="%", unpaired="*", delta="Delta")
+MD = Glyphs(minus="−", pm="±", missing="–", percent="%", unpaired="†", delta="Δ", conditional="‡")
+CSV = Glyphs(minus="-", pm="+/-", missing="-", percent="%", unpaired="*", delta="Delta", conditional="^")
 TEX = Glyphs(minus="-", pm="$\\pm$", missing="--", percent="\\%", unpaired="$^\\dagger$",
-             delta="$\\Delta$")
+             delta="$\\Delta$", conditional="$^\\ddagger$")
 
 
 def format_number(x: float, g: Glyphs, signed: bool = False, decimals: int = 1) -> str:
@@ -529,16 +568,18 @@ def format_summary(s: Summary | None, g: Glyphs) -> str:
 
 
 def format_delta(d: Delta | None, g: Glyphs) -> str:
-    """"+0.4" (one pair), "+0.4 ± 0.2 [−0.1, +0.9]" (several), "+0.4†" (unpaired means)."""
+    """"+0.4" (one pair), "+0.4 ± 0.2 [−0.1, +0.9]" (several), "+0.4†" (unpaired means), a
+    trailing "‡" when the Δ is conditional on one backbone per arm."""
     if d is None:
         return g.missing
     head = format_number(d.mean, g, signed=True)
+    mark = g.conditional if d.conditional else ""
     if not d.paired:
         return head + g.unpaired
     if d.std is None:
-        return head
+        return head + mark
     return (f"{head} {g.pm} {format_number(d.std, g)} "
-            f"[{format_number(d.low, g, True)}, {format_number(d.high, g, True)}]")
+            f"[{format_number(d.low, g, True)}, {format_number(d.high, g, True)}]{mark}")
 
 
 def format_cost(c: Cost, g: Glyphs) -> str:
@@ -577,7 +618,7 @@ def text_rows(table: Table, g: Glyphs) -> list[list[str]]:
 
 def _ascii(note: str) -> str:
     return (note.replace("Δ", "Delta").replace("−", "-").replace("±", "+/-")
-            .replace("†", "*"))
+            .replace("†", "*").replace("‡", "^").replace("×", "x"))
 
 
 def render_md(table: Table) -> str:

@@ -3,8 +3,11 @@
 An experiment (configs/experiments/*.py, an mmengine Python config) names:
   name             the run directory under runs/ (default: the file's stem)
   arms             {arm: pretraining config path, or None for the random-init arm, or
-                   dict(config=path, controls=[method, ...])}: a relative path is looked up in
-                   the current directory, then in the checkout. `controls` adds, for each named
+                   dict(config=path, controls=[method, ...], seed_offset=N)}: a relative path is
+                   looked up in the current directory, then in the checkout. `seed_offset` trains
+                   pretraining seed s of the arm with seed s + N (an A/A experiment: the same config
+                   as a second arm whose backbones differ only by their seeds); its runs stay paired
+                   with seed s of the other arms. `controls` adds, for each named
                    method, an equal-cost control of the arm (pretrain/methods: `random_drop`
                    takes the arm's DaR schedule, `budget` its planned cost) as an arm of its own,
                    labelled "<arm>-<method>", pretrained and transferred like the others
@@ -15,14 +18,21 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   budgets          optional list, e.g. [0.2, 0.3, 0.5]: every arm whose method takes a `budget`
                    parameter is pretrained (and transferred) once per budget, as "<arm>_b<budget>";
                    the others once
-  pretrain_seeds   seeds of the pretraining runs (default [0])
+  pretrain_seeds   seeds of the pretraining runs (default [0]): every pretrained arm is pretrained
+                   once per seed, and pretraining seed s of one arm is paired with seed s of another
+                   (gather.stats: a Δ between methods is a mean over these pairs, its interval over
+                   pretraining runs)
   tasks            {transfer task: dict(cfg_options={...}, schedules=[...], arms=[...])}; empty for
                    classification-only. `schedules` (detection tasks): run every arm once per
                    schedule, e.g. ["1x", "3x", "6x"] (transfer.schedule; default: the config's
                    own, one run); `arms`: only these arms on this task (default: all), e.g. the
-                   random-init arm alone on a GroupNorm task at a longer schedule
-  seeds            seeds of the transfer runs (default [0]); transfer seed i uses pretraining
-                   seed i when there are as many pretraining seeds, else the first
+                   random-init arm alone on a GroupNorm task at a longer schedule; `seeds`: this
+                   task's fine-tuning seeds (default: the experiment's), e.g. more where fine-tuning
+                   is noisy and cheap (tools/plan_seeds.py says how many)
+  seeds            seeds of the fine-tuning runs (default [0]), crossed with `pretrain_seeds`:
+                   every backbone is fine-tuned once with every seed (k backbones × m seeds per
+                   arm and task; the cell directory is <arm>/pretrain<s>/seed<m> when there are
+                   several pretraining seeds, <arm>/seed<m> with one)
   random_init_seeds  seeds of the arms without pretraining (default: `seeds`); fewer saves
                    time where that arm is only the lower anchor, not a side of a paired Δ
   demo_data        optional dict(coco=dict(...), cityscapes=dict(...)): generate the embedded
@@ -59,7 +69,7 @@ from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
                    "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "filename"}
-TASK_KEYS = {"cfg_options", "schedules", "arms"}
+TASK_KEYS = {"cfg_options", "schedules", "arms", "seeds"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
                   "feature_size"}
 TARGET_KEYS = {"root", "generate"}
@@ -94,9 +104,9 @@ class PretrainCell:
 
     arm: str
     variant: str
-    seed: int
+    seed: int  # the experiment's pretraining seed (the pairing key across arms)
     config: str
-    options: dict
+    options: dict  # its "seed" is `seed` + the arm's seed_offset
     work_dir: Path
     selection: SelectionCell | None = None  # the subset it trains on (data.subset)
 
@@ -122,12 +132,19 @@ class TransferCell:
     data_kind: str | None = None  # "coco" / "cityscapes" when the demo data is used
     schedule: str | None = None  # "3x" etc. (transfer.schedule); None: the task config's own
     target: str | None = None  # conditional pre-training: the target (its data root: Plan.target_roots)
+    several_backbones: bool = False  # the arm has several pretraining seeds: the name says which
+
+    @property
+    def pretrain_seed(self) -> int | None:
+        """The experiment's pretraining seed of the backbone (None: random init)."""
+        return self.source.seed if self.source else None
 
     @property
     def name(self) -> str:
         where = f"{self.target}/" if self.target else ""
         schedule = f"{self.schedule}/" if self.schedule else ""
-        return f"transfer/{self.task}/{where}{schedule}{self.arm}/seed{self.seed}"
+        backbone = f"pretrain{self.pretrain_seed}/" if self.several_backbones and self.source else ""
+        return f"transfer/{self.task}/{where}{schedule}{self.arm}/{backbone}seed{self.seed}"
 
 
 @dataclass
@@ -192,18 +209,31 @@ def resolve_config_path(path: str) -> str:
     return str(resolved)
 
 
-def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str]]]:
-    """(arm, config path or None, controls) for every entry of an experiment's `arms`."""
+ARM_KEYS = {"config", "controls", "seed_offset"}
+
+
+def _arm_specs(arms: dict) -> list[tuple[str, str | None, list[str], int]]:
+    """(arm, config path or None, controls, seed offset) for every entry of an experiment's `arms`."""
     specs = []
     for arm, spec in arms.items():
         if spec is None or isinstance(spec, str):
-            specs.append((arm, None if spec is None else resolve_config_path(spec), []))
-        elif isinstance(spec, dict) and set(spec) <= {"config", "controls"} and spec.get("config"):
-            specs.append((arm, resolve_config_path(spec["config"]), list(spec.get("controls") or [])))
+            specs.append((arm, None if spec is None else resolve_config_path(spec), [], 0))
+        elif isinstance(spec, dict) and set(spec) <= ARM_KEYS and spec.get("config"):
+            offset = spec.get("seed_offset", 0)
+            if not isinstance(offset, int) or isinstance(offset, bool):
+                raise TypeError(f"arms.{arm}.seed_offset must be an int, got {offset!r}")
+            specs.append((arm, resolve_config_path(spec["config"]), list(spec.get("controls") or []), offset))
         else:
-            raise KeyError(f"arms.{arm} must be a config path, None, or dict(config=..., controls=[...]); "
-                           f"got {spec!r}")
+            raise KeyError(f"arms.{arm} must be a config path, None, or dict(config=..., controls=[...], "
+                           f"seed_offset=N); got {spec!r}")
     return specs
+
+
+def seed_options(seed: int, offset: int) -> dict:
+    """A pretraining cell's seed options: `seed` (+ the arm's offset) and, with an offset, the
+    experiment's seed as `replicate`, which the export records so that gather pairs the run with
+    seed `seed` of the other arms."""
+    return {"seed": seed + offset, **({"replicate": seed} if offset else {})}
 
 
 def arm_runs(arm: str, config: str, options: dict, controls: list[str], budgets: list[float]
@@ -242,7 +272,7 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     common = dict(cfg.get("pretrain_options") or {})
     budgets = [float(b) for b in cfg.get("budgets") or []]
     arms = []  # (cell label, pretrains?, experiment arm) in table order: each arm (per budget), then its controls
-    for arm, config, controls in _arm_specs(cfg["arms"]):
+    for arm, config, controls, offset in _arm_specs(cfg["arms"]):
         if config is None:
             arms.append((arm, False, arm))
             continue
@@ -255,7 +285,7 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
                     cell_dir = (root / "pretrain" / (f"{variant['name']}_{label}" if variant["name"] else label)
                                 / f"seed{seed}")
                     plan.pretrain.append(PretrainCell(label, variant["name"], seed, config,
-                                                      {**run_options, "seed": seed}, cell_dir))
+                                                      {**run_options, **seed_options(seed, offset)}, cell_dir))
     selected = _selection_cells(cfg.get("selection"), plan, common, pretrain_seeds)
     seeds = list(cfg.get("seeds", [0]))
     scratch_seeds = list(cfg.get("random_init_seeds", seeds))
@@ -267,18 +297,18 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
             data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
         schedules, task_arms = _task_schedules(task, family, spec), _task_arms(task, spec, arms)
         cfg_options = dict((spec or {}).get("cfg_options") or {})
+        task_seeds = list((spec or {}).get("seeds") or seeds)
         for target in targets:
             target_arms = task_arms + [(label, True, label) for label in selected.get(target, [])]
             for (arm, pretrained, _), schedule in itertools.product(target_arms, schedules):
-                for i, seed in enumerate(seeds if pretrained else scratch_seeds):
-                    source = None
-                    if pretrained:
-                        pseed = pretrain_seeds[i] if len(pretrain_seeds) == len(seeds) else pretrain_seeds[0]
-                        source = next(c for c in plan.pretrain
-                                      if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])
-                    where = root / "transfer" / task / (target or "") / (schedule or "")
-                    plan.transfer.append(TransferCell(task, arm, seed, dict(cfg_options), source,
-                                                      where / arm / f"seed{seed}", data_kind, schedule, target))
+                # the pretraining run is the unit: every backbone of the arm × every fine-tuning seed
+                backbones = [c for c in plan.pretrain if c.arm == arm and c.variant == variants[0]["name"]] \
+                    if pretrained else [None]
+                for source, seed in itertools.product(backbones, task_seeds if pretrained else scratch_seeds):
+                    cell = TransferCell(task, arm, seed, dict(cfg_options), source, Path(), data_kind, schedule,
+                                        target, several_backbones=len(backbones) > 1)
+                    cell.work_dir = root / cell.name
+                    plan.transfer.append(cell)
     return plan
 
 
@@ -333,6 +363,6 @@ def _selection_cells(selection: dict | None, plan: Plan, options: dict, pretrain
                     if size:
                         run_options["data.image_size"] = int(size)
                     for seed in pretrain_seeds:
-                        plan.pretrain.append(PretrainCell(label, "", seed, source, {**run_options, "seed": seed},
+                        plan.pretrain.append(PretrainCell(label, "", seed, source, {**run_options, **seed_options(seed, 0)},
                                                           plan.root / "pretrain" / label / f"seed{seed}", cell))
     return labels

@@ -1,16 +1,19 @@
-"""The experiment report: each task's headline (gather.headline), the paper tables (gather), figures."""
+"""The experiment report: each task's headline (gather.headline), where the spread comes from and
+what would settle a claim (gather.variance, also report/variance.json), the paper tables (gather),
+figures (the cost-transfer frontier per task among them)."""
 
 from __future__ import annotations
 
 import datetime
 from pathlib import Path
 
-from common.files import atomic_path
+from common.files import atomic_path, write_json_atomic
 from common.vocab import BACKBONE_META
 from gather.collect import collect_files
 from gather.headline import headline_section
 from gather.plots import plot_all, plot_tsne
 from gather.tables import build_tables, render
+from gather.variance import variance_lines, variance_report
 from pipeline.experiment import Plan, TransferCell
 from pipeline.run import DONE, artifact, cell_hash, state_of, status_table
 
@@ -53,6 +56,18 @@ def _headline_lines(transfer_rows, baseline: str) -> list[str]:
     return ["## Headline metrics: seeds, intervals, random init", "", *headlines, ""] if headlines else []
 
 
+def _variance_lines(transfer_rows) -> list[str]:
+    lines = variance_lines(transfer_rows)
+    if not lines:
+        return []
+    return ["## Where the spread comes from, and what would settle it", "",
+            "Per task and headline metric, each arm's variance components (one-way random effects: "
+            "σ_pretrain between its backbones, σ_finetune between fine-tuning seeds of one backbone; "
+            "σ_pretrain floored at 0, the raw estimate in `variance.json`), pooled over the pretrained "
+            "arms, and the seed planner's answer at those spreads and the runs' measured wall-clock "
+            "(`python tools/plan_seeds.py` for any effect).", "", *lines]
+
+
 def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     """Write <run root>/report/report.md (+ PNG figures) from the files on disk; return its path."""
     out = plan.root / "report"
@@ -78,6 +93,7 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
         "```",
         "",
         *_headline_lines(transfer_rows, plan.baseline),
+        *_variance_lines(transfer_rows),
         "## Tables",
         "",
         render(tables, "md") if tables else "_No finished runs yet._",
@@ -87,6 +103,7 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
         lines += ["## Figures", ""]
         lines += [f"![{path.stem}]({path.name})" for path in figures]
         lines.append("")
+    write_json_atomic(out / "variance.json", variance_report(transfer_rows, plan.baseline))
     report = out / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines))

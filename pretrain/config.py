@@ -24,6 +24,8 @@ CONFIG_KEYS = {
     "train": "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
              "milestones, gamma, workers, amp (mixed precision: float16 + loss scaling on GPU, bfloat16 on CPU), ...)",
     "seed": "seed of model init, shuffling and augmentation",
+    "replicate": "the experiment's pretraining seed this run replicates (default: seed); set by an experiment "
+                 "arm's seed_offset, recorded in the export, and what gather pairs runs of two arms by",
     "deterministic": "torch deterministic algorithms (exact resume on CPU)",
     "augment": "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', mix_alpha=0.3): "
                "the budgeted-training augmentations, for any method",

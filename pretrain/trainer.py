@@ -207,6 +207,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "dataset": cfg["data"]["type"],
         "num_classes": train_set.num_classes,
         "seed": seed,
+        "replicate": int(cfg.get("replicate", seed)),  # the pairing key across arms (gather.stats)
         "label": cfg.get("label") or cfg["arm"]["name"],
         "control_of": cfg.get("control_of"),
         "augment": augment,

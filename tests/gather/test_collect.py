@@ -165,6 +165,7 @@ def test_cli_out_file_and_plots(tmp_path):
     assert "### T7 " in (tmp_path / "tables.md").read_text()
     pngs = sorted(p.name for p in (tmp_path / "fig").iterdir())
     assert pngs == ["deltas_synthetic.png", "deltas_t5.png", "deltas_t6.png", "deltas_t7.png",
+                    "frontier_fpn_1x.png", "frontier_pspnet.png", "frontier_simplebaseline.png",
                     "kept_fraction_synthetic_resnet18.png",
                     "training_curves_synthetic_resnet18.png"]
     assert all((tmp_path / "fig" / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)

@@ -41,7 +41,7 @@ def test_an_interval_excluding_zero_says_which_side():
     rows = [row("pspnet_tiny", "iid", s, {"mIoU": 100 * v}) for s, v in enumerate(iid)]
     rows += [row("pspnet_tiny", "dar", s, {"mIoU": 100 * v}) for s, v in enumerate(dar)]
     text = "\n".join(headline_section(rows, "iid"))
-    assert "over 3 paired seeds. The 95% interval excludes 0: DaR is below." in text
+    assert "over 3 paired fine-tuning seeds. The 95% interval excludes 0: DaR is below." in text
     assert "random init" not in text
 
 

@@ -6,15 +6,20 @@ import math
 import pytest
 
 from gather.stats import (
+    FINETUNING_SEEDS,
+    PRETRAINING_RUNS,
     Delta,
     Summary,
     delta,
     mean,
+    method_delta,
     paired_differences,
+    pooled_components,
     sample_std,
     summarize,
     t_quantile,
     t_two_sided_prob,
+    variance_components,
 )
 
 
@@ -84,3 +89,70 @@ def test_no_common_seed_falls_back_to_difference_of_means():
 def test_empty_side_is_missing():
     assert delta({}, {0: 1.0}) is None
     assert delta({0: 1.0}, {0: None}) is None
+
+
+# --- nested designs: {(pretraining seed, fine-tuning seed): value} ------------------------------
+IID = {(0, 0): 10.0, (0, 1): 12.0, (1, 0): 20.0, (1, 1): 22.0, (2, 0): 30.0, (2, 1): 30.0}
+
+
+def test_method_delta_pairs_backbone_means_by_pretraining_seed():
+    # backbone means: iid 11, 21, 30; dar 12, 22, 32 -> pair differences 1, 1, 2: mean 4/3,
+    # std sqrt(((1/3)^2 * 2 + (2/3)^2) / 2) = sqrt(1/3); half-width t(0.975, 2) * sqrt(1/3) / sqrt(3)
+    # = 4.302653 / 3 = 1.434218 -> [-0.100884, 2.767551]
+    dar = {(0, 0): 12.0, (0, 1): 12.0, (1, 0): 21.0, (1, 1): 23.0, (2, 0): 31.0, (2, 1): 33.0}
+    d = method_delta(IID, dar)
+    assert (d.unit, d.n, d.backbones, d.conditional) == (PRETRAINING_RUNS, 3, 3, False)
+    assert d.mean == pytest.approx(4 / 3, abs=1e-12) and d.std == pytest.approx(math.sqrt(1 / 3), abs=1e-12)
+    assert (d.low, d.high) == pytest.approx((-0.100884, 2.767551), abs=1e-6)
+
+
+def test_one_backbone_per_arm_gives_a_conditional_fine_tuning_interval():
+    # one common pretraining seed (0): runs paired by fine-tuning seed, differences 2 and 0
+    d = method_delta({(0, 0): 10.0, (0, 1): 12.0}, {(0, 0): 12.0, (0, 1): 12.0, (5, 0): 99.0})
+    assert (d.unit, d.n, d.backbones, d.conditional) == (FINETUNING_SEEDS, 2, 1, True)
+    assert d.mean == 1.0 and d.std == pytest.approx(math.sqrt(2))
+
+
+def test_random_init_is_compared_over_fine_tuning_seeds_against_the_backbones_mean():
+    # per fine-tuning seed the pretrained arm's mean over its backbones: seed 0 (10+20+30)/3 = 20,
+    # seed 1 (12+22+30)/3 = 64/3; random init 5 and 6 -> differences 15 and 46/3 - 0 = 15.333
+    d = method_delta({(None, 0): 5.0, (None, 1): 6.0}, IID)
+    assert (d.unit, d.n, d.backbones, d.conditional) == (FINETUNING_SEEDS, 2, 0, False)
+    assert d.mean == pytest.approx((15 + 64 / 3 - 6) / 2)
+
+
+def test_variance_components_by_hand():
+    # group means 11, 21, 30, grand 124/6; SSB = 2 * sum (mean - grand)^2 = 361.333, df 2 -> MSB
+    # 180.667; SSW = 1 + 1 + 1 + 1 + 0 + 0 = 4, df 3 -> MSW 1.333; n0 = 2 ->
+    # sigma_pretrain^2 = (180.667 - 1.333) / 2 = 89.667, sigma_finetune^2 = 4/3
+    c = variance_components(IID)
+    assert (c.backbones, c.runs, c.df_pretrain, c.df_finetune, c.n0) == (3, 6, 2, 3, 2.0)
+    assert c.var_pretrain_raw == pytest.approx(89.6666667, abs=1e-6)
+    assert c.sigma_pretrain == pytest.approx(math.sqrt(89.6666667), abs=1e-6)
+    assert c.sigma_finetune == pytest.approx(math.sqrt(4 / 3), abs=1e-12)
+
+
+def test_a_negative_pretraining_component_is_floored_and_its_raw_value_kept():
+    # means 5 and 5: MSB 0; SSW 25 + 25 + 0 + 0 = 50, df 2 -> MSW 25; raw (0 - 25) / 2 = -12.5
+    c = variance_components({(0, 0): 0.0, (0, 1): 10.0, (1, 0): 5.0, (1, 1): 5.0})
+    assert c.sigma_pretrain == 0.0 and c.var_pretrain_raw == pytest.approx(-12.5)
+    assert c.sigma_finetune == pytest.approx(5.0)
+
+
+def test_unmeasurable_components_are_none_with_zero_degrees_of_freedom():
+    one_backbone = variance_components({(0, 0): 1.0, (0, 1): 3.0})
+    assert one_backbone.sigma_pretrain is None and one_backbone.df_pretrain == 0
+    assert one_backbone.sigma_finetune == pytest.approx(math.sqrt(2))
+    one_seed_each = variance_components({(0, 0): 1.0, (1, 0): 3.0})
+    assert one_seed_each.sigma_finetune is None and one_seed_each.sigma_pretrain is None
+    assert variance_components({(0, 0): None}) is None
+
+
+def test_pooled_components_add_sums_of_squares_and_degrees_of_freedom():
+    # IID as computed above (SSB 361.333, df 2; SSW 4, df 3) and a second arm whose means 1 and 3
+    # give SSB 2 * (1 + 1) = 4, df 1, SSW 2 + 2 = 4, df 2: pooled MSB 365.333 / 3, MSW 8 / 5, n0 2
+    other = {(0, 0): 0.0, (0, 1): 2.0, (1, 0): 2.0, (1, 1): 4.0}
+    pooled = pooled_components([variance_components(IID), variance_components(other), None])
+    assert (pooled.df_pretrain, pooled.df_finetune, pooled.backbones, pooled.runs) == (3, 5, 5, 10)
+    assert pooled.sigma_finetune == pytest.approx(math.sqrt(8 / 5))
+    assert pooled.var_pretrain_raw == pytest.approx((365.3333333 / 3 - 8 / 5) / 2, abs=1e-6)

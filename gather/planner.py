@@ -132,7 +132,8 @@ def minimum_detectable_effect(sigma_pretrain: float, sigma_finetune: float, pret
 
 
 def _check_spreads(sigma_pretrain: float, sigma_finetune: float) -> None:
-    if sigma_pretrain < 0 or sigma_finetune < 0 or not (math.isfinite(sigma_pretrain) and math.isfinite(sigma_finetune)):
+    finite = math.isfinite(sigma_pretrain) and math.isfinite(sigma_finetune)
+    if sigma_pretrain < 0 or sigma_finetune < 0 or not finite:
         raise ValueError(f"spreads must be finite and >= 0, got σ_pretrain {sigma_pretrain}, "
                          f"σ_finetune {sigma_finetune}")
     if sigma_pretrain == 0 and sigma_finetune == 0:

@@ -277,7 +277,7 @@ def unpaired_units(reference: list[Run], arm: list[Run]) -> list:
     return _sorted_seeds({r.seed for r in arm} - {r.seed for r in reference})
 
 
-def delta_notes(group: str, rows: list[Row], baseline_name: str) -> list[str]:
+def delta_notes(group: str, rows: list[Row]) -> list[str]:
     """What each kind of Δ in the group's rows is over, in words (gather.stats.method_delta)."""
     deltas = [v for r in rows for v in r.values if isinstance(v, Delta)]
     notes = []
@@ -340,7 +340,7 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
         if unpaired and len(unpaired) < len(by_arm[arm]):
             notes.append(f"{group}: {name(arm)} seed(s) {', '.join(map(str, unpaired))} "
                          f"have no {name(reference)} run and are left out of the paired Δ.")
-    return rows, notes + delta_notes(group, [r for r in rows if r.kind != "arm"], name(baseline))
+    return rows, notes + delta_notes(group, [r for r in rows if r.kind != "arm"])
 
 
 def provenance_notes(group: str, provenance: list[dict]) -> list[str]:

@@ -135,7 +135,8 @@ def variance_lines(rows: list[TransferRow]) -> list[str]:
                          f"{_sigma(c.sigma_finetune, c.df_finetune)} |")
         if spread.pooled is not None and len(spread.pooled_arms) > 1:
             p = spread.pooled
-            lines.append(f"| pooled ({', '.join(arm_name(a) for a in spread.pooled_arms)}) | {p.backbones} | {p.runs} | "
+            names = ", ".join(arm_name(a) for a in spread.pooled_arms)
+            lines.append(f"| pooled ({names}) | {p.backbones} | {p.runs} | "
                          f"{_sigma(p.sigma_pretrain, p.df_pretrain)} | {_sigma(p.sigma_finetune, p.df_finetune)} |")
         lines += ["", f"Seed planner (pooled spreads, measured wall-clock): {planner_sentence(spread)}.", ""]
     return lines

@@ -157,6 +157,9 @@ class Plan:
     demo_data: dict | None = None
     selection: list[SelectionCell] = field(default_factory=list)
     targets: dict = field(default_factory=dict)  # conditional pre-training: {name: dict(root=) or dict(generate=)}
+    # cell hashes and resolved configs remembered by pipeline.run.memoized, when set to a dict: for
+    # read-only uses of a plan (--dry-run, --status) while no config file changes
+    memo: dict | None = None
 
     @property
     def cells(self) -> list:
@@ -363,6 +366,7 @@ def _selection_cells(selection: dict | None, plan: Plan, options: dict, pretrain
                     if size:
                         run_options["data.image_size"] = int(size)
                     for seed in pretrain_seeds:
-                        plan.pretrain.append(PretrainCell(label, "", seed, source, {**run_options, **seed_options(seed, 0)},
+                        plan.pretrain.append(PretrainCell(label, "", seed, source,
+                                                          {**run_options, **seed_options(seed, 0)},
                                                           plan.root / "pretrain" / label / f"seed{seed}", cell))
     return labels

@@ -61,23 +61,40 @@ def pretrain_hash(cell: PretrainCell) -> str:
     return plain if cell.selection is None else config_hash([plain, selection_hash(cell.selection)])
 
 
-def transfer_hash(cell: TransferCell, plan: Plan) -> str:
-    """What decides a transfer cell's result: the resolved task config (every `_base_` level,
-    the overrides and the schedule), seed, generated data, backbone."""
+def memoized(plan: Plan, key: tuple, compute):
+    """compute(), remembered in plan.memo when the caller turned it on (a dry run or a status of
+    a large plan reads every config once, not once per cell that uses it)."""
+    if plan.memo is None:
+        return compute()
+    if key not in plan.memo:
+        plan.memo[key] = compute()
+    return plan.memo[key]
+
+
+def _recipe_hash(cell: TransferCell) -> str:
     from transfer.build import recipe_hash, resolve_task_config
     from transfer.classification import SCOPE, classification_recipe_hash
 
     task, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
-    recipe = classification_recipe_hash(cfg) if task.scope == SCOPE else recipe_hash(cfg)
+    return classification_recipe_hash(cfg) if task.scope == SCOPE else recipe_hash(cfg)
+
+
+def transfer_hash(cell: TransferCell, plan: Plan) -> str:
+    """What decides a transfer cell's result: the resolved task config (every `_base_` level,
+    the overrides and the schedule), seed, generated data, backbone."""
+    recipe = memoized(plan, ("recipe", cell.task, json.dumps(cell.cfg_options, sort_keys=True, default=str),
+                             cell.schedule), lambda: _recipe_hash(cell))
+    backbone = memoized(plan, ("pretrain", cell.source.name), lambda: pretrain_hash(cell.source)) \
+        if cell.source else "none"
     return config_hash({
         "task": cell.task, "recipe": recipe, "seed": cell.seed,
         "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
-        "backbone": pretrain_hash(cell.source) if cell.source else "none",
+        "backbone": backbone,
         **({"target": plan.targets[cell.target]} if cell.target else {}),
     })
 
 
-def schedule_text(cell) -> str:
+def schedule_text(cell, plan: Plan | None = None) -> str:
     """"3x: 270000 iterations, lr x0.1 at 210000, 250000 (1x: ...)" for a detection transfer
     cell (its scaled schedule, as the run will train it); "" for any other cell."""
     from common.vocab import SCHEDULED_FAMILIES
@@ -87,14 +104,23 @@ def schedule_text(cell) -> str:
 
     if not isinstance(cell, TransferCell) or get_task(cell.task).family not in SCHEDULED_FAMILIES:
         return ""
-    _, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
-    return recorded_schedule(cfg).describe()
+
+    def describe() -> str:
+        _, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
+        return recorded_schedule(cfg).describe()
+
+    if plan is None:
+        return describe()
+    return memoized(plan, ("schedule", cell.task, json.dumps(cell.cfg_options, sort_keys=True, default=str),
+                           cell.schedule), describe)
 
 
 def cell_hash(cell, plan: Plan) -> str:
     if isinstance(cell, SelectionCell):
-        return selection_hash(cell)
-    return pretrain_hash(cell) if isinstance(cell, PretrainCell) else transfer_hash(cell, plan)
+        return memoized(plan, ("selection", cell.name), lambda: selection_hash(cell))
+    if isinstance(cell, PretrainCell):
+        return memoized(plan, ("pretrain", cell.name), lambda: pretrain_hash(cell))
+    return memoized(plan, ("transfer", cell.name), lambda: transfer_hash(cell, plan))
 
 
 def artifact(cell) -> Path:

@@ -72,6 +72,7 @@ def main() -> int:
         print("\n".join(cluster.dry_run_lines(plan, resources)))
         return 0
     if args.dry_run:
+        plan.memo = {}  # read-only from here: each config is read once, whatever number of cells use it
         selection = f"{len(plan.selection)} subset selection + " if plan.selection else ""
         print(f"experiment {plan.name}: {selection}{len(plan.pretrain)} pretraining + {len(plan.transfer)} transfer "
               f"cells in {plan.root}")
@@ -80,7 +81,7 @@ def main() -> int:
             if hasattr(cell, "task"):
                 origin = f"  <- {cell.source.name if cell.source else 'random init'}"
                 origin += f", data: {cell.data_kind} (generated)" if cell.data_kind else ""
-                origin += f", schedule {schedule}" if (schedule := schedule_text(cell)) else ""
+                origin += f", schedule {schedule}" if (schedule := schedule_text(cell, plan)) else ""
                 origin += f", target: {plan.target_root(cell.target)}" if cell.target else ""
             elif hasattr(cell, "method"):  # a subset selection
                 origin = f"  {cell.config} -> {plan.target_root(cell.target)} {cell.settings}"

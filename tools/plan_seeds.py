@@ -152,7 +152,8 @@ def main(argv=None) -> int:
             print(f"{head}: {entry['error']}")
             continue
         print(f"{head}: σ_pretrain {entry['sigma_pretrain']:.2f} (df {entry['df_pretrain']}), σ_finetune "
-              f"{entry['sigma_finetune']:.2f} (df {entry['df_finetune']}), pooled over {', '.join(entry['pooled_over'])}; "
+              f"{entry['sigma_finetune']:.2f} (df {entry['df_finetune']}), "
+              f"pooled over {', '.join(entry['pooled_over'])}; "
               f"one pretraining run {entry['cost_pretrain']:.0f} s, one fine-tuning run {entry['cost_finetune']:.0f} s")
         print("  " + describe(entry, " s", minutes=True).replace("\n", "\n  "))
     return 0

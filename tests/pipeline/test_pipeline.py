@@ -25,6 +25,7 @@ DEMO = str(REPO / "configs" / "experiments" / "demo.py")
 # 2 iterations per task, one seed, 8+4 COCO scenes and 4+2 Cityscapes frames.
 SMALL = {
     "name": "small_demo",
+    "pretrain_seeds": [0],
     "seeds": [0],
     "pretrain_options": {"data.num_train": 96, "data.num_val": 16, "data.image_size": 32,
                          "train.epochs": 4, "train.batch_size": 32, "val_interval": 4},
@@ -85,14 +86,15 @@ def test_progress_lines_print_each_tasks_headline_metric(finished):
     assert all(" keypoint AP " in ln for ln in done["simplebaseline_tiny"])
 
 
-def test_the_demo_runs_two_seeds_per_pretrained_arm_and_one_from_scratch(tmp_path):
+def test_the_demo_crosses_two_backbones_per_arm_with_two_seeds_and_one_from_scratch(tmp_path):
     plan = make_plan(load_experiment(DEMO), tmp_path)
     seeds = {}
     for cell in plan.transfer:
-        seeds.setdefault((cell.task, cell.arm), []).append(cell.seed)
-    assert len(plan.pretrain) == 2 and len(seeds) == 12
+        seeds.setdefault((cell.task, cell.arm), []).append((cell.pretrain_seed, cell.seed))
+    assert len(plan.pretrain) == 4 and len(seeds) == 12
     for (task, arm), values in seeds.items():
-        assert values == ([0] if arm == "random_init" else [0, 1]), (task, arm)
+        expected = [(None, 0)] if arm == "random_init" else [(0, 0), (0, 1), (1, 0), (1, 1)]
+        assert values == expected, (task, arm)
 
 
 def test_rerun_skips_finished_cells(finished):
@@ -178,7 +180,7 @@ def test_controls_are_planned_at_the_arm_s_cost_through_every_task(tmp_path):
     plan = make_plan(load_experiment(str(experiment)), tmp_path)
     arms = ["iid", "dar", "dar-random_drop", "dar-budget"]
     assert [c.arm for c in plan.pretrain] == [a for a in arms for _ in (0, 1)]
-    assert len(plan.transfer) == 2 * len(arms) * 2
+    assert len(plan.transfer) == 2 * len(arms) * 2 * 2  # tasks × arms × pretraining seeds × fine-tuning seeds
     budget = next(c for c in plan.pretrain if c.arm == "dar-budget")
     cfg = load_config(budget.config, budget.options)
     # DaR at 4 epochs, W=1, I=1, p=0.75, α=3, R={3}: kept 1, 1, 0.75, 1 -> cost 0.9375
@@ -190,7 +192,8 @@ def test_controls_are_planned_at_the_arm_s_cost_through_every_task(tmp_path):
     dry = subprocess.run([sys.executable, str(REPO / "tools" / "pipeline.py"), str(experiment), "--dry-run",
                           "--runs-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert dry.returncode == 0, dry.stderr[-2000:]
-    assert "transfer/pspnet_tiny/dar-budget/seed1" in dry.stdout and "pretrain/dar-random_drop/seed0" in dry.stdout
+    assert "transfer/pspnet_tiny/dar-budget/pretrain1/seed1" in dry.stdout
+    assert "pretrain/dar-random_drop/seed0" in dry.stdout
 
 
 def test_an_arm_with_controls_is_compared_with_them_at_equal_cost(tmp_path):

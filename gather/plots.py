@@ -262,6 +262,8 @@ def plot_frontier(panels: list[tuple[str, list[FrontierPoint]]], path: str | Pat
                        label=None if legend in seen else legend, zorder=3)
             seen.add(legend)
             ax.annotate(p.label, (p.cost, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        # from 0 (random init, the cheapest methods) to past the baseline's 100%
+        ax.set_xlim(-5, max([105.0] + [p.cost + 10 for p in points]))
         ax.set_xlabel("measured pretraining cost (% of i.i.d.)")
         ax.set_ylabel(f"Δ {ylabel} vs baseline (points)")
         ax.grid(alpha=0.3)
@@ -284,7 +286,7 @@ def plot_frontiers(transfer: list[TransferRow], out_dir: str | Path, baseline: s
             continue
         label = f"{task} {schedule}" if schedule else task
         written.append(plot_frontier(panels, Path(out_dir) / f"frontier_{_slug(label)}.png",
-                                     f"{label}: Δ against measured pretraining cost (bars: 95% intervals; "
+                                     f"{label}: Δ against measured pretraining cost\n(bars: 95% intervals; "
                                      "hollow: conditional on one backbone per arm)"))
     return written
 

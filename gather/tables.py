@@ -288,9 +288,9 @@ def delta_notes(group: str, rows: list[Row]) -> list[str]:
                      "difference of backbone means (each over its fine-tuning seeds) [95% Student-t interval "
                      "over pretraining runs]: a claim about the pretraining methods.")
     if any(d.paired and d.conditional for d in deltas):
-        notes.append(f"{group}: ‡ one backbone per arm: Δ ± std [95% interval] over fine-tuning seeds only, "
-                     "conditional on these two backbones; it says nothing about the pretraining methods "
-                     "(pretrain_seeds with >= 2 seeds per arm would).")
+        notes.append(f"{group}: ‡ one pretraining run per arm: the Δ is conditional on these two backbones and "
+                     "says nothing about the pretraining methods (pretrain_seeds with >= 2 seeds per arm would); "
+                     "a ± std [95% interval] beside it is over fine-tuning seeds only.")
     if any(d.paired and not d.conditional and d.unit != PRETRAINING_RUNS and d.n >= 2 for d in deltas):
         notes.append(f"{group}: Δ against an arm without pretraining runs of its own (random init, a "
                      "downloaded checkpoint) = mean ± std of the per-fine-tuning-seed differences [95% "

@@ -55,6 +55,8 @@ def main() -> int:
     runs_root = Path(args.runs_root).resolve() if as_jobs else args.runs_root
     experiment = load_experiment(args.experiment, args.cfg_options)
     plan = make_plan(experiment, runs_root)
+    if args.status or args.dry_run:
+        plan.memo = {}  # read-only: each config is read once, whatever number of cells use it
     if as_jobs or args.status:
         from pipeline import cluster
 
@@ -72,7 +74,6 @@ def main() -> int:
         print("\n".join(cluster.dry_run_lines(plan, resources)))
         return 0
     if args.dry_run:
-        plan.memo = {}  # read-only from here: each config is read once, whatever number of cells use it
         selection = f"{len(plan.selection)} subset selection + " if plan.selection else ""
         print(f"experiment {plan.name}: {selection}{len(plan.pretrain)} pretraining + {len(plan.transfer)} transfer "
               f"cells in {plan.root}")

@@ -355,3 +355,33 @@ def test_conditional_table_has_methods_as_rows_targets_and_costs_as_columns():
     assert text[6] == "| Domain classifier | 12% | 224 px | 70.0 | 85.0 | 0.4% | 12% | 12.4% | 2 |"
     assert text[7] == "| Domain classifier | 12% | 112 px | 68.0 | – | 0.4% | 3% | 3.4% | 2 |"
     assert "CPT-finegrained_finetune" in text[0]
+
+
+# --- pretraining runs as the unit ---------------------------------------------------------
+def nested_row(arm, pretrain_seed, seed, miou):
+    row = transfer_row("pspnet", arm, seed, {"mIoU": miou})
+    return TransferRow(**{**row.__dict__, "pretrain_seed": pretrain_seed,
+                          "path": f"/x/pspnet/{arm}/pretrain{pretrain_seed}/seed{seed}/results.json"})
+
+
+def test_a_nested_delta_is_over_pretraining_runs_and_says_so():
+    # backbone means: iid 70, 72, 74; dar 71, 72, 76 -> differences 1, 0, 2: mean 1, std 1,
+    # interval 1 ± t(0.975, 2) / sqrt(3) = 1 ± 2.484 -> [-1.5, +3.5]
+    values = {("iid", 0): (69, 71), ("iid", 1): (72, 72), ("iid", 2): (73, 75),
+              ("dar", 0): (71, 71), ("dar", 1): (71, 73), ("dar", 2): (76, 76)}
+    rows = [nested_row(arm, p, s, v[s]) for (arm, p), v in values.items() for s in (0, 1)]
+    table = one_table(build_tables(rows, [])[0], "T7")
+    delta_row = next(r for r in table.rows if r.kind == "delta")
+    assert format_cell(delta_row.values[0], MD) == "+1.0 ± 1.0 [−1.5, +3.5]"
+    assert any("over pretraining runs]: a claim about the pretraining methods" in n for n in table.notes)
+    assert any("pretraining 0, 1, 2 × fine-tuning 0, 1" in n for n in table.notes)
+
+
+def test_one_backbone_per_arm_marks_the_delta_conditional_in_every_format():
+    rows = [nested_row(arm, 0, s, v) for arm, vs in (("iid", (70, 72)), ("dar", (71, 74))) for s, v in enumerate(vs)]
+    table = one_table(build_tables(rows, [])[0], "T7")
+    delta_row = next(r for r in table.rows if r.kind == "delta")
+    assert delta_row.values[0].conditional
+    assert format_cell(delta_row.values[0], MD).endswith("]‡")
+    assert format_cell(delta_row.values[0], CSV).endswith("]^") and "ddagger" in format_cell(delta_row.values[0], TEX)
+    assert any("says nothing about the pretraining methods" in n for n in table.notes)

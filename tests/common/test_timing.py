@@ -39,7 +39,7 @@ class _Slow(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         time.sleep(0.005)
-        return torch.full((4,), float(index))
+        return {"inputs": torch.full((4,), float(index))}
 
 
 class _Net(BaseModel):
@@ -48,7 +48,7 @@ class _Net(BaseModel):
         self.linear = torch.nn.Linear(4, 1)
 
     def forward(self, inputs, mode="tensor"):
-        out = self.linear(torch.stack(inputs) if isinstance(inputs, list) else inputs)
+        out = self.linear(inputs)
         if mode == "loss":
             time.sleep(0.01)  # a step of known least duration
             return {"loss": out.pow(2).mean()}
@@ -72,11 +72,12 @@ def test_the_loop_timer_splits_a_real_runner(tmp_path, loop):
     assert summary["train_iters"] == 6
     assert summary["train_data_s"] >= 6 * 4 * 0.005  # every batch waited for its four samples
     assert summary["train_compute_s"] >= 6 * 0.01
-    assert summary["train_s"] >= summary["train_data_s"] + summary["train_compute_s"]
-    assert summary["train_other_s"] >= 0 and summary["train_setup_s"] > 0
+    assert summary["train_s"] >= summary["train_data_s"] + summary["train_compute_s"] - 0.002  # rounded to ms
+    assert summary["train_other_s"] >= -0.002 and summary["train_setup_s"] > 0
     if loop == "epoch":
         epochs = summary["epochs"]
         assert [e["iters"] for e in epochs] == [2, 2, 2]
-        assert all(e["seconds"] >= e["data_s"] + e["compute_s"] and e["outside_iters_s"] >= 0 for e in epochs)
+        assert all(e["seconds"] >= e["data_s"] + e["compute_s"] - 0.001 and e["outside_iters_s"] >= -0.001
+                   for e in epochs)
     else:
         assert "epochs" not in summary  # an iteration-based loop is one long "epoch" to the hooks

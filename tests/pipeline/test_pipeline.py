@@ -263,3 +263,31 @@ def test_loggers_made_inside_a_cell_outlive_its_log_file(tmp_path, capfd):
     print_log("after the cell", logger="test_cell_logger")
     err = capfd.readouterr().err
     assert "Logging error" not in err and "after the cell" in err
+
+
+
+@pytest.mark.e2e
+def test_two_jobs_compute_what_one_job_does_and_every_cell_records_its_timing(tmp_path):
+    from pipeline.parallel import run_parallel
+    from pipeline.timing import timing_table
+
+    experiment = {**SMALL, "name": "jobs", "arms": {"iid": TINY_IID, "random_init": None},
+                  "pretrain_options": CONTROL_OPTIONS, "tasks": {"pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 1})}}
+    parallel = make_plan(load_experiment(DEMO, experiment), tmp_path / "two")
+    assert set(run_parallel(parallel, jobs=2).values()) == {DONE}
+    sequential = make_plan(load_experiment(DEMO, experiment), tmp_path / "one")
+    assert set(run_plan(sequential, log=lambda line: None).values()) == {DONE}
+    for ours, theirs in zip(parallel.transfer, sequential.transfer, strict=True):
+        # other thread count (one per worker), other order: the same numbers
+        ours, theirs = (json.loads((c.work_dir / "results.json").read_text()) for c in (ours, theirs))
+        assert ours["metrics"] == theirs["metrics"] and ours["timing"]["threads"] == 1
+        timing = ours["timing"]
+        parts = [timing[k] for k in ("build_config_s", "runner_build_s", "train_setup_s", "train_s",
+                                     "test_inference_s", "evaluate_s")]
+        assert timing["train_iters"] == 1 and all(p >= 0 for p in parts) and sum(parts) <= timing["total_s"] + 0.01
+    exported = json.loads((parallel.pretrain[0].export_dir / "backbone.json").read_text())
+    assert [e["epoch"] for e in exported["timing"]["epochs"]] == [1, 2, 3, 4]
+    assert all(e["data_s"] > 0 and e["compute_s"] > 0 for e in exported["timing"]["epochs"])
+    assert exported["timing"]["dataset_build_s"] > 0 and exported["timing"]["val_s"] > 0
+    table = timing_table(parallel)
+    assert all(cell.name in table for cell in parallel.cells) and "\nsum " in table

@@ -48,8 +48,8 @@ def _memory_format(name: str):
 def demo_data(root: Path) -> dict[str, Path]:
     """The demo's generated downstream data (as configs/experiments/demo.py sets it) under
     `root`: {"coco": path, "cityscapes": path}. Generated once; idempotent."""
-    from pipeline.experiment import load_experiment
     from common.provenance import REPO_ROOT
+    from pipeline.experiment import load_experiment
     from transfer.synthetic import make_cityscapes_scenes, make_coco_scenes
 
     settings = load_experiment(str(REPO_ROOT / DEMO_EXPERIMENT))["demo_data"]
@@ -66,8 +66,8 @@ def data_kind(task: str) -> str:
 
 def demo_task_options(task: str) -> dict:
     """The demo's cfg_options of `task` (its schedule)."""
-    from pipeline.experiment import load_experiment
     from common.provenance import REPO_ROOT
+    from pipeline.experiment import load_experiment
 
     tasks = load_experiment(str(REPO_ROOT / DEMO_EXPERIMENT))["tasks"]
     return dict((tasks.get(task) or {}).get("cfg_options") or {})
@@ -396,17 +396,21 @@ def format_probe(report: dict) -> str:
                      "config+backbone, data checks, dataset+model, Runner build, Runner set-up | training "
                      "(iterations, s/iter data + compute) | test inference, metric | process total")
         for name, t in report["fixed"].items():
-            def g(key):
-                return float(t.get(key) or 0.0)
-
-            iters = max(int(t.get("train_iters") or 0), 1)
-            lines.append(
-                f"{name:<20} {g('python_imports_s'):5.1f} | {g('toolbox_import_s'):5.1f} {g('build_config_s'):5.1f} "
-                f"{g('check_data_s'):5.1f} {g('dataset_build_s') + g('model_build_s'):5.1f} "
-                f"{g('runner_build_s'):5.1f} {g('train_setup_s'):5.1f} | {g('train_s'):6.1f} ({int(t.get('train_iters') or 0)}"
-                f" it, {g('train_data_s') / iters:.3f} + {g('train_compute_s') / iters:.3f}) | "
-                f"{g('test_inference_s') + g('val_s'):5.1f} {g('evaluate_s'):5.1f} | {g('process_s'):6.1f}")
+            lines.append(f"{name:<20} {_fixed_line(t)}")
     return "\n".join(lines)
+
+
+def _fixed_line(t: dict) -> str:
+    def g(key):
+        return float(t.get(key) or 0.0)
+
+    done = int(t.get("train_iters") or 0)
+    iters = max(done, 1)
+    return (f"{g('python_imports_s'):5.1f} | {g('toolbox_import_s'):5.1f} {g('build_config_s'):5.1f} "
+            f"{g('check_data_s'):5.1f} {g('dataset_build_s') + g('model_build_s'):5.1f} "
+            f"{g('runner_build_s'):5.1f} {g('train_setup_s'):5.1f} | {g('train_s'):6.1f} ({done} it, "
+            f"{g('train_data_s') / iters:.3f} + {g('train_compute_s') / iters:.3f}) | "
+            f"{g('test_inference_s') + g('val_s'):5.1f} {g('evaluate_s'):5.1f} | {g('process_s'):6.1f}")
 
 
 def _main(argv: list[str]) -> int:

@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import time
 
-from pipeline.experiment import Plan, PretrainCell, SelectionCell, TransferCell
+from pipeline.experiment import Plan, PretrainCell, TransferCell
 from pipeline.run import (
     DONE,
     FAILED,

@@ -14,8 +14,8 @@ By default cells run in this process one after another; `--executor slurm` submi
 as a Slurm job at once (submitit; a transfer job after its pretraining job), `--executor local`
 runs the same jobs as local processes; `--jobs N` runs N independent cells at a time in worker
 processes (pipeline/parallel.py), a transfer cell once its pretraining is done. Each cell keeps
-its logs, status.json and, if it failed, error.txt in its directory under runs/<experiment>/. A failed cell does not stop the
-others; the exit code is 1 if any cell failed.
+its logs, status.json and, if it failed, error.txt in its directory under runs/<experiment>/. A
+failed cell does not stop the others; the exit code is 1 if any cell failed.
 """
 
 import argparse

@@ -272,7 +272,8 @@ def test_two_jobs_compute_what_one_job_does_and_every_cell_records_its_timing(tm
     from pipeline.timing import timing_table
 
     experiment = {**SMALL, "name": "jobs", "arms": {"iid": TINY_IID, "random_init": None},
-                  "pretrain_options": CONTROL_OPTIONS, "tasks": {"pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 1})}}
+                  "pretrain_options": CONTROL_OPTIONS,
+                  "tasks": {"pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 1})}}
     parallel = make_plan(load_experiment(DEMO, experiment), tmp_path / "two")
     assert set(run_parallel(parallel, jobs=2).values()) == {DONE}
     sequential = make_plan(load_experiment(DEMO, experiment), tmp_path / "one")

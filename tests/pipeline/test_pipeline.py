@@ -271,12 +271,15 @@ def test_two_jobs_compute_what_one_job_does_and_every_cell_records_its_timing(tm
     from pipeline.parallel import run_parallel
     from pipeline.timing import timing_table
 
-    experiment = {**SMALL, "name": "jobs", "arms": {"iid": TINY_IID, "random_init": None},
-                  "pretrain_options": CONTROL_OPTIONS,
-                  "tasks": {"pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 1})}}
-    parallel = make_plan(load_experiment(DEMO, experiment), tmp_path / "two")
+    experiment = tmp_path / "jobs.py"
+    experiment.write_text(
+        f"arms = dict(iid={TINY_IID!r}, random_init=None)\n"
+        f"pretrain_options = {CONTROL_OPTIONS!r}\n"
+        f"demo_data = {SMALL['demo_data']!r}\n"
+        "tasks = dict(pspnet_tiny=dict(cfg_options={'train_cfg.max_iters': 1}))\n")
+    parallel = make_plan(load_experiment(str(experiment)), tmp_path / "two")
     assert set(run_parallel(parallel, jobs=2).values()) == {DONE}
-    sequential = make_plan(load_experiment(DEMO, experiment), tmp_path / "one")
+    sequential = make_plan(load_experiment(str(experiment)), tmp_path / "one")
     assert set(run_plan(sequential, log=lambda line: None).values()) == {DONE}
     for ours, theirs in zip(parallel.transfer, sequential.transfer, strict=True):
         # other thread count (one per worker), other order: the same numbers

@@ -1,9 +1,11 @@
 """Independent cells at the same time: `tools/pipeline.py EXPERIMENT --jobs 2`.
 
 `jobs` worker processes share one plan, each with cores/jobs torch threads (one each on a
-2-core machine: measured with tools/bench_cpu.py, two 1-thread training processes do more work
-per second than one 2-thread process, and a cell's single-threaded parts, its start-up, data
-loading and metric, overlap with the other's training). Every worker picks, in plan order,
+2-core machine: a ResNet-18 step scales poorly over two threads, 0.445 s at 2 and 0.767 s at 1
+on the AVX2-only EPYC of issue 26, so two 1-thread processes do about 16% more steps per second,
+and far more when other work shares the machine; tools/bench_cpu.py measures it; a cell's
+single-threaded parts, its start-up, data loading and metric, overlap with the other's
+training). Each worker imports the toolboxes once and keeps them for all its cells. Every worker picks, in plan order,
 the next cell whose inputs are finished (a transfer cell's pretraining export, a pretraining
 cell's subset) and runs it through `pipeline.run.run_one`, under the cell's lock: a cell is
 never run twice at once, and a cell locked by the other worker, or by another pipeline

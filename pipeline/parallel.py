@@ -18,8 +18,10 @@ what the sequential pipeline computes, in another order.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
 import time
 
 from pipeline.experiment import Plan, PretrainCell, TransferCell
@@ -88,6 +90,24 @@ def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, v
             time.sleep(WAIT_POLL_S)
 
 
+@contextlib.contextmanager
+def _main_script_importable():
+    """spawn re-runs the main script in every child, with the parent's sys.path; a tool's first
+    line, `import _bootstrap`, took the tool's folder off that path (tools/_bootstrap.py), so
+    the child could not import it. While the children start, the folder is on the path again,
+    last (it shadows no package), and the child's _bootstrap takes it off again."""
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    folder = os.path.dirname(os.path.abspath(main_file)) if main_file else None
+    added = folder is not None and folder not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(folder)
+
+
 def run_parallel(plan: Plan, jobs: int, verbose: bool = False) -> dict[str, str]:
     """Run every cell not done yet with `jobs` worker processes; {cell name: final state}."""
     data_roots = ensure_demo_data(plan)
@@ -98,8 +118,9 @@ def run_parallel(plan: Plan, jobs: int, verbose: bool = False) -> dict[str, str]
     workers = [context.Process(target=worker, args=(plan, data_roots, since, f"w{i + 1}", threads, verbose))
                for i in range(jobs)]
     _print(f"{jobs} workers, {threads} torch thread(s) each")
-    for process in workers:
-        process.start()
+    with _main_script_importable():
+        for process in workers:
+            process.start()
     for process in workers:
         process.join()
     bad = [p.exitcode for p in workers if p.exitcode]

@@ -168,7 +168,7 @@ def write_controls_experiment(path: Path, tasks: str = "dict()") -> Path:
                    "arm = dict(name='dar', warmup=1, interval=1, keep=0.75, active=3, refresh=[3])\n")
     path.write_text(
         f"arms = dict(iid={TINY_IID!r}, dar=dict(config={str(dar)!r}, controls=['random_drop', 'budget']))\n"
-        f"pretrain_options = {CONTROL_OPTIONS!r}\n"
+        f"pretrain_options = {dict(CONTROL_OPTIONS, arch='resnet18')!r}\n"  # resnet10 has no toolbox twin
         f"pretrain_seeds = [0, 1]\nseeds = [0, 1]\ntasks = {tasks}\n")
     return path
 
@@ -274,7 +274,7 @@ def test_two_jobs_compute_what_one_job_does_and_every_cell_records_its_timing(tm
     experiment = tmp_path / "jobs.py"
     experiment.write_text(
         f"arms = dict(iid={TINY_IID!r}, random_init=None)\n"
-        f"pretrain_options = {CONTROL_OPTIONS!r}\n"
+        f"pretrain_options = {dict(CONTROL_OPTIONS, arch='resnet18')!r}\n"  # resnet10 has no toolbox twin
         f"demo_data = {SMALL['demo_data']!r}\n"
         "tasks = dict(pspnet_tiny=dict(cfg_options={'train_cfg.max_iters': 1}))\n")
     parallel = make_plan(load_experiment(str(experiment)), tmp_path / "two")

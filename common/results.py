@@ -46,6 +46,13 @@ Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
   versions       {package: version} (common.provenance.versions)
   wall_clock_s   seconds from the start of run_transfer to the end of the test
   work_dir       the run's work dir (logs, config dump)
+  timing         optional, where the run's time went (common.timing), seconds: start-up
+                 (toolbox_import_s: 0 but in a process's first run, build_config_s,
+                 check_data_s, runner_build_s, train_setup_s), training (train_s, split into
+                 train_data_s waiting for batches, train_compute_s the steps with their hooks,
+                 train_other_s the rest; train_iters), evaluation (val_s, test_setup_s,
+                 test_inference_s, evaluate_s: the metric), total_s, threads (torch's);
+                 files written before it lack the key
 """
 
 from __future__ import annotations
@@ -78,7 +85,8 @@ def clean_number(value):
 def make_results(*, task: str, arm: str, seed: int, backbone: str, pretrain: dict,
                  metrics: dict, protocol: dict, config_hash: str, versions: dict,
                  wall_clock_s: float, work_dir: str, per_class: dict | None = None,
-                 backbone_contract: dict | None = None, notes: list[str] | None = None) -> dict:
+                 backbone_contract: dict | None = None, notes: list[str] | None = None,
+                 timing: dict | None = None) -> dict:
     """Assemble (and validate) the results object of one run."""
     results = {
         "format": RESULTS_FORMAT, "task": task, "arm": arm, "seed": int(seed),
@@ -95,6 +103,8 @@ def make_results(*, task: str, arm: str, seed: int, backbone: str, pretrain: dic
         results["notes"] = list(notes)
     results.update({"protocol": protocol, "config_hash": config_hash, "versions": versions,
                     "wall_clock_s": float(wall_clock_s), "work_dir": str(work_dir)})
+    if timing is not None:
+        results["timing"] = timing
     validate_results(results)
     return results
 

@@ -17,6 +17,11 @@ Reported, with the first epoch of every run left out (allocator and kernel warm-
                       run's full epochs (target >= 0.97)
   suite_over_plain    images/s of the suite's i.i.d. loop / images/s of the plain loop,
                       medians over the interleaved epochs (goal >= 0.97)
+  fixed per epoch     for subset methods: the intercept of epoch seconds against images per
+                      epoch (least squares), i.e. what an epoch costs whatever its size, as a
+                      share of a full epoch (realized/nominal ≈ 1 − that share); beside it the
+                      median time per epoch outside the iterations' data and compute
+                      (common.timing: the loader's start, epoch-end hooks)
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import torch
 from mmengine.hooks import Hook
 
 from common.provenance import REPO_ROOT
+from common.timing import LoopTimerHook
 from common.vocab import IID
 from pretrain.config import load_config
 from pretrain.hook import MethodHook
@@ -146,7 +152,19 @@ def bench_method(method: str, samples: int, image_size: int, epochs: int, batch_
         timer = EpochTimer(bookkeeping, between)
         runner.register_hook(timer)
         runner.train()
-    return {"method": method, "epochs": timer.epochs, "plain": plain, "cost": hook.cost()}
+        loop = next(h for h in runner.hooks if isinstance(h, LoopTimerHook)).record["epochs"]
+    return {"method": method, "epochs": timer.epochs, "plain": plain, "cost": hook.cost(), "loop": loop}
+
+
+def fixed_per_epoch(seconds: list[float], images: list[int]) -> float | None:
+    """The intercept of seconds = fixed + per_image × images (least squares); None when every
+    epoch has the same size (no slope to separate it from)."""
+    if len(set(images)) < 2:
+        return None
+    mean_x, mean_y = statistics.fmean(images), statistics.fmean(seconds)
+    slope = (sum((x - mean_x) * (y - mean_y) for x, y in zip(images, seconds, strict=True))
+             / sum((x - mean_x) ** 2 for x in images))
+    return mean_y - slope * mean_x
 
 
 def summarize(run: dict) -> dict:
@@ -162,6 +180,14 @@ def summarize(run: dict) -> dict:
         realized = 1 - loop / (len(epochs) * statistics.median(full))
         nominal = 1 - sum(fractions) / len(fractions)
         out["realized_over_nominal_saving"] = realized / nominal
+        fixed = fixed_per_epoch([e["seconds"] for e in epochs], [e["images"] for e in epochs])
+        if fixed is not None:
+            out["fixed_per_epoch_s"] = fixed
+            out["fixed_share_of_full_epoch"] = fixed / statistics.median(full)
+        if run.get("loop"):
+            out["outside_iters_s"] = statistics.median(e["outside_iters_s"] for e in run["loop"][1:])
+            out["data_share"] = (sum(e["data_s"] for e in run["loop"][1:])
+                                 / sum(e["seconds"] for e in run["loop"][1:]))
     if run["plain"]:
         plain = [images / seconds for seconds, images in run["plain"][1:]]
         out["plain_images_per_s"] = statistics.median(plain)
@@ -190,18 +216,24 @@ def format_report(summary: dict) -> str:
     lines = [f"{summary['arch']}, {summary['samples']} synthetic images of {summary['image_size']} px, batch "
              f"{summary['batch_size']}, {summary['threads']} threads, {summary['epochs']} epochs per method "
              "(the first left out)",
-             f"{'method':<20} {'cost':>6} {'images/s':>9} {'bookkeeping':>12} {'realized/nominal':>17}"]
+             f"{'method':<20} {'cost':>6} {'images/s':>9} {'bookkeeping':>12} {'realized/nominal':>17} "
+             f"{'fixed/epoch':>12} {'outside iters':>14}"]
     for r in summary["methods"]:
         saving = r.get("realized_over_nominal_saving")
+        fixed = (f"{1000 * r['fixed_per_epoch_s']:.0f} ms {100 * r['fixed_share_of_full_epoch']:.1f}%"
+                 if "fixed_per_epoch_s" in r else "")
+        outside = f"{1000 * r['outside_iters_s']:.0f} ms" if "outside_iters_s" in r else ""
         lines.append(f"{r['method']:<20} {100 * r['cost']:>5.1f}% {r['images_per_s']:>9.0f} "
-                     f"{100 * r['bookkeeping_share']:>11.2f}% {'' if saving is None else f'{saving:.3f}':>17}")
+                     f"{100 * r['bookkeeping_share']:>11.2f}% {'' if saving is None else f'{saving:.3f}':>17} "
+                     f"{fixed:>12} {outside:>14}")
     if "suite_over_plain" in summary:
         iid = next(r for r in summary["methods"] if "suite_over_plain" in r)
         lines.append(f"suite (Runner + hook + method, i.i.d.) {iid['images_per_s']:.0f} images/s vs plain "
                      f"PyTorch loop {iid['plain_images_per_s']:.0f} images/s: suite_over_plain "
                      f"{summary['suite_over_plain']:.3f} (goal >= 0.97)")
     lines.append("targets: bookkeeping <= 1% (epoch-level methods), <= 3% (in-batch selection); "
-                 "realized/nominal saving >= 0.97. images/s counts sample-forwards (an in-batch method's "
-                 "scoring pass included)")
+                 "realized/nominal saving >= 0.97. fixed/epoch: what an epoch costs whatever its size (share of a "
+                 "full epoch); outside iters: median time per epoch outside the iterations. images/s counts "
+                 "sample-forwards (an in-batch method's scoring pass included)")
     return "\n".join(lines)
 

@@ -43,7 +43,7 @@ class MethodHook(Hook):
 
     def __init__(self, method: Method, loss: TrainingLoss, sampler: SubsetSampler, arm: dict,
                  export_dir: str | None = None, export_meta: dict | None = None,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, timer=None):
         self.method = method
         self.loss = loss
         self.sampler = sampler
@@ -62,6 +62,7 @@ class MethodHook(Hook):
         self.last_metrics: dict = {}
         self.metrics_epoch: int | None = None  # the epoch count last_metrics were measured after
         self._t0 = None
+        self.timer = timer  # a common.timing.LoopTimerHook: the export's `timing` (this session's)
 
     # --- helpers ---------------------------------------------------------------------
     def wall_clock(self) -> float:
@@ -177,8 +178,12 @@ class MethodHook(Hook):
 
     # --- state -----------------------------------------------------------------------
     def export_meta_now(self) -> dict:
-        """The export metadata as of now (measured cost, wall-clock, last metrics)."""
-        return meta_from_state(self.state_dict(), self.dataset_size)
+        """The export metadata as of now (measured cost, wall-clock, last metrics; `timing`:
+        where this session's time went, common.timing)."""
+        meta = meta_from_state(self.state_dict(), self.dataset_size)
+        if self.timer is not None:
+            meta["timing"] = self.timer.summary()
+        return meta
 
     def state_dict(self) -> dict:
         return {

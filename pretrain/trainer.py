@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import time
 import uuid
 
 import numpy as np
@@ -27,6 +28,7 @@ from common.amp import amp_dtype, amp_optim_wrapper
 from common.checkpoints import ATOMIC_BACKEND, latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
 from common.provenance import config_hash, versions
+from common.timing import LoopTimerHook
 from common.vocab import BN, GN, GN_GROUPS
 from common.workdir import claim_work_dir
 from pretrain.config import CONFIG_KEYS, augment_settings, check_config
@@ -183,7 +185,10 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     seed = int(cfg.get("seed", 0))
     train_cfg = cfg["train"]
     augment = augment_settings(cfg)
+    timer = LoopTimerHook()  # where the time goes: the export's `timing`
+    started = time.perf_counter()
     train_set, val_set = build_datasets(cfg["data"], seed, augment["randaugment"])
+    timer.phases["dataset_build_s"] = time.perf_counter() - started
     world_size = get_dist_info()[1]
     batch_size = per_process_batch(int(train_cfg["batch_size"]), world_size)
     workers = int(train_cfg.get("workers", 0))
@@ -227,7 +232,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     }
     loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed)
     hook = MethodHook(method, loss, sampler, cfg["arm"], export_dir=os.path.join(work_dir, "export"),
-                      export_meta=export_meta, batch_size=batch_size)
+                      export_meta=export_meta, batch_size=batch_size, timer=timer)
     iters_per_epoch = math.ceil(per_rank_length(len(train_set), world_size, batch_size) / batch_size)
     schedulers = lr_schedulers(train_cfg, method.schedule_fraction, iters_per_epoch)
     log_interval = int(cfg.get("log_interval", 50))
@@ -239,9 +244,11 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     # (mmengine's default passes [LOCAL_RANK], which DDP rejects for CPU modules).
     cpu_ddp = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
     # The model is built before Runner seeds anything: give its init a private, seeded stream.
+    started = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
+    timer.phases["model_build_s"] = time.perf_counter() - started
     optimizer = torch.optim.SGD(
         model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
         weight_decay=float(train_cfg.get("weight_decay", 1e-4)), nesterov=bool(train_cfg.get("nesterov", False)))
@@ -265,7 +272,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
                             max_keep_ckpts=int(cfg.get("max_keep_ckpts", 2)),
                             backend_args=dict(ATOMIC_BACKEND)),
         ),
-        custom_hooks=[hook],
+        custom_hooks=[hook, timer],
         launcher=launcher,
         env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if on_gpu else "gloo")),
         cfg=Config(plain if on_gpu else {**plain, "model_wrapper_cfg": cpu_ddp}),
@@ -282,7 +289,13 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
 def train(cfg: Config, work_dir: str, launcher: str = "none", resume: bool = False,
           overwrite: bool = False) -> dict:
     """Train (or resume), evaluate, export; return the export metadata."""
+    started = time.perf_counter()
     runner = build_runner(cfg, work_dir, launcher, resume, overwrite)
+    timer = next(h for h in runner.hooks if isinstance(h, LoopTimerHook))
+    # the rest of build_runner (the Runner's constructor, the work dir's claim, the method)
+    timer.phases["runner_build_s"] = (time.perf_counter() - started - timer.phases["dataset_build_s"]
+                                      - timer.phases["model_build_s"])
+    timer.train_called = time.perf_counter()
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, MethodHook))
     return hook.export_meta_now()

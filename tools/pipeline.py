@@ -3,6 +3,8 @@
     python tools/pipeline.py configs/experiments/demo.py             # run (resumes, skips done cells)
     python tools/pipeline.py configs/experiments/demo.py --status    # done / running / failed / pending
     python tools/pipeline.py configs/experiments/demo.py --dry-run   # print the plan only
+    python tools/pipeline.py configs/experiments/demo.py --timing    # where each finished cell's time went
+    python tools/pipeline.py configs/experiments/demo.py --jobs 2    # two cells at a time, one thread each
 
     python tools/pipeline.py EXPERIMENT --executor slurm --partition gpu --gpus-per-node 8 --time 2-00:00:00
     python tools/pipeline.py EXPERIMENT --executor slurm --dry-run    # the sbatch parameters per cell
@@ -10,9 +12,10 @@
 
 By default cells run in this process one after another; `--executor slurm` submits every cell
 as a Slurm job at once (submitit; a transfer job after its pretraining job), `--executor local`
-runs the same jobs as local processes. Each cell keeps its logs, status.json and, if it
-failed, error.txt in its directory under runs/<experiment>/. A failed cell does not stop the
-others; the exit code is 1 if any cell failed.
+runs the same jobs as local processes; `--jobs N` runs N independent cells at a time in worker
+processes (pipeline/parallel.py), a transfer cell once its pretraining is done. Each cell keeps
+its logs, status.json and, if it failed, error.txt in its directory under runs/<experiment>/. A
+failed cell does not stop the others; the exit code is 1 if any cell failed.
 """
 
 import argparse
@@ -25,7 +28,7 @@ from mmengine.config import DictAction
 
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
-from pipeline.run import DONE, FAILED, cell_hash, run_plan, schedule_text, state_of, status_table
+from pipeline.run import DONE, FAILED, RUNNING, cell_hash, run_plan, schedule_text, state_of, status_table
 
 
 def main() -> int:
@@ -34,11 +37,16 @@ def main() -> int:
     parser.add_argument("--runs-root", default="runs", help="parent of the experiment's run directory")
     parser.add_argument("--status", action="store_true", help="print every cell's state and exit")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    parser.add_argument("--timing", action="store_true",
+                        help="print where each finished cell's time went (start-up, training, evaluation) and exit")
     parser.add_argument("--verbose", action="store_true", help="show the toolboxes' logs on the console too")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override experiment keys")
     parser.add_argument("--executor", choices=["inprocess", "local", "slurm"], default="inprocess",
                         help="inprocess (default): here, one cell after another; slurm: one submitit job per "
                         "cell, submitted at once; local: the same jobs as local processes")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="in-process executor: run this many independent cells at a time, in worker processes "
+                        "with cores/jobs torch threads each (default 1: one cell after another, here)")
     jobs = parser.add_argument_group("job resources (both stages; else the experiment's `slurm`, else 1 GPU)")
     jobs.add_argument("--partition")
     jobs.add_argument("--gpus-per-node", type=int, help="one process per GPU (torch.distributed)")
@@ -51,6 +59,8 @@ def main() -> int:
              if getattr(args, k) is not None]
     if given and not as_jobs:
         parser.error(f"{', '.join(given)}: job resources, for --executor slurm or local")
+    if args.jobs < 1 or (args.jobs > 1 and as_jobs):
+        parser.error(f"--jobs {args.jobs}: a count >= 1, for the in-process executor")
     # jobs may start elsewhere (another node, another working directory): absolute cell paths
     runs_root = Path(args.runs_root).resolve() if as_jobs else args.runs_root
     experiment = load_experiment(args.experiment, args.cfg_options)
@@ -68,6 +78,11 @@ def main() -> int:
             parser.error(str(exc).strip("'\""))
     if args.status:
         print(status_table(plan, extra=cluster.job_column(plan)))
+        return 0
+    if args.timing:
+        from pipeline.timing import timing_table
+
+        print(timing_table(plan))
         return 0
     if args.dry_run and args.executor == "slurm":
         print(f"experiment {plan.name}: {len(plan.cells)} cells in {plan.root}; sbatch parameters per cell:")
@@ -101,11 +116,17 @@ def main() -> int:
             print(f"\n{waiting} cell(s) submitted or queued; follow them with --status. Re-run this command once "
                   "they have finished: it resubmits failed cells and, when every cell is done, writes the report.")
             return 1 if FAILED in final.values() else 0
+    elif args.jobs > 1:
+        from pipeline.parallel import run_parallel
+
+        final = run_parallel(plan, args.jobs, verbose=args.verbose)
     else:
         final = run_plan(plan, verbose=args.verbose)
     report = write_report(plan, " ".join(["tools/pipeline.py", *sys.argv[1:]]),
                           warn=lambda m: print(f"gather: {m}", file=sys.stderr))
-    failed = [name for name, state in final.items() if state == FAILED]
+    # --jobs: a cell a worker left unfinished (it ended abnormally) counts as failed
+    failed = [name for name, state in final.items()
+              if state == FAILED or (args.jobs > 1 and state not in (DONE, RUNNING))]
     print(f"\nfinished in {time.perf_counter() - started:.0f} s; report: {report}")
     if failed:
         print(f"{len(failed)} cell(s) failed: {', '.join(failed)} (see error.txt in their directories)")

@@ -26,6 +26,7 @@ from common.errors import check_finite_loss
 from common.files import atomic_path, write_json_atomic
 from common.provenance import to_plain, versions
 from common.results import make_results
+from common.timing import LoopTimerHook, PhaseClock, format_timing, import_toolbox
 from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
 from common.workdir import claim_work_dir
 from transfer.build import RUN_SPECIFIC_KEYS, RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
@@ -78,6 +79,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     (transfer.schedule); results.json's protocol records it.
     """
     started = time.perf_counter()
+    clock = PhaseClock()  # where the time goes: results.json `timing`
     task_spec = get_task(task)
     if task_spec.scope == CLASSIFICATION_SCOPE:  # no mmengine Runner: a plain torchvision loop
         if schedule is not None or amp:
@@ -95,10 +97,13 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                              schedule=schedule, layout_dir=layout_dir, amp=amp)
             _dump(spec, dump_config)
             return dry_run_summary(spec)
-    spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
-                     cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                     auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
-                     schedule=schedule, amp=amp)
+    with clock.phase("toolbox_import_s"):  # once per process: later cells find the modules imported
+        import_toolbox(task_spec.scope)
+    with clock.phase("build_config_s"):
+        spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
+                         cfg_options=cfg_options, data_root=data_root, launcher=launcher,
+                         auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
+                         schedule=schedule, amp=amp)
     _dump(spec, dump_config)
 
     # before reading the data: a finished run is never overwritten, a resumed one never changed
@@ -107,7 +112,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         init_cpu_process_group(launcher)
     if _is_first_process_on_node(launcher):
         # Each process would read the full annotation files otherwise (COCO train: GBs).
-        check_data(spec.cfg, spec.task.scope)
+        with clock.phase("check_data_s"):
+            check_data(spec.cfg, spec.task.scope)
     from mmengine.dist import broadcast_object_list, is_main_process
     from mmengine.runner import Runner
 
@@ -124,8 +130,12 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     # mmengine's CheckpointHook deletes before it saves and writes its pointer non-atomically
     if "checkpoint" in (runner_cfg.get("default_hooks") or {}):
         runner_cfg.default_hooks.checkpoint.type = "SafeCheckpointHook"
-    name_unreadable_files(runner_cfg)  # a truncated image or label: a DataError naming it
-    runner = Runner.from_cfg(runner_cfg)
+    with clock.phase("check_data_s"):
+        name_unreadable_files(runner_cfg)  # a truncated image or label: a DataError naming it
+    with clock.phase("runner_build_s"):
+        runner = Runner.from_cfg(runner_cfg)
+    loop_timer = LoopTimerHook()
+    runner.register_hook(loop_timer)
     runner.register_hook(FiniteLossHook(spec.task.name))
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))
@@ -148,8 +158,10 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                      f"{protocol['batch_size_per_process']}) differs from the recipe's {reference}; the lr is "
                      "not scaled (--auto-scale-lr scales it linearly)")
         runner.logger.warning(f"transfer: {notes[-1]}")
+    loop_timer.train_called = time.perf_counter()
     runner.train()
     protocol["train_iters"] = int(runner.iter)  # measured: the AP-vs-iterations axis
+    loop_timer.test_called = time.perf_counter()
     metrics = runner.test()  # the same on every process (mmengine broadcasts them)
     if not metrics and spec.task.family in ("detection", "instance_segmentation"):
         # mmdet's CocoMetric returns nothing when the model detected nothing (a diverged or
@@ -167,9 +179,11 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         protocol=protocol,
         backbone_contract=_contract_record(spec), notes=notes, config_hash=config_hash,
         versions=versions(), wall_clock_s=time.perf_counter() - started,
-        work_dir=str(spec.work_dir))
+        work_dir=str(spec.work_dir), timing={**clock.record(), **loop_timer.summary(),
+                                             "threads": torch.get_num_threads()})
     if is_main_process():
         write_json_atomic(spec.work_dir / RESULTS_FILE, results)
+        runner.logger.info(f"transfer: timing: {format_timing(results['timing'])}")
         runner.logger.info(f"transfer: wrote {spec.work_dir / RESULTS_FILE}")
     return results
 

@@ -170,7 +170,7 @@ def write_controls_experiment(path: Path, tasks: str = "dict()") -> Path:
                    "arm = dict(name='dar', warmup=1, interval=1, keep=0.75, active=3, refresh=[3])\n")
     path.write_text(
         f"arms = dict(iid={TINY_IID!r}, dar=dict(config={str(dar)!r}, controls=['random_drop', 'budget']))\n"
-        f"pretrain_options = {CONTROL_OPTIONS!r}\n"
+        f"pretrain_options = {dict(CONTROL_OPTIONS, arch='resnet18')!r}\n"  # resnet10 has no toolbox twin
         f"pretrain_seeds = [0, 1]\nseeds = [0, 1]\ntasks = {tasks}\n")
     return path
 
@@ -266,3 +266,35 @@ def test_loggers_made_inside_a_cell_outlive_its_log_file(tmp_path, capfd):
     print_log("after the cell", logger="test_cell_logger")
     err = capfd.readouterr().err
     assert "Logging error" not in err and "after the cell" in err
+
+
+
+@pytest.mark.e2e
+def test_two_jobs_compute_what_one_job_does_and_every_cell_records_its_timing(tmp_path):
+    from pipeline.parallel import run_parallel
+    from pipeline.timing import timing_table
+
+    experiment = tmp_path / "jobs.py"
+    experiment.write_text(
+        f"arms = dict(iid={TINY_IID!r}, random_init=None)\n"
+        f"pretrain_options = {dict(CONTROL_OPTIONS, arch='resnet18')!r}\n"  # resnet10 has no toolbox twin
+        f"demo_data = {SMALL['demo_data']!r}\n"
+        "tasks = dict(pspnet_tiny=dict(cfg_options={'train_cfg.max_iters': 1}))\n")
+    parallel = make_plan(load_experiment(str(experiment)), tmp_path / "two")
+    assert set(run_parallel(parallel, jobs=2).values()) == {DONE}
+    sequential = make_plan(load_experiment(str(experiment)), tmp_path / "one")
+    assert set(run_plan(sequential, log=lambda line: None).values()) == {DONE}
+    for ours, theirs in zip(parallel.transfer, sequential.transfer, strict=True):
+        # other thread count (one per worker), other order: the same numbers
+        ours, theirs = (json.loads((c.work_dir / "results.json").read_text()) for c in (ours, theirs))
+        assert ours["metrics"] == theirs["metrics"] and ours["timing"]["threads"] == 1
+        timing = ours["timing"]
+        parts = [timing[k] for k in ("build_config_s", "runner_build_s", "train_setup_s", "train_s",
+                                     "test_inference_s", "evaluate_s")]
+        assert timing["train_iters"] == 1 and all(p >= 0 for p in parts) and sum(parts) <= timing["total_s"] + 0.01
+    exported = json.loads((parallel.pretrain[0].export_dir / "backbone.json").read_text())
+    assert [e["epoch"] for e in exported["timing"]["epochs"]] == [1, 2, 3, 4]
+    assert all(e["data_s"] > 0 and e["compute_s"] > 0 for e in exported["timing"]["epochs"])
+    assert exported["timing"]["dataset_build_s"] > 0 and exported["timing"]["val_s"] > 0
+    table = timing_table(parallel)
+    assert all(cell.name in table for cell in parallel.cells) and "\nsum " in table

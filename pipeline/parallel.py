@@ -1,0 +1,130 @@
+"""Independent cells at the same time: `tools/pipeline.py EXPERIMENT --jobs 2`.
+
+`jobs` worker processes share one plan, each with cores/jobs torch threads (one each on a
+2-core machine: a ResNet-18 step scales poorly over two threads, 0.445 s at 2 and 0.767 s at 1
+on the AVX2-only EPYC of issue 26, so two 1-thread processes do about 16% more steps per second,
+and far more when other work shares the machine; tools/bench_cpu.py measures it; a cell's
+single-threaded parts, its start-up, data loading and metric, overlap with the other's
+training). Each worker imports the toolboxes once and keeps them for all its cells. Every worker picks, in plan order,
+the next cell whose inputs are finished (a transfer cell's pretraining export, a pretraining
+cell's subset) and runs it through `pipeline.run.run_one`, under the cell's lock: a cell is
+never run twice at once, and a cell locked by the other worker, or by another pipeline
+altogether, is left to it. A cell that failed in this run is not retried by the other worker
+(a new run of the command retries it, as without --jobs).
+
+Results do not depend on the thread count (README, "The demo's numbers"): the cells compute
+what the sequential pipeline computes, in another order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import time
+
+from pipeline.experiment import Plan, PretrainCell, TransferCell
+from pipeline.run import (
+    DONE,
+    FAILED,
+    RUNNING,
+    WAIT_POLL_S,
+    _print,
+    ensure_demo_data,
+    ensure_targets,
+    read_status,
+    run_one,
+    state_of,
+)
+
+
+def inputs_of(cell) -> list:
+    """The cells whose artifacts `cell` reads."""
+    if isinstance(cell, PretrainCell):
+        return [cell.selection] if cell.selection is not None else []
+    if isinstance(cell, TransferCell):
+        return [cell.source] if cell.source is not None else []
+    return []
+
+
+def threads_per_job(jobs: int, cores: int | None = None) -> int:
+    """torch threads for each of `jobs` workers on `cores` cores (at least 1)."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
+
+
+def settled(cell, plan: Plan, since: float) -> str | None:
+    """DONE if the cell is done; FAILED if it failed in this run (status finished after
+    `since`); None otherwise (pending, interrupted, running, or failed in an earlier run)."""
+    state = state_of(cell, plan)
+    if state == DONE:
+        return DONE
+    if state == FAILED and float(read_status(cell).get("finished") or 0) >= since:
+        return FAILED
+    return None
+
+
+def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, verbose: bool) -> None:
+    """One worker's loop: run ready cells until every cell is settled for this run."""
+    import torch
+
+    torch.set_num_threads(threads)
+    index = {cell.name: i for i, cell in enumerate(plan.cells, start=1)}
+    pending = list(plan.cells)
+    while pending:
+        started_one = False
+        for cell in list(pending):
+            if settled(cell, plan, since) is not None:
+                pending.remove(cell)
+                continue
+            if any(settled(source, plan, since) is None for source in inputs_of(cell)):
+                continue  # its input is still pending or being made elsewhere: come back to it
+            prefix = f"[{index[cell.name]}/{len(plan.cells)} {tag}] {cell.name}"
+            state = run_one(cell, plan, data_roots, prefix, verbose, log=_print)
+            if state == RUNNING:
+                continue  # another worker took it meanwhile
+            pending.remove(cell)
+            started_one = True
+            break  # back to the start: plan order puts the inputs first
+        if pending and not started_one:
+            time.sleep(WAIT_POLL_S)
+
+
+@contextlib.contextmanager
+def _main_script_importable():
+    """spawn re-runs the main script in every child, with the parent's sys.path; a tool's first
+    line, `import _bootstrap`, took the tool's folder off that path (tools/_bootstrap.py), so
+    the child could not import it. While the children start, the folder is on the path again,
+    last (it shadows no package), and the child's _bootstrap takes it off again."""
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    folder = os.path.dirname(os.path.abspath(main_file)) if main_file else None
+    added = folder is not None and folder not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(folder)
+
+
+def run_parallel(plan: Plan, jobs: int, verbose: bool = False) -> dict[str, str]:
+    """Run every cell not done yet with `jobs` worker processes; {cell name: final state}."""
+    data_roots = ensure_demo_data(plan)
+    ensure_targets(plan)
+    since = time.time()
+    threads = threads_per_job(jobs)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch's threads
+    workers = [context.Process(target=worker, args=(plan, data_roots, since, f"w{i + 1}", threads, verbose))
+               for i in range(jobs)]
+    _print(f"{jobs} workers, {threads} torch thread(s) each")
+    with _main_script_importable():
+        for process in workers:
+            process.start()
+    for process in workers:
+        process.join()
+    bad = [p.exitcode for p in workers if p.exitcode]
+    if bad:
+        _print(f"{len(bad)} worker(s) ended abnormally (exit codes {bad}): the cells they left are not done")
+    # running: another pipeline's; interrupted or pending: left by a worker that ended abnormally
+    return {cell.name: state_of(cell, plan) for cell in plan.cells}

@@ -1,0 +1,52 @@
+"""tools/bench_cpu.py: the ratios it prints, and a smoke run of the whole probe."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cpu_bench import step_ratios
+from pipeline.parallel import inputs_of, threads_per_job
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_ratios_say_what_two_threads_two_processes_and_channels_last_buy():
+    medians = {"contiguous_2t": 0.445, "contiguous_1t": 0.767, "contiguous_pair": 0.80,
+               "channels_last_2t": 0.42, "channels_last_1t": 0.73}
+    ratios = step_ratios(medians)
+    assert ratios["contiguous_threads_speedup"] == pytest.approx(0.767 / 0.445)
+    # two processes each at 0.80 s/step do 2.5 steps/s; one 2-thread process 2.25
+    assert ratios["contiguous_pair_over_2t"] == pytest.approx(2.5 / (1 / 0.445))
+    assert ratios["channels_last_gain_2t"] == pytest.approx(0.445 / 0.42)
+    assert "channels_last_pair_over_2t" not in ratios  # not measured: not invented
+
+
+def test_threads_are_shared_out_among_the_jobs():
+    assert threads_per_job(2, cores=2) == 1 and threads_per_job(2, cores=8) == 4 and threads_per_job(4, cores=2) == 1
+
+
+def test_a_cell_waits_for_the_cells_it_reads():
+    from pipeline.experiment import PretrainCell, TransferCell
+
+    source = PretrainCell("iid", "", 0, "c.py", {}, Path("p"))
+    assert inputs_of(source) == []
+    assert inputs_of(TransferCell("fpn_tiny", "iid", 0, {}, source, Path("t"))) == [source]
+    assert inputs_of(TransferCell("fpn_tiny", "random_init", 0, {}, None, Path("r"))) == []
+
+
+@pytest.mark.e2e
+def test_the_quick_probe_prints_the_ratios_and_a_cells_fixed_costs():
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "bench_cpu.py"), "--quick", "--json"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    steps = report["steps"]["resnet18_demo"]
+    assert set(steps["seconds_per_step"]) == {f"{f}_{k}" for f in ("contiguous", "channels_last")
+                                              for k in ("2t", "1t", "pair")}
+    assert steps["ratios"]["contiguous_pair_over_2t"] > 0
+    cell = report["fixed"]["fpn_tiny"]
+    assert cell["train_iters"] == 2 and cell["toolbox_import_s"] > 0 and cell["evaluate_s"] > 0
+    assert report["machine"]["cpu"] and report["machine"]["torch_capability"]

@@ -8,6 +8,9 @@
     python tools/pipeline.py EXPERIMENT --executor slurm --dry-run    # the sbatch parameters per cell
     python tools/pipeline.py EXPERIMENT --executor local              # each cell in its own process
 
+An experiment file is Python and runs when it is loaded (also for --status and --dry-run):
+run only experiment files you trust.
+
 By default cells run in this process one after another; `--executor slurm` submits every cell
 as a Slurm job at once (submitit; a transfer job after its pretraining job), `--executor local`
 runs the same jobs as local processes. Each cell keeps its logs, status.json and, if it
@@ -23,6 +26,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
+from common.errors import errors_as_one_line
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
 from pipeline.run import DONE, FAILED, cell_hash, run_plan, schedule_text, state_of, status_table
@@ -44,6 +48,8 @@ def main() -> int:
     jobs.add_argument("--gpus-per-node", type=int, help="one process per GPU (torch.distributed)")
     jobs.add_argument("--nodes", type=int)
     jobs.add_argument("--time", help="time limit per job: minutes or [D-]HH:MM[:SS]")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error in the experiment, "
+                        "not one line (a failed cell's traceback is in its error.txt)")
     args = parser.parse_args()
 
     as_jobs = args.executor != "inprocess"
@@ -53,8 +59,9 @@ def main() -> int:
         parser.error(f"{', '.join(given)}: job resources, for --executor slurm or local")
     # jobs may start elsewhere (another node, another working directory): absolute cell paths
     runs_root = Path(args.runs_root).resolve() if as_jobs else args.runs_root
-    experiment = load_experiment(args.experiment, args.cfg_options)
-    plan = make_plan(experiment, runs_root)
+    with errors_as_one_line(args.debug):  # a bad key, name, arm or control: one line naming it
+        experiment = load_experiment(args.experiment, args.cfg_options)
+        plan = make_plan(experiment, runs_root)
     if as_jobs or args.status:
         from pipeline import cluster
 

@@ -84,7 +84,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
             raise ValueError(f"task {task!r} (a plain torchvision loop) takes neither --schedule nor --amp")
         return run_classification(task_spec, backbone, arch=arch, seed=seed, work_dir=work_dir,
                                   cfg_options=cfg_options, data_root=data_root, dry_run=dry_run,
-                                  launcher=launcher, resume=resume, dump_config=dump_config)
+                                  launcher=launcher, resume=resume, overwrite=overwrite,
+                                  dump_config=dump_config)
     if dry_run:
         # a GroupNorm export renamed to the toolbox's layout goes to a temporary directory:
         # a dry run writes nothing into the work dir

@@ -33,6 +33,7 @@ from transfer.classification import SCOPE as CLASSIFICATION_SCOPE
 from transfer.classification import run_classification
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data, name_unreadable_files
+from transfer.resume import ExactResumeHook
 from transfer.schedule import recorded_schedule
 from transfer.tasks import get_task
 
@@ -128,6 +129,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     name_unreadable_files(runner_cfg)  # a truncated image or label: a DataError naming it
     runner = Runner.from_cfg(runner_cfg)
     runner.register_hook(FiniteLossHook(spec.task.name))
+    runner.register_hook(ExactResumeHook())  # generator states in checkpoints: a resume continues exactly
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))
     spec.checkpoint = None  # the hook holds the only copy and drops it after checking

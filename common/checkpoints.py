@@ -62,17 +62,35 @@ class UnsafeCheckpoint(ValueError):
     refused without running it."""
 
 
+HISTORY_STATISTICS = ("min", "max", "current", "mean")  # HistoryBuffer's own, pickled by name
+
+
+def _history_buffer_statistic(owner, name: str):
+    """Stands in for `getattr` when unpickling: a HistoryBuffer pickles its statistics methods
+    as getattr(HistoryBuffer, "min"); any other getattr (a way to reach code) is refused."""
+    from mmengine.logging import HistoryBuffer
+
+    if owner is HistoryBuffer and name in HISTORY_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f"Unsupported global: GLOBAL getattr({owner!r}, {name!r}) was not an allowed "
+                                 "global by default")
+
+
+# the name a pickle gives it (protocol 2 writes __builtin__.getattr; torch maps it to builtins)
+_history_buffer_statistic.__module__, _history_buffer_statistic.__name__ = "builtins", "getattr"
+
+
 def _checkpoint_types() -> list:
-    """The non-tensor types mmengine's checkpoints hold (its message hub's HistoryBuffer, numpy
-    arrays and scalars of the logs and dataset_meta, bytes as protocol 2 pickles them). None of
-    them runs code when rebuilt."""
+    """The non-tensor types mmengine's checkpoints hold (its message hub's HistoryBuffer and the
+    names of its statistics, numpy arrays and scalars of the logs and dataset_meta, bytes as
+    protocol 2 pickles them). None of them runs code when rebuilt."""
     import _codecs
 
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
-    return [HistoryBuffer, np.core.multiarray._reconstruct, np.core.multiarray.scalar, np.ndarray, np.dtype,
-            _codecs.encode, *{type(np.dtype(c)) for c in "?bBhHiIlLqQefdgFDGUSO"}]
+    return [HistoryBuffer, _history_buffer_statistic, np.core.multiarray._reconstruct, np.core.multiarray.scalar,
+            np.ndarray, np.dtype, _codecs.encode, *{type(np.dtype(c)) for c in "?bBhHiIlLqQefdgFDGUSO"}]
 
 
 def _is_torchscript(path: Path) -> bool:

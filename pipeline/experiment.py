@@ -100,7 +100,7 @@ def check_experiment_names(cfg: Config) -> None:
             raise ValueError(f"budgets: {budget!r} is not a fraction of the i.i.d. compute in (0, 1]")
 
 
-def check_inside(root: str | Path, plan: "Plan") -> None:
+def check_inside(root: str | Path, plan: Plan) -> None:
     """ValueError if any cell directory of `plan` resolves outside `root` (the runs root)."""
     root = Path(root).resolve()
     for cell in plan.cells:

@@ -7,7 +7,6 @@
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)

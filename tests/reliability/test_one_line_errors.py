@@ -117,7 +117,7 @@ def test_a_bad_subset_file_is_named(tmp_path, fault, named):
 
 def test_an_unknown_control_names_its_arm(tmp_path):
     experiment = tmp_path / "exp.py"
-    experiment.write_text(f"arms = dict(dar=dict(config='configs/pretrain/resnet18_shapes_tiny_dar.py', "
+    experiment.write_text("arms = dict(dar=dict(config='configs/pretrain/resnet18_shapes_tiny_dar.py', "
                           "controls=['random_dorp']))\n")
     with pytest.raises(ValueError, match="arms.dar.controls: unknown pretraining method .* 'random_dorp'"):
         make_plan(load_experiment(str(experiment)), tmp_path / "runs")

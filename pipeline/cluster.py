@@ -346,10 +346,10 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
 
 def wait_for_local_job(job, cell, plan: Plan, hash_: str, prefix: str, log=_print) -> tuple[str, str]:
     """(DONE or FAILED, what submitit said of the job): the cell's own state once no process runs
-    it any more. A local job is a
-    wrapper (submitit's controller) and a worker it starts; a wrapper killed alone leaves its
-    worker running the cell, under the cell's lock, so the job's end says nothing: wait for the
-    lock, then read the cell's state (never report done a cell whose worker still runs)."""
+    it any more. A local job is a wrapper (submitit's controller) and a worker it starts; a
+    wrapper killed alone leaves its worker running the cell, under the cell's lock, so the job's
+    end says nothing: wait for the lock, then read the cell's state (never report done a cell
+    whose worker still runs)."""
     failure = ""
     try:
         job.result()  # waits for the wrapper

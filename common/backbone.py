@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import zipfile
 from pathlib import Path
 
 import torch
 
-from common.files import atomic_path, remove_leftover_temporaries, write_json_atomic
+from common.files import remove_leftover_temporaries, save_torch_atomic, write_json_atomic
 from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, TORCHVISION
 
 FORMAT = BACKBONE_FORMAT
@@ -67,8 +69,7 @@ def write_export(out_dir: str | os.PathLike, classifier_state: dict, meta: dict)
     if out_dir.is_dir():
         remove_leftover_temporaries(out_dir)  # of an earlier export killed mid-write
     weights = out_dir / BACKBONE_WEIGHTS
-    with atomic_path(weights) as tmp:
-        torch.save(strip_classifier(classifier_state), tmp)
+    save_torch_atomic(weights, strip_classifier(classifier_state))
     write_json_atomic(out_dir / BACKBONE_META, {"format": FORMAT, **meta})
     return weights
 
@@ -97,6 +98,9 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
             "EXPORT_DIR")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # names code: refused, never run
+        raise ValueError(f"refused to load backbone checkpoint {path}: its pickle names code or classes beyond "
+                         f"tensors (torch.load weights_only=True: {_unpickler_error(exc)})") from None
     except Exception as exc:  # corrupt or truncated file, or not a state dict
         raise ValueError(f"cannot read backbone checkpoint {path} (truncated, damaged, or not a "
                          f"checkpoint): {type(exc).__name__}: {exc}") from exc
@@ -128,6 +132,12 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
     return state, meta
 
 
+
+
+def _unpickler_error(exc: Exception) -> str:
+    """The line of torch's weights-only refusal that names the culprit."""
+    found = re.search(r"WeightsUnpickler error: (.*)", str(exc))
+    return found.group(1) if found else str(exc).splitlines()[0]
 
 
 def is_training_checkpoint(path: str | os.PathLike) -> bool:

@@ -12,11 +12,19 @@ checkpoints lie beside it. Here:
   - leftover temporary files of a killed save are removed when training starts;
   - `latest_intact_checkpoint` picks what to resume from: the newest checkpoint that reads back
     intact, whatever the pointer says, and says so when that is not the pointer's target.
+
+No checkpoint is ever unpickled with code: `safe_load` is torch.load(weights_only=True) with the
+few plain types a training checkpoint holds besides tensors allowlisted (numpy arrays and
+scalars, mmengine's HistoryBuffer), and it replaces mmengine's loader of local files, so
+`Runner.resume`, `load_from` and `init_cfg=Pretrained` load the same way (mmengine 0.10.7 calls
+torch.load without weights_only, which on torch 2.4 unpickles anything: a downloaded
+checkpoint could run code). A pickle that names anything else is refused (UnsafeCheckpoint).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import zipfile
 from pathlib import Path
@@ -25,6 +33,7 @@ from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from common.files import atomic_path, remove_leftover_temporaries
 
@@ -46,6 +55,84 @@ class AtomicLocalBackend(LocalBackend):
 
 register_backend("atomic_local", AtomicLocalBackend, force=True)
 ATOMIC_BACKEND = {"backend": "atomic_local"}
+
+
+class UnsafeCheckpoint(ValueError):
+    """A checkpoint whose pickle names code (a function or class beyond tensors and plain data):
+    refused without running it."""
+
+
+HISTORY_STATISTICS = ("min", "max", "current", "mean")  # HistoryBuffer's own, pickled by name
+
+
+def _history_buffer_statistic(owner, name: str):
+    """Stands in for `getattr` when unpickling: a HistoryBuffer pickles its statistics methods
+    as getattr(HistoryBuffer, "min"); any other getattr (a way to reach code) is refused."""
+    from mmengine.logging import HistoryBuffer
+
+    if owner is HistoryBuffer and name in HISTORY_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f"Unsupported global: GLOBAL getattr({owner!r}, {name!r}) was not an allowed "
+                                 "global by default")
+
+
+# the name a pickle gives it (protocol 2 writes __builtin__.getattr; torch maps it to builtins)
+_history_buffer_statistic.__module__, _history_buffer_statistic.__name__ = "builtins", "getattr"
+
+
+def _checkpoint_types() -> list:
+    """The non-tensor types mmengine's checkpoints hold (its message hub's HistoryBuffer and the
+    names of its statistics, numpy arrays and scalars of the logs and dataset_meta, bytes as
+    protocol 2 pickles them). None of them runs code when rebuilt."""
+    import _codecs
+
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    return [HistoryBuffer, _history_buffer_statistic, np.core.multiarray._reconstruct, np.core.multiarray.scalar,
+            np.ndarray, np.dtype, _codecs.encode, *{type(np.dtype(c)) for c in "?bBhHiIlLqQefdgFDGUSO"}]
+
+
+def _is_torchscript(path: Path) -> bool:
+    """torch.load hands a TorchScript archive to torch.jit.load, even with weights_only=True."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("constants.pkl") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def safe_load(path: str | os.PathLike, map_location="cpu"):
+    """torch.load(path, weights_only=True), the types of `_checkpoint_types` allowed; a pickle
+    naming anything else (code) raises UnsafeCheckpoint naming the file and what it names."""
+    import torch
+
+    torch.serialization.add_safe_globals([t for t in _checkpoint_types()
+                                          if t not in torch.serialization.get_safe_globals()])
+    if _is_torchscript(Path(path)):
+        raise UnsafeCheckpoint(f"refused to load {path}: a TorchScript archive (code), not a checkpoint")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL (\S+) was not an allowed global|unsupported class (.+)$|unrecognized function (.+)$"
+                          r"|Unsupported operand (\S+)", str(exc), re.MULTILINE)
+        what = next((g for g in found.groups() if g), "") if found else ""
+        raise UnsafeCheckpoint(
+            f"refused to load {path}: its pickle names {what or 'something'} beyond tensors and plain data, "
+            "which unpickling would run; checkpoints are only loaded with torch.load(weights_only=True). "
+            "Use a checkpoint written by this suite, or export the weights you trust as a state dict of "
+            "tensors") from None
+
+
+def _load_from_local_safely(filename, map_location):
+    """mmengine's `load_from_local` (the loader of plain paths), with safe_load."""
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f"{filename} can not be found.")
+    return safe_load(filename, map_location)
+
+
+CheckpointLoader.register_scheme(prefixes="", loader=_load_from_local_safely, force=True)
 
 
 @HOOKS.register_module(force=True)
@@ -104,7 +191,8 @@ class SafeCheckpointHook(CheckpointHook):
 
 def is_intact(path: str | os.PathLike) -> bool:
     """True if the checkpoint file reads back: torch's zip format with every member's CRC right
-    (no unpickling, so cheap next to training); a legacy file is loaded in full."""
+    (no unpickling, so cheap next to training); a legacy file is loaded in full (safe_load: one
+    that names code is not intact)."""
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         return False
@@ -114,10 +202,8 @@ def is_intact(path: str | os.PathLike) -> bool:
                 return archive.testzip() is None
         except (zipfile.BadZipFile, OSError, EOFError):
             return False
-    import torch
-
     try:
-        torch.load(path, map_location="cpu", weights_only=False)
+        safe_load(path)
     except Exception:  # any failure to read it back means: not usable for resuming
         return False
     return True

@@ -17,6 +17,13 @@ def _umask() -> int:
     return mask
 
 
+class WriteFailed(OSError):
+    """A write through `atomic_path` failed (e.g. the disk is full); the message names the file."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
@@ -32,6 +39,11 @@ def atomic_path(path: str | os.PathLike):
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a quota: name the file meant, not the temporary one
+        if isinstance(exc, WriteFailed):
+            raise
+        raise WriteFailed(exc.errno, f"cannot write {path}: {exc.strerror or exc} (nothing was replaced: "
+                          f"an earlier {path.name}, if any, is intact)") from exc
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -47,6 +59,20 @@ def remove_leftover_temporaries(directory: str | os.PathLike) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def save_torch_atomic(path: str | os.PathLike, obj) -> None:
+    """torch.save `obj` to `path` atomically. Serialized in memory first, so that a failed write
+    (a full disk) is an OSError naming `path`, as with every other file (torch's own writer
+    raises a RuntimeError naming an archive member)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def write_json_atomic(path: str | os.PathLike, obj) -> None:

@@ -224,10 +224,21 @@ def _load(path: Path, parse, warn: Warn):
         warn(f"skipping {path}: cannot read JSON ({exc})")
         return None
     try:
-        return parse(obj, str(path))
+        row = parse(obj, str(path))
     except ParseError as exc:
         warn(f"skipping {path}: {exc}")
         return None
+    missing = missing_cost_key(obj, parse)
+    if missing:  # once per file: its tables show "–" for the cost, and this says why
+        warn(f"{path} has no {missing!r} key: its pre-train cost shows as '–'")
+    return row
+
+
+def missing_cost_key(obj: dict, parse) -> str | None:
+    """The dotted key of the measured cost if a parsed file lacks it (older or hand-made files)."""
+    if parse is parse_results:
+        return None if "cost" in obj["pretrain"] else "pretrain.cost"
+    return None if "cost" in obj else "cost"
 
 
 def drop_duplicates(rows: list, key, warn: Warn, prefer=None) -> list:

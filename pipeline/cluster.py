@@ -334,17 +334,33 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
             continue
         started = time.perf_counter()
         log(f"{prefix}: running as local job {job.job_id} (log: {cell.work_dir / 'pipeline.log'})")
-        try:
-            job.result()
-        except Exception as exc:  # submitit re-raises the job's failure: report it, go on
-            error = read_status(cell).get("error") or f"{type(exc).__name__} (the job itself failed)"
+        outcome[cell.name], failure = wait_for_local_job(job, cell, plan, hash_, prefix, log)
+        if outcome[cell.name] == DONE:
+            log(f"{prefix}: done in {time.perf_counter() - started:.0f} s")
+        else:
+            error = read_status(cell).get("error") or f"{failure} (the job itself failed)"
             log(f"{prefix}: FAILED after {time.perf_counter() - started:.0f} s: {error} "
                 f"(traceback: {cell.work_dir / 'error.txt'}, job logs: {folder})")
-            outcome[cell.name] = FAILED
-            continue
-        log(f"{prefix}: done in {time.perf_counter() - started:.0f} s")
-        outcome[cell.name] = DONE
     return outcome
+
+
+def wait_for_local_job(job, cell, plan: Plan, hash_: str, prefix: str, log=_print) -> tuple[str, str]:
+    """(DONE or FAILED, what submitit said of the job): the cell's own state once no process runs
+    it any more. A local job is a wrapper (submitit's controller) and a worker it starts; a
+    wrapper killed alone leaves its worker running the cell, under the cell's lock, so the job's
+    end says nothing: wait for the lock, then read the cell's state (never report done a cell
+    whose worker still runs)."""
+    failure = ""
+    try:
+        job.result()  # waits for the wrapper
+    except Exception as exc:  # the job's failure, re-raised by submitit: the cell's status says more
+        failure = type(exc).__name__
+    holder = lock_holder(cell.work_dir)
+    if holder is not None:
+        log(f"{prefix}: local job {job.job_id} ended while its worker (pid {holder.get('pid')}) still runs the "
+            "cell; waiting for it")
+        wait_until_free(cell.work_dir)
+    return (DONE if state_of(cell, plan, hash_) == DONE else FAILED), failure
 
 
 def _job_name(plan: Plan, cell) -> str:

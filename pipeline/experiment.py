@@ -53,11 +53,17 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    transferred on every task on its own target only; the `arms` (e.g. i.i.d. on the
                    whole source, random init) are transferred on every target.
 The plan is pure: cells with their directories; pipeline.run executes them.
+
+An experiment file is Python, run when it is loaded (also for --dry-run and --status): load only
+files you trust. The names that become directories (the experiment's name, arms, variants,
+tasks, selection targets and methods) must be made of [A-Za-z0-9_.-] without "..", and every
+cell directory is checked to lie inside the runs root.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +80,42 @@ SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "s
                   "feature_size"}
 TARGET_KEYS = {"root", "generate"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what a name that becomes a directory may hold
+
+
+def check_name(name, what: str) -> None:
+    """ValueError unless `name` is safe as one directory name: [A-Za-z0-9_.-], no "..", not "."."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or ".." in name or name == ".":
+        raise ValueError(f"{what} {name!r} cannot name a directory: use letters, digits, '_', '.' and '-' only, "
+                         "without '..' (it becomes part of the path of the experiment's runs)")
+
+
+def check_experiment_names(cfg: Config) -> None:
+    """Every name of `cfg` that becomes part of a cell's path, and the budgets, checked."""
+    check_name(cfg.get("name") or Path(cfg.filename).stem, "experiment name")
+    for arm in cfg["arms"]:
+        check_name(arm, "arm")
+    for variant in cfg.get("variants") or []:
+        if variant.get("name"):
+            check_name(variant["name"], "variant name")
+    for task in cfg.get("tasks") or {}:
+        check_name(task, "task")
+    selection = cfg.get("selection") or {}
+    for target in selection.get("targets") or {}:
+        check_name(target, "selection target")
+    for method in selection.get("methods") or []:
+        check_name(method, "selection method")
+    for budget in cfg.get("budgets") or []:
+        if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 1:
+            raise ValueError(f"budgets: {budget!r} is not a fraction of the i.i.d. compute in (0, 1]")
+
+
+def check_inside(root: str | Path, plan: Plan) -> None:
+    """ValueError if any cell directory of `plan` resolves outside `root` (the runs root)."""
+    root = Path(root).resolve()
+    for cell in plan.cells:
+        if not cell.work_dir.resolve().is_relative_to(root):
+            raise ValueError(f"cell {cell.name}: its directory {cell.work_dir} lies outside the runs root {root}")
 
 
 @dataclass
@@ -198,6 +240,7 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
         for name, target in selection["targets"].items():
             if set(target or {}) - TARGET_KEYS or len(target or {}) != 1:
                 raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...)")
+    check_experiment_names(cfg)
     return cfg
 
 
@@ -267,6 +310,7 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     """Every cell of an experiment, in execution order (pretraining first)."""
     from transfer.tasks import get_task
 
+    check_experiment_names(cfg)  # names become directories: none may leave the runs root
     name = cfg.get("name") or Path(cfg.filename).stem
     root = Path(runs_root) / name
     plan = Plan(name=name, root=root, baseline=cfg.get("baseline", IID), demo_data=cfg.get("demo_data"))
@@ -312,6 +356,7 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
                                         target, several_backbones=len(backbones) > 1)
                     cell.work_dir = root / cell.name
                     plan.transfer.append(cell)
+    check_inside(runs_root, plan)
     return plan
 
 

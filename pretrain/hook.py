@@ -23,7 +23,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from common.backbone import write_export
-from common.errors import check_finite_loss
+from common.checkpoints import UnsafeCheckpoint, safe_load
+from common.errors import MethodFailed, check_finite_loss
 from pretrain.loss_table import LossTable
 from pretrain.methods.base import EpochPlan, Method, reference_epochs
 from pretrain.sampler import SubsetSampler, per_rank_length
@@ -81,6 +82,16 @@ class MethodHook(Hook):
         self.sampler.set_indices(plan.indices, plan.shuffle)
         self.loss.use(plan)
 
+    def _ask_method(self, when: str, call, *args):
+        """`call(*args)`; an exception of the method (maybe a user's) becomes one MethodFailed naming
+        the method, the arm and the epoch (the original traceback stays chained to it)."""
+        try:
+            return call(*args)
+        except Exception as exc:
+            arm = self.export_meta.get("label") or self.arm["name"]
+            raise MethodFailed(f"method {self.method.name!r} ({type(self.method).__module__}) of arm {arm!r} raised "
+                               f"in {when}: {type(exc).__name__}: {exc}") from exc
+
     def _set_max_iters(self, runner) -> None:
         planned = self.method.plan()
         if planned is None or self.method.dataset_size is None:
@@ -100,7 +111,7 @@ class MethodHook(Hook):
     def before_train(self, runner) -> None:
         self._t0 = time.perf_counter()
         if self.plan is None:  # a fresh run; a resumed one has its plan from the checkpoint
-            self._apply(self.method.start())
+            self._apply(self._ask_method("start() before epoch 1", self.method.start))
         self._set_max_iters(runner)
 
     def before_train_epoch(self, runner) -> None:
@@ -120,7 +131,7 @@ class MethodHook(Hook):
         epoch_sum, epoch_count, nonfinite = self.table.close_epoch()
         forwards, backwards = self._reduced_epoch_counts()
         mean_loss = epoch_sum / max(epoch_count, 1)
-        nxt = self.method.end_epoch(epoch, self.table)
+        nxt = self._ask_method(f"end_epoch() after epoch {epoch}", self.method.end_epoch, epoch, self.table)
         if nxt is not None:
             forwards += nxt.extra_forwards
             self._apply(nxt)
@@ -254,7 +265,9 @@ def meta_from_state(state: dict, dataset_size: int) -> dict:
 def export_checkpoint(checkpoint_path: str, out_dir: str):
     """Write the export of any pretraining checkpoint (e.g. a run stopped early)."""
     try:
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        checkpoint = safe_load(checkpoint_path)
+    except UnsafeCheckpoint:
+        raise
     except Exception as exc:  # truncated or damaged: torch's message alone does not name the file
         raise ValueError(f"cannot read checkpoint {checkpoint_path}: it is truncated, damaged or not a "
                          f"checkpoint ({type(exc).__name__}: {exc}); export another one, e.g. an earlier "

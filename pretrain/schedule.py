@@ -131,6 +131,9 @@ def simulate(params: DaRParams | None, epochs: int, dataset_size: int | None = N
     return plan
 
 
+REACH_TOLERANCE = 5e-4  # a target this close to the end of the reachable range is taken as that end
+
+
 def solve_keep(params: DaRParams, epochs: int, target: float) -> DaRParams:
     """`params` with the keep fraction p (4 decimals) whose cost is closest to `target`.
 
@@ -151,7 +154,13 @@ def solve_keep(params: DaRParams, epochs: int, target: float) -> DaRParams:
 
 
 def solve_active(params: DaRParams, epochs: int, target: float) -> DaRParams:
-    """`params` with the active window α (whole epochs) whose cost is closest to `target`."""
+    """`params` with the active window α (whole epochs) whose cost is closest to `target`; a
+    target outside the costs α can give (α = 0 .. epochs) is an error naming that range."""
     costs = {a: simulate(replace(params, active=a), epochs).cost for a in range(0, epochs + 1)}
+    low, high = min(costs.values()), max(costs.values())
+    if not low - REACH_TOLERANCE <= target <= high + REACH_TOLERANCE:
+        raise ValueError(f"cost {target:.4f} is out of reach of α with these W, I, p, R: from {low:.4f} to "
+                         f"{high:.4f} over {epochs} epochs (α = 0 .. {epochs}); solve for p (--solve keep), "
+                         "or change p")
     best = min(costs, key=lambda a: (abs(costs[a] - target), a))
     return replace(params, active=best)

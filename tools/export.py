@@ -9,6 +9,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
+from common.errors import errors_as_one_line
 from pretrain.hook import export_checkpoint
 
 
@@ -16,15 +17,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint")
     parser.add_argument("--out", help="default: <checkpoint dir>/export_<checkpoint name>")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not one line")
     args = parser.parse_args()
     ckpt = Path(args.checkpoint)
     if not ckpt.is_file():
-        sys.exit(f"checkpoint not found: {ckpt}")
+        sys.exit(f"error: checkpoint not found: {ckpt}")
     out = args.out or str(ckpt.parent / f"export_{ckpt.stem}")
-    try:
+    with errors_as_one_line(args.debug):  # bad input (a refused or damaged file): one sentence naming it
         print(f"wrote {export_checkpoint(str(ckpt), out)}")
-    except (KeyError, ValueError) as exc:  # bad input: one sentence naming the file
-        sys.exit(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}")
 
 
 if __name__ == "__main__":

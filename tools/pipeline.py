@@ -10,6 +10,9 @@
     python tools/pipeline.py EXPERIMENT --executor slurm --dry-run    # the sbatch parameters per cell
     python tools/pipeline.py EXPERIMENT --executor local              # each cell in its own process
 
+An experiment file is Python and runs when it is loaded (also for --status and --dry-run):
+run only experiment files you trust.
+
 By default cells run in this process one after another; `--executor slurm` submits every cell
 as a Slurm job at once (submitit; a transfer job after its pretraining job), `--executor local`
 runs the same jobs as local processes; `--jobs N` runs N independent cells at a time in worker
@@ -26,6 +29,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
+from common.errors import errors_as_one_line
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
 from pipeline.run import DONE, FAILED, RUNNING, cell_hash, run_plan, schedule_text, state_of, status_table
@@ -52,6 +56,8 @@ def main() -> int:
     jobs.add_argument("--gpus-per-node", type=int, help="one process per GPU (torch.distributed)")
     jobs.add_argument("--nodes", type=int)
     jobs.add_argument("--time", help="time limit per job: minutes or [D-]HH:MM[:SS]")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error in the experiment, "
+                        "not one line (a failed cell's traceback is in its error.txt)")
     args = parser.parse_args()
 
     as_jobs = args.executor != "inprocess"
@@ -63,8 +69,9 @@ def main() -> int:
         parser.error(f"--jobs {args.jobs}: a count >= 1, for the in-process executor")
     # jobs may start elsewhere (another node, another working directory): absolute cell paths
     runs_root = Path(args.runs_root).resolve() if as_jobs else args.runs_root
-    experiment = load_experiment(args.experiment, args.cfg_options)
-    plan = make_plan(experiment, runs_root)
+    with errors_as_one_line(args.debug):  # a bad key, name, arm or control: one line naming it
+        experiment = load_experiment(args.experiment, args.cfg_options)
+        plan = make_plan(experiment, runs_root)
     if args.status or args.dry_run:
         plan.memo = {}  # read-only: each config is read once, whatever number of cells use it
     if as_jobs or args.status:

@@ -7,13 +7,12 @@
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
-from common.errors import DataError
+from common.errors import errors_as_one_line
 from common.workdir import WorkDirInUse
 from pretrain.config import load_config
 from pretrain.trainer import train
@@ -28,18 +27,15 @@ def main() -> None:
     parser.add_argument("--overwrite", action="store_true", help="clear --work-dir if it holds a run and start anew")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override keys, e.g. train.epochs=2")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not one line")
     args = parser.parse_args()
     if args.resume and args.overwrite:
         parser.error("--resume and --overwrite exclude each other")
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        sys.exit(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}")
     work_dir = args.work_dir or str(Path("work_dirs/pretrain") / Path(args.config).stem)
-    try:
+    # bad input, a diverged run, a refused checkpoint, a full disk: one sentence naming it
+    with errors_as_one_line(args.debug, also=(WorkDirInUse,)):
+        cfg = load_config(args.config, args.cfg_options)
         meta = train(cfg, work_dir, args.launcher, args.resume, args.overwrite)
-    except (WorkDirInUse, DataError, FileNotFoundError) as exc:  # bad input: one sentence naming it
-        sys.exit(f"error: {exc}")
     from mmengine.dist import get_rank
 
     if get_rank() == 0:

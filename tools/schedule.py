@@ -46,8 +46,9 @@ def main() -> int:
         solve = solve_keep if args.solve == "keep" else solve_active
         try:
             rule = solve(method.rule, epochs, args.target_cost)
-        except ValueError as exc:
-            parser.error(f"--target-cost {args.target_cost}: {exc}")
+        except ValueError as exc:  # out of reach: one line with the reachable range, exit 2
+            print(f"error: --target-cost {args.target_cost} (--solve {args.solve}): {exc}", file=sys.stderr)
+            return 2
         solved = {args.solve: getattr(rule, args.solve)}
         cfg["arm"][args.solve] = solved[args.solve]
     method = build_method(cfg["arm"], args.dataset_size, epochs, int(cfg.get("seed", 0)))

@@ -37,16 +37,21 @@ def main(argv=None) -> int:
     parser.add_argument("--feature-size", type=int, help="resolution of the feature passes (default: the "
                         "config's data.image_size)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override source config keys")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not one line")
     args = parser.parse_args(argv)
 
+    from common.errors import errors_as_one_line
     from pretrain.config import load_config
     from pretrain.selection import select_subset
     from pretrain.subset import write_subset
 
-    cfg = load_config(args.source_config, args.cfg_options)
-    record = select_subset(cfg, args.source_config, args.target, args.method, args.fraction, seed=args.seed,
-                           k=args.k, feature_backbone=args.feature_backbone, feature_size=args.feature_size)
-    write_subset(args.out, record)
+    with errors_as_one_line(args.debug):  # a bad fraction, config or folder: one line naming it
+        if not 0 < args.fraction <= 1:  # before any feature pass
+            raise ValueError(f"--fraction {args.fraction:g}: the kept share of the source must be in (0, 1]")
+        cfg = load_config(args.source_config, args.cfg_options)
+        record = select_subset(cfg, args.source_config, args.target, args.method, args.fraction, seed=args.seed,
+                               k=args.k, feature_backbone=args.feature_backbone, feature_size=args.feature_size)
+        write_subset(args.out, record)
     cost = record["cost"]
     print(f"{args.out}: {record['method']} kept {record['size']} of {record['source']['size']} source images "
           f"({100 * record['size'] / record['source']['size']:.1f}%) for target {args.target} "

@@ -58,6 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "check the backbone contract, stop before reading data")
     parser.add_argument("--dump-config", metavar="FILE.py", help="write the run's effective "
                         "config (every _base_ level, overrides, backbone, seed) as one file")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not one line")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0,
                         help=argparse.SUPPRESS)  # torch.distributed.launch passes it
     args = parser.parse_args(argv)
@@ -75,10 +76,11 @@ def main(argv=None) -> int:
 
         print(describe_tasks())
         return 0
+    from common.errors import errors_as_one_line
     from common.workdir import WorkDirInUse
     from transfer.run import run_transfer
 
-    try:
+    with errors_as_one_line(args.debug, also=(WorkDirInUse,)):  # bad input, a refused file: a sentence naming it
         result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
                               work_dir=args.work_dir, cfg_options=args.cfg_options,
                               data_root=args.data_root, dry_run=args.dry_run,
@@ -86,9 +88,6 @@ def main(argv=None) -> int:
                               dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
                               allow_unexpected_keys=args.allow_unexpected_keys,
                               schedule=args.schedule, amp=args.amp)
-    except (KeyError, ValueError, FileNotFoundError, WorkDirInUse) as exc:  # bad input: a sentence naming it
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
-        return 2
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

@@ -14,6 +14,7 @@ import sys
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 import numpy as np
 
+from common.errors import errors_as_one_line
 from gather.plots import plot_tsne
 from pretrain.data import build_datasets
 from pretrain.features import load_feature_network, penultimate_features
@@ -36,12 +37,19 @@ def main() -> int:
     parser.add_argument("--num-samples", type=int, default=1000, help="val samples embedded (a random subset)")
     parser.add_argument("--seed", type=int, default=0, help="subset and t-SNE seed")
     parser.add_argument("--out", required=True, metavar="FILE.png")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not one line")
     args = parser.parse_args()
     data = dict(DATASETS[args.dataset])
     if args.data_root:
         data["root"] = args.data_root
     if args.image_size:
         data["image_size"] = args.image_size
+    with errors_as_one_line(args.debug):  # a missing, damaged or refused export: one line naming it
+        return _embed(args, data)
+
+
+def _embed(args, data: dict) -> int:
+    """One t-SNE panel per export, of the penultimate features of the val set; write the figure."""
     _, val = build_datasets(data, args.seed)
     rng = np.random.default_rng(args.seed)
     indices = np.sort(rng.choice(len(val), size=min(args.num_samples, len(val)), replace=False))

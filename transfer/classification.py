@@ -32,10 +32,13 @@ from mmengine.config import Config
 from torch import nn
 
 from common.backbone import load_backbone
-from common.files import atomic_path, write_json_atomic
+from common.checkpoints import safe_load
+from common.errors import check_finite_loss
+from common.files import atomic_path, save_torch_atomic, write_json_atomic
 from common.provenance import config_hash, to_plain, versions
 from common.results import make_results
 from common.vocab import RESULTS_FILE
+from common.workdir import claim_work_dir
 from transfer.contract import check_arch, check_backbone_state, verify_backbone_equals
 
 SCOPE = "torchvision"  # the tasks' `scope`: run here, not by an mmengine Runner
@@ -43,6 +46,7 @@ MODES = ("finetune", "linear")
 CONFIG_KEYS = {"default_scope", "arch", "mode", "data_root", "image_size", "mean", "std", "train", "filename"}
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "milestones", "gamma", "workers"}
 CHECKPOINT = "last.pth"
+NON_FINITE_ADVICE = "lower train.lr or lengthen the schedule"
 
 
 def load_task_config(config: str | os.PathLike, cfg_options: dict | None = None,
@@ -138,10 +142,13 @@ def protocol_record(cfg: Config) -> dict:
 def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
                        work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
                        data_root: str | os.PathLike | None = None, dry_run: bool = False,
-                       launcher: str = "none", resume: bool = False,
+                       launcher: str = "none", resume: bool = False, overwrite: bool = False,
                        dump_config: str | os.PathLike | None = None) -> dict:
     """Fine-tune (or linearly probe) `backbone` on the task's ImageFolder; return results.json's
-    dict (or a dry run's summary: config and backbone contract, no data read)."""
+    dict (or a dry run's summary: config and backbone contract, no data read).
+
+    The work dir is claimed as the toolbox tasks claim theirs (common.workdir): one holding a run
+    is refused unless resume=True (same config only) or overwrite=True."""
     from transfer.build import is_random_init, random_init_meta
 
     started = time.perf_counter()
@@ -183,7 +190,10 @@ def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
                 "unexpected_checkpoint_keys": contract["unexpected"], "protocol": protocol_record(cfg),
                 "config_hash": recipe, "work_dir": str(work_dir)}
 
+    record = {"task": task.name, "backbone": backbone_label, "seed": seed, "config": to_plain(cfg.to_dict())}
+    claim_work_dir(work_dir, record, resume=resume, overwrite=overwrite, write=False)  # before reading data
     train_set, val_set = image_folders(cfg.data_root, int(cfg.image_size), cfg.mean, cfg.std)
+    claim_work_dir(work_dir, record, resume=resume, overwrite=overwrite)  # the data is fine: record, or clear
     net = build(len(train_set.classes))
     frozen = None
     if cfg.mode == "linear":
@@ -197,7 +207,7 @@ def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
         for data in (train_set, val_set):
             data.tensors = ((data.tensors[0] - mean) / std, data.tensors[1])
         train_set.classes = val_set.classes = list(range(len(set(train_set.tensors[1].tolist()))))
-    metrics, history = _train(net, cfg, train_set, val_set, seed, work_dir, resume)
+    metrics, history = _train(net, cfg, train_set, val_set, seed, work_dir, resume, task.name)
     notes = []
     if frozen is not None:
         verify_backbone_equals(backbone_view(net), frozen, "the backbone before the linear probe")
@@ -226,10 +236,11 @@ def feature_dataset(net: nn.Module, dataset, batch_size: int) -> torch.utils.dat
     return torch.utils.data.TensorDataset(torch.cat(features), torch.cat(labels))
 
 
-def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir: Path, resume: bool
-           ) -> tuple[dict, list[float]]:
+def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir: Path, resume: bool,
+           task: str = "finegrained") -> tuple[dict, list[float]]:
     """SGD over `train.epochs` (step decay at the milestones), a checkpoint after each epoch;
-    return the final val metrics and the per-epoch val top-1."""
+    return the final val metrics and the per-epoch val top-1. A non-finite loss (or weights)
+    stops the run before its epoch's checkpoint, naming the epoch and iteration."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     net.to(device)
     linear = cfg.mode == "linear"  # then the datasets hold features: only net.fc sees them
@@ -250,7 +261,7 @@ def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir:
     with torch.random.fork_rng(devices=[]):  # the crops and flips: a private stream, seeded
         torch.manual_seed(seed)
         if resume and checkpoint_path.is_file():
-            state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+            state = safe_load(checkpoint_path, map_location=device)
             net.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -260,17 +271,24 @@ def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir:
         loss_fn = nn.CrossEntropyLoss()
         for epoch in range(start, int(tc.epochs)):
             model.train()
-            for images, labels in train_loader:
+            for i, (images, labels) in enumerate(train_loader, start=1):
                 loss = loss_fn(model(images.to(device)), labels.to(device))
+                # before backward: the weights this step would poison are still the last good ones
+                check_finite_loss({"loss": float(loss)}, f"task {task}", f"epoch {epoch + 1}, iteration {i}",
+                                  work_dir, NON_FINITE_ADVICE)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
             scheduler.step()
+            bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+            if bad:  # the epoch's last step overflowed: never checkpoint or evaluate such weights
+                raise FloatingPointError(f"task {task}: non-finite weights {bad[:5]} after epoch {epoch + 1}; "
+                                         f"checkpoints written so far in {work_dir} are intact ({NON_FINITE_ADVICE})")
             history.append(evaluate(model, val_loader, device)["top1"])
-            with atomic_path(checkpoint_path) as tmp:
-                torch.save({"epoch": epoch + 1, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                            "scheduler": scheduler.state_dict(), "shuffle": shuffle.get_state(),
-                            "rng": torch.get_rng_state(), "history": history}, tmp)
+            save_torch_atomic(checkpoint_path, {
+                "epoch": epoch + 1, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "shuffle": shuffle.get_state(), "rng": torch.get_rng_state(),
+                "history": history})
         metrics = evaluate(model, val_loader, device)
     net.cpu()
     return metrics, history

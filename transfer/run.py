@@ -34,6 +34,7 @@ from transfer.classification import SCOPE as CLASSIFICATION_SCOPE
 from transfer.classification import run_classification
 from transfer.contract import VerifyBackboneHook, verify_backbone_equals
 from transfer.data import check_data, name_unreadable_files
+from transfer.resume import ExactResumeHook
 from transfer.schedule import recorded_schedule
 from transfer.tasks import get_task
 
@@ -86,7 +87,8 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
             raise ValueError(f"task {task!r} (a plain torchvision loop) takes neither --schedule nor --amp")
         return run_classification(task_spec, backbone, arch=arch, seed=seed, work_dir=work_dir,
                                   cfg_options=cfg_options, data_root=data_root, dry_run=dry_run,
-                                  launcher=launcher, resume=resume, dump_config=dump_config)
+                                  launcher=launcher, resume=resume, overwrite=overwrite,
+                                  dump_config=dump_config)
     if dry_run:
         # a GroupNorm export renamed to the toolbox's layout goes to a temporary directory:
         # a dry run writes nothing into the work dir
@@ -137,6 +139,7 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     loop_timer = LoopTimerHook()
     runner.register_hook(loop_timer)
     runner.register_hook(FiniteLossHook(spec.task.name))
+    runner.register_hook(ExactResumeHook())  # generator states in checkpoints: a resume continues exactly
     if spec.checkpoint is not None:
         runner.register_hook(VerifyBackboneHook(spec.checkpoint, spec.pretrain["path"]))
     spec.checkpoint = None  # the hook holds the only copy and drops it after checking

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from common.vocab import RANDOM_INIT
 from gather.collect import TransferRow
 from gather.headline import NAMES, headline_metrics
-from gather.planner import cheapest_design, minimum_detectable_effect
+from gather.planner import MAX_FINETUNE_SEEDS, cheapest_design, minimum_detectable_effect
 from gather.stats import VarianceComponents, mean, pooled_components, variance_components
 from gather.tables import arm_name, run_arm
 
@@ -118,9 +118,17 @@ def planner_sentence(spread: TaskSpread, effect: float = REPORT_EFFECT, target_p
     if design is None:
         return f"a {effect:g}-point effect is out of reach of 200 pretraining runs per arm; {as_run}"
     minutes = f", about {design.cost / 60:.0f} CPU-minutes on this machine" if all(costs) else ""
+    caveats = []
+    if pooled.var_pretrain_raw is not None and pooled.var_pretrain_raw < 0:
+        caveats.append(f"σ_pretrain's raw estimate is negative ({pooled.var_pretrain_raw:.2f}), floored at 0 on "
+                       f"{pooled.df_pretrain} df: the plan then counts on fine-tuning seeds alone, which more "
+                       "pretraining runs may contradict")
+    if design.finetune_seeds == MAX_FINETUNE_SEEDS:
+        caveats.append(f"m is at the planner's cap of {MAX_FINETUNE_SEEDS}")
     return (f"to detect {effect:g} point(s) with {100 * target_power:.0f}% power: {design.pretrain_runs} pretraining "
             f"runs × {design.finetune_seeds} fine-tuning seeds per arm ({2 * design.pretrain_runs} backbones, "
-            f"{2 * design.pretrain_runs * design.finetune_seeds} fine-tuning runs{minutes}); {as_run}")
+            f"{2 * design.pretrain_runs * design.finetune_seeds} fine-tuning runs{minutes}); {as_run}"
+            + "".join(f" ({c})" for c in caveats))
 
 
 def variance_lines(rows: list[TransferRow]) -> list[str]:

@@ -214,11 +214,36 @@ def test_infobatch_prunes_half_the_well_learned_and_upweights_the_rest():
     assert kept_below.size == int(0.5 * below.size) and set(range(below.size, 40)) <= set(plan.indices)
     assert not plan.normalize and torch.all(plan.weights[kept_below] == 2.0)
     assert plan.weights.sum() == 40 + kept_below.size  # weight 2 for the kept below-mean samples
-    for epoch in range(2, 10):  # epochs 2-9 prune (0-based index <= 0.875 x 10)
+    for epoch in range(2, 10):  # epochs 1-8 prune (1-based epoch <= 0.875 x 10 = 8.75)
         close_epoch(table, plan.indices, losses)
         plan = method.end_epoch(epoch, table)
-        assert plan.indices.size < 40 if epoch < 9 else plan.indices.size == 40
-    assert plan.weights is None and plan.event == "full set"  # epoch 10: the full set, weight 1
+        assert plan.indices.size < 40 if epoch + 1 <= 8 else plan.indices.size == 40
+        if epoch + 1 == 9:
+            assert plan.weights is None and plan.event == "full set"  # epoch 9: the full set, weight 1
+
+
+def full_set_epochs(epochs: int, delta: float) -> list[int]:
+    """The 1-based epochs an InfoBatch run trains on the full set (every sample below the mean)."""
+    losses = torch.linspace(0.1, 2.0, 40, dtype=torch.float64)
+    method, table = build_method({"name": "infobatch", "delta": delta}, 40, epochs, seed=0), LossTable(40)
+    plan, full = method.start(), []
+    for epoch in range(1, epochs + 1):
+        if epoch > 1 and plan.indices.size == 40:  # epoch 1 has no scores yet: full by necessity
+            full.append(epoch)
+        close_epoch(table, plan.indices, losses)
+        plan = method.end_epoch(epoch, table)
+    return full
+
+
+@pytest.mark.parametrize("epochs,delta,expected", [
+    (8, 0.875, [8]),  # the reference: stop_prune = 7.0, epoch 8 trains the full set
+    (200, 0.875, list(range(176, 201))),  # stop_prune = 175.0: 25 full epochs, not 24
+    (10, 0.5, [6, 7, 8, 9, 10]),
+    (10, 1.0, []),
+    (7, 0.3, [3, 4, 5, 6, 7]),  # stop_prune = 2.1
+])
+def test_infobatch_trains_the_full_set_at_the_reference_epochs(epochs, delta, expected):
+    assert full_set_epochs(epochs, delta) == expected
 
 
 def test_unif_sgd_draws_a_fresh_uniform_budget_every_epoch():

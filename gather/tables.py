@@ -134,6 +134,14 @@ ARM_NAMES = {IID: "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
              RANDOM_INIT: "random init", TORCHVISION: "torchvision"}
 ARM_ORDER = (IID, TORCHVISION, "dar", "dap", "reweight", "budget", "unif_sgd", "p_sgd", "c_sgd",
              "selective_backprop", "infobatch", RANDOM_INIT)
+# Arazo et al.'s augmentation arms: a budgeted method's arm named "<method>_<augmentation>"
+AUGMENT_NAMES = {"ricap": "RICAP", "mixup": "mixup", "randaugment": "RandAugment"}
+
+
+def split_augment(arm: str) -> tuple[str, str | None]:
+    """("unif_sgd", "ricap") for "unif_sgd_ricap"; (arm, None) for an arm without one."""
+    base, _, suffix = arm.rpartition("_")
+    return (base, suffix) if suffix in AUGMENT_NAMES and base in ARM_NAMES else (arm, None)
 
 
 def task_table(task: str) -> tuple[str, str] | None:
@@ -171,6 +179,9 @@ def arm_name(arm: str, control_of: str | None = None) -> str:
     matched = re.fullmatch(r"(.+)_cost(\d+)", arm)
     if matched:  # a preset solved for a reported cost, e.g. dar_cost86
         return f"{arm_name(matched.group(1))} (cost-matched {matched.group(2)}%)"
+    base, augment = split_augment(arm)
+    if augment:
+        return f"{arm_name(base)} + {AUGMENT_NAMES[augment]}"
     if control_of and arm.startswith(control_of + "-"):
         method = arm[len(control_of) + 1:]
         return f"{ARM_NAMES.get(method, method)} at {ARM_NAMES.get(control_of, control_of)} cost"
@@ -186,7 +197,9 @@ def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None)
     def key(a):
         parent = controls.get(a, a)
         base, _, budget = parent.partition("@")
-        return (parent != baseline, rank.get(base, len(rank)), base, float(budget or "inf"), a in controls, a)
+        method, augment = split_augment(base)  # an augmentation arm right after its method's
+        return (parent != baseline, rank.get(method, len(rank)), method, augment or "", float(budget or "inf"),
+                a in controls, a)
 
     return sorted(set(arms), key=key)
 

@@ -34,7 +34,9 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   selection        optional, conditional pre-training (Chakraborty et al.): dict(
                      source=<pretraining config of the whole source set>,
                      targets={name: dict(root=<ImageFolder train/val root>) or
-                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>))},
+                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>)),
+                              optionally task_options={task: {cfg key: value}}: that target's
+                              transfer cells' cfg_options (e.g. the paper's per-target recipe)},
                      methods=[...pretrain.selection.METHODS], fractions=[0.06, 0.12],
                      image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None)
                    One selection cell per target × method × fraction (tools/select_subset.py), one
@@ -62,7 +64,7 @@ EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_see
 TASK_KEYS = {"cfg_options", "schedules", "arms"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
                   "feature_size"}
-TARGET_KEYS = {"root", "generate"}
+TARGET_KEYS = {"root", "generate", "task_options"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 
 
@@ -176,8 +178,9 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
             if not selection.get(key):
                 raise KeyError(f"{path}: selection needs `{key}`")
         for name, target in selection["targets"].items():
-            if set(target or {}) - TARGET_KEYS or len(target or {}) != 1:
-                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...)")
+            if set(target or {}) - TARGET_KEYS or len(set(target or {}) & {"root", "generate"}) != 1:
+                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...), "
+                               "with optional task_options={task: {cfg key: value}}")
     return cfg
 
 
@@ -277,7 +280,8 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
                         source = next(c for c in plan.pretrain
                                       if c.arm == arm and c.seed == pseed and c.variant == variants[0]["name"])
                     where = root / "transfer" / task / (target or "") / (schedule or "")
-                    plan.transfer.append(TransferCell(task, arm, seed, dict(cfg_options), source,
+                    target_options = ((plan.targets.get(target) or {}).get("task_options") or {}).get(task, {})
+                    plan.transfer.append(TransferCell(task, arm, seed, {**cfg_options, **target_options}, source,
                                                       where / arm / f"seed{seed}", data_kind, schedule, target))
     return plan
 

@@ -355,3 +355,14 @@ def test_conditional_table_has_methods_as_rows_targets_and_costs_as_columns():
     assert text[6] == "| Domain classifier | 12% | 224 px | 70.0 | 85.0 | 0.4% | 12% | 12.4% | 2 |"
     assert text[7] == "| Domain classifier | 12% | 112 px | 68.0 | – | 0.4% | 3% | 3.4% | 2 |"
     assert "CPT-finegrained_finetune" in text[0]
+
+
+def test_augmentation_arms_are_named_and_ordered_after_their_method():
+    from gather.tables import arm_name, order_arms
+    assert arm_name("unif_sgd_ricap") == "unif-SGD + RICAP"
+    assert arm_name("p_sgd_ricap@0.3") == "p-SGD + RICAP at budget 0.3"
+    assert arm_name("unif_sgd_randaugment") == "unif-SGD + RandAugment"
+    assert arm_name("my_ricap") == "my_ricap"  # not a known method's: as it is
+    arms = ["c_sgd", "unif_sgd_ricap", "iid", "unif_sgd_mixup", "unif_sgd", "p_sgd_ricap", "p_sgd"]
+    assert order_arms(arms, "iid") == ["iid", "unif_sgd", "unif_sgd_mixup", "unif_sgd_ricap", "p_sgd",
+                                       "p_sgd_ricap", "c_sgd"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from pretrain.linear_lr import linear_factor, planned_iterations
 from pretrain.loss_table import LossTable
 from pretrain.methods import available_methods, build_method, get_method
 from pretrain.methods.base import EpochPlan, Method
@@ -156,8 +157,25 @@ def test_lr_schedule_unchanged_at_full_budget_and_compressed_below():
     short = lr_schedulers(train, 0.816, 38)
     assert short[0]["end"] == round(0.816 * 38) and not short[0]["by_epoch"]
     assert short[1]["milestones"] == [round(7 * 0.816 * 38), round(9 * 0.816 * 38)]
-    linear = lr_schedulers(dict(train, lr_schedule="linear"), 0.5, 38)
-    assert linear[1] == dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False, begin=19, end=190)
+    assert lr_schedulers(dict(train, lr_schedule="linear"), 0.5, 38) == []  # pretrain.linear_lr sets it
+
+
+def test_linear_factor_ends_at_zero_exactly_after_the_last_step():
+    factors = [linear_factor(t, 10) for t in range(11)]
+    assert factors[0] == 1.0 and factors[9] == pytest.approx(0.1) and factors[10] == 0.0
+    assert linear_factor(0, 10, warmup=2) == pytest.approx(0.1) and linear_factor(2, 10, warmup=2) == 1.0
+
+
+def test_planned_iterations_count_each_subset_epochs_partial_batch():
+    # CIFAR at budget 0.3 (Arazo): 118 iterations per 15000-sample epoch, not 0.3 x 391 = 117.3
+    unif = build_method({"name": "unif_sgd", "budget": 0.3}, 50000, 200)
+    assert planned_iterations(unif, 1, 128) == [118] * 200
+    budget = build_method({"name": "budget", "budget": 0.3}, 50000, 200)
+    iterations = planned_iterations(budget, 1, 128)
+    assert len(iterations) == 60 and iterations[-1] == 391
+    assert planned_iterations(build_method({"name": "infobatch"}, 100, 4), 1, 16) is None
+    # selective backprop forwards whole epochs (its budget counts backwards: 2 of the 4 epochs here)
+    assert planned_iterations(build_method({"name": "selective_backprop", "budget": 0.5}, 100, 4), 1, 16) == [7] * 2
 
 
 def test_iid_plan_is_the_full_set():

@@ -120,7 +120,6 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
     iterations (a budget's epochs are full but the last). fraction = 1 steps per epoch, whatever
     an epoch's length (a DaR epoch is shorter than an i.i.d. one).
     """
-    epochs = int(train_cfg["epochs"])
     warmup = float(train_cfg.get("warmup_epochs", 0))
     milestones = list(train_cfg.get("milestones", []))
     gamma = float(train_cfg.get("gamma", 0.1))

@@ -247,8 +247,8 @@ def feature_dataset(net: nn.Module, dataset, batch_size: int) -> torch.utils.dat
 
 def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir: Path, resume: bool
            ) -> tuple[dict, list[float]]:
-    """SGD or Adam (`train.optimizer`) over `train.epochs` (step decay at the milestones), a checkpoint after each epoch;
-    return the final val metrics and the per-epoch val top-1."""
+    """SGD or Adam (`train.optimizer`) over `train.epochs` (step decay at the milestones), a
+    checkpoint after each epoch; return the final val metrics and the per-epoch val top-1."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     net.to(device)
     linear = cfg.mode == "linear"  # then the datasets hold features: only net.fc sees them

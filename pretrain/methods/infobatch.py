@@ -8,8 +8,9 @@ the plain mean of the weighted losses (no renormalization: the rescaling keeps t
 gradient). 1-based epoch k prunes while k ≤ δ·E (δ = 0.875 by default), the rest train on the
 full set with weight 1: the code's IBSampler counts `iterations` from 1 at the first epoch's
 reset (its constructor already called reset once) and prunes while `iterations <= stop_prune`,
-so with E=8 the last epoch is full and with E=200 the last 25 are. The first epoch has no scores yet (all equal) and prunes nothing. The
-cost depends on the losses: it is measured, never planned.
+so with E=8 the last epoch is full and with E=200 the last 25 are. The first epoch has no
+scores yet (all equal) and prunes nothing. The cost depends on the losses: it is measured, never
+planned.
 
 Differences from that code: draws come from a generator seeded by (seed, epoch) instead of
 reseeding the global NumPy RNG with the epoch; the subset goes to the suite's sampler (no

@@ -95,7 +95,7 @@ def test_linear_schedule_trains_its_last_iteration_above_zero_and_ends_at_zero_a
     # 0.3 x 6 = 1.8 per epoch and ended before training did)
     assert arm["name"] != "unif_sgd" or len(lrs) == 8
     assert lrs[0] == pytest.approx(cfg["train"]["lr"]) and lrs[-1] > 0
-    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
     assert record.after == 0.0
 
 

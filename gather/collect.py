@@ -130,6 +130,7 @@ def _conditional(obj: dict, pretrain: dict) -> dict:
         "total_cost": _number(pretrain.get("total_cost"))
         if pretrain.get("total_cost") is not None else (cost_pixels if cost_pixels is not None else cost),
         "wall_clock_s": None if seconds[0] is None else sum(seconds),
+        "pretrain_wall_clock_s": seconds[0],  # pretraining alone: the measured resolution ratio
         "target": Path(str(root).rstrip("/")).name if root else None,
     }
 

@@ -44,7 +44,9 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   selection        optional, conditional pre-training (Chakraborty et al.): dict(
                      source=<pretraining config of the whole source set>,
                      targets={name: dict(root=<ImageFolder train/val root>) or
-                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>))},
+                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>)),
+                              optionally task_options={task: {cfg key: value}}: that target's
+                              transfer cells' cfg_options (e.g. the paper's per-target recipe)},
                      methods=[...pretrain.selection.METHODS], fractions=[0.06, 0.12],
                      image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None)
                    One selection cell per target × method × fraction (tools/select_subset.py), one
@@ -78,7 +80,7 @@ EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_see
 TASK_KEYS = {"cfg_options", "schedules", "arms", "seeds"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
                   "feature_size"}
-TARGET_KEYS = {"root", "generate"}
+TARGET_KEYS = {"root", "generate", "task_options"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what a name that becomes a directory may hold
 
@@ -238,8 +240,9 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
             if not selection.get(key):
                 raise KeyError(f"{path}: selection needs `{key}`")
         for name, target in selection["targets"].items():
-            if set(target or {}) - TARGET_KEYS or len(target or {}) != 1:
-                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...)")
+            if set(target or {}) - TARGET_KEYS or len(set(target or {}) & {"root", "generate"}) != 1:
+                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...), "
+                               "with optional task_options={task: {cfg key: value}}")
     check_experiment_names(cfg)
     return cfg
 
@@ -351,9 +354,10 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
                 # the pretraining run is the unit: every backbone of the arm × every fine-tuning seed
                 backbones = [c for c in plan.pretrain if c.arm == arm and c.variant == variants[0]["name"]] \
                     if pretrained else [None]
+                target_options = ((plan.targets.get(target) or {}).get("task_options") or {}).get(task, {})
                 for source, seed in itertools.product(backbones, task_seeds if pretrained else scratch_seeds):
-                    cell = TransferCell(task, arm, seed, dict(cfg_options), source, Path(), data_kind, schedule,
-                                        target, several_backbones=len(backbones) > 1)
+                    cell = TransferCell(task, arm, seed, {**cfg_options, **target_options}, source, Path(), data_kind,
+                                        schedule, target, several_backbones=len(backbones) > 1)
                     cell.work_dir = root / cell.name
                     plan.transfer.append(cell)
     check_inside(runs_root, plan)

@@ -49,7 +49,7 @@ DATA_KEYS = {
 }
 OPTIONAL_DATA_KEYS = {"data_seed", "render_size", "shape_mix", "classes", "hues", "subset"}
 AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
-RANDAUGMENT_KEYS = {"num_ops", "magnitude"}
+RANDAUGMENT_KEYS = {"num_ops", "magnitude", "variant"}  # variant: "torchvision" or "arazo"
 MIXES = (None, "mixup", "ricap")
 
 

@@ -24,21 +24,37 @@ import torchvision.transforms as T
 from PIL import Image, UnidentifiedImageError
 
 from common.errors import DataError, DataFileMissing
+from pretrain.randaugment import ArazoRandAugment
 from pretrain.synthetic import make_shapes
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)  # CIFAR-10's training set, per channel
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)  # CIFAR-100's own (the DaR paper: "channel mean/std")
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
+CIFAR_NORMALIZATION = {"cifar10": (CIFAR_MEAN, CIFAR_STD), "cifar100": (CIFAR100_MEAN, CIFAR100_STD)}
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
+
+
+def randaugment_transform(randaugment: dict):
+    """RandAugment from the config's `augment.randaugment` (variant "torchvision" by default)."""
+    options = dict(randaugment)
+    variant = options.pop("variant", "torchvision")
+    if variant == "arazo":
+        return ArazoRandAugment(**options)
+    if variant != "torchvision":
+        raise ValueError(f"augment.randaugment.variant must be 'torchvision' or 'arazo', got {variant!r}")
+    return T.RandAugment(**options)
 
 
 def build_transform(preset: str, train: bool, image_size: int, mean: Sequence[float], std: Sequence[float],
                     randaugment: dict | None = None, native_size: int | None = None):
     """The paper's recipes: ImageNet random-resized crop (8-100% area, 3/4-4/3) + flip;
     CIFAR-style pad-4 random crop + flip (also used for the synthetic shapes). `randaugment`
-    (training only): torchvision's RandAugment(**randaugment) first, as Arazo et al. insert it
-    before the crop and flip (their N=2, M=4 is num_ops=2, magnitude=4).
+    (training only): RandAugment first, as Arazo et al. insert it before the crop and flip
+    (their N=2, M=4 is num_ops=2, magnitude=4): torchvision's, or with variant="arazo" their
+    code's op list and ranges (pretrain.randaugment).
 
     Low resolution (conditional pre-training's 112 px): the ImageNet crops are resized
     bilinearly to `image_size` by RandomResizedCrop / Resize themselves; the CIFAR-style crop is
@@ -48,7 +64,7 @@ def build_transform(preset: str, train: bool, image_size: int, mean: Sequence[fl
         normalize = [T.Resize(image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
                      *normalize]
         image_size = native_size  # the crop's size; the resize above brings it to image_size
-    first = [T.RandAugment(**randaugment)] if train and randaugment else []
+    first = [randaugment_transform(randaugment)] if train and randaugment else []
     if preset == "imagenet":
         if train:
             return T.Compose([*first, T.RandomResizedCrop(image_size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
@@ -301,7 +317,7 @@ def _build_full(data: dict, seed: int, randaugment: dict | None = None):
                               build_transform("cifar", False, size, mean, std, native_size=render),
                               data_seed=data.get("data_seed", 0) + 1000, seed=seed, **shapes)
     elif kind in ("cifar10", "cifar100"):
-        mean, std = CIFAR_MEAN, CIFAR_STD
+        mean, std = CIFAR_NORMALIZATION[kind]
         train = Cifar(data["root"], kind, True, build_transform("cifar", True, size, mean, std, **ra), seed)
         val = Cifar(data["root"], kind, False, build_transform("cifar", False, size, mean, std, native_size=32),
                     seed)

@@ -34,6 +34,7 @@ from common.workdir import claim_work_dir
 from pretrain.config import CONFIG_KEYS, augment_settings, check_config
 from pretrain.data import build_datasets, reference_image_size
 from pretrain.hook import MethodHook
+from pretrain.linear_lr import LinearLRHook, planned_iterations
 from pretrain.methods import build_method
 from pretrain.models import Classifier, build_network, forward_flops
 from pretrain.sampler import SubsetSampler, per_rank_length
@@ -113,18 +114,19 @@ def per_process_batch(global_batch: int, world_size: int) -> int:
 
 def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> list[dict]:
     """mmengine param_scheduler dicts for `train`: an optional linear warm-up (from 0.1×), then
-    step decay (×gamma at each milestone) or linear decay to 0 at the end of training.
+    step decay (×gamma at each milestone). A linear schedule (`lr_schedule="linear"`) is not an
+    mmengine scheduler: `linear_lr_hook` sets it per iteration over the exact iterations trained.
 
     fraction < 1 compresses the whole schedule into that fraction of the configured epochs (a
     budgeted run): warm-up, milestones and the end fall inside epochs, so they are placed on
     iterations (a budget's epochs are full but the last). fraction = 1 steps per epoch, whatever
     an epoch's length (a DaR epoch is shorter than an i.i.d. one).
     """
-    epochs = int(train_cfg["epochs"])
     warmup = float(train_cfg.get("warmup_epochs", 0))
     milestones = list(train_cfg.get("milestones", []))
     gamma = float(train_cfg.get("gamma", 0.1))
-    linear = train_cfg.get("lr_schedule", "step") == "linear"
+    if train_cfg.get("lr_schedule", "step") == "linear":
+        return []
     schedulers = []
     if fraction == 1.0:
         if warmup:
@@ -132,11 +134,7 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
             # factor (it applies only on steps begin..end-1). Warm-up epochs always use the full set.
             schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=int(warmup),
                                    convert_to_iter_based=True))
-        if linear:
-            schedulers.append(dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=True, begin=int(warmup),
-                                   end=epochs))
-        else:
-            schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=milestones, gamma=gamma))
+        schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=milestones, gamma=gamma))
         return schedulers
 
     def at(epoch: float) -> int:  # the iteration where `epoch` of the configured schedule falls
@@ -144,13 +142,22 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
 
     if warmup:
         schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=at(warmup)))
-    if linear:
-        schedulers.append(dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False,
-                               begin=at(warmup) if warmup else 0, end=at(epochs)))
-    else:
-        schedulers.append(dict(type="MultiStepLR", by_epoch=False, milestones=[at(m) for m in milestones],
-                               gamma=gamma))
+    schedulers.append(dict(type="MultiStepLR", by_epoch=False, milestones=[at(m) for m in milestones],
+                           gamma=gamma))
     return schedulers
+
+
+def linear_lr_hook(train_cfg: dict, method, world_size: int, batch_size: int, iters_per_epoch: int):
+    """The per-iteration linear schedule for `train.lr_schedule="linear"` (pretrain.linear_lr),
+    None for a step schedule. Its warm-up spans `warmup_epochs` of the compressed schedule."""
+    if train_cfg.get("lr_schedule", "step") != "linear":
+        return None
+    warmup = float(train_cfg.get("warmup_epochs", 0))
+    iterations = planned_iterations(method, world_size, batch_size)
+    if iterations is None:  # subsets known only from the losses: progress in epochs
+        return LinearLRHook(None, method.train_epochs(), warmup * method.schedule_fraction)
+    return LinearLRHook(iterations, method.train_epochs(),
+                        round(warmup * method.schedule_fraction * iters_per_epoch))
 
 
 def subset_meta(train_set, data: dict, arch: str, epochs: int) -> dict:
@@ -235,6 +242,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
                       export_meta=export_meta, batch_size=batch_size, timer=timer)
     iters_per_epoch = math.ceil(per_rank_length(len(train_set), world_size, batch_size) / batch_size)
     schedulers = lr_schedulers(train_cfg, method.schedule_fraction, iters_per_epoch)
+    linear_hook = linear_lr_hook(train_cfg, method, world_size, batch_size, iters_per_epoch)
     log_interval = int(cfg.get("log_interval", 50))
     claim_work_dir(work_dir, plain, resume=resume, overwrite=overwrite, write=get_dist_info()[0] == 0)
     resume_from = latest_intact_checkpoint(work_dir, log=lambda m: print(f"resume: {m}", flush=True)) \
@@ -272,7 +280,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
                             max_keep_ckpts=int(cfg.get("max_keep_ckpts", 2)),
                             backend_args=dict(ATOMIC_BACKEND)),
         ),
-        custom_hooks=[hook, timer],
+        custom_hooks=[hook, timer] + ([linear_hook] if linear_hook else []),
         launcher=launcher,
         env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if on_gpu else "gloo")),
         cfg=Config(plain if on_gpu else {**plain, "model_wrapper_cfg": cpu_ddp}),

@@ -44,7 +44,9 @@ from transfer.contract import check_arch, check_backbone_state, verify_backbone_
 SCOPE = "torchvision"  # the tasks' `scope`: run here, not by an mmengine Runner
 MODES = ("finetune", "linear")
 CONFIG_KEYS = {"default_scope", "arch", "mode", "data_root", "image_size", "mean", "std", "train", "filename"}
-TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "milestones", "gamma", "workers"}
+TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "milestones", "gamma", "workers",
+              "optimizer"}
+OPTIMIZERS = ("sgd", "adam")  # train.optimizer; Chakraborty et al. fine-tune fMoW with Adam
 CHECKPOINT = "last.pth"
 NON_FINITE_ADVICE = "lower train.lr or lengthen the schedule"
 
@@ -62,6 +64,8 @@ def load_task_config(config: str | os.PathLike, cfg_options: dict | None = None,
         raise KeyError(f"{config}: unknown key(s) {unknown}")
     if cfg.mode not in MODES:
         raise ValueError(f"{config}: mode must be one of {MODES}, got {cfg.mode!r}")
+    if cfg.train.get("optimizer", "sgd") not in OPTIMIZERS:
+        raise ValueError(f"{config}: train.optimizer must be one of {OPTIMIZERS}, got {cfg.train.optimizer!r}")
     return cfg
 
 
@@ -132,11 +136,26 @@ def protocol_record(cfg: Config) -> dict:
     return {"norm_cfg": {"type": "BN"}, "norm_eval": linear, "frozen_stages": 4 if linear else -1,
             "mean": list(cfg.mean), "std": list(cfg.std), "bgr_to_rgb": False, "mode": cfg.mode,
             "image_size": int(cfg.image_size),
-            "optimizer": {"type": "SGD", **{k: to_plain(cfg.train[k]) for k in ("lr", "momentum", "weight_decay")}},
+            "optimizer": optimizer_record(cfg.train),
             "batch_size_per_process": int(cfg.train.batch_size), "world_size": 1,
             "effective_batch_size": int(cfg.train.batch_size), "reference_batch_size": None, "lr_scaled": False,
             "max_epochs": int(cfg.train.epochs),
             "data_root": str(cfg.data_root)}  # the target: shared by every arm compared on it
+
+
+def optimizer_record(train) -> dict:
+    """The optimizer as results.json records it: SGD with momentum, or Adam (no momentum key)."""
+    if train.get("optimizer", "sgd") == "adam":
+        return {"type": "Adam", **{k: to_plain(train[k]) for k in ("lr", "weight_decay")}}
+    return {"type": "SGD", **{k: to_plain(train[k]) for k in ("lr", "momentum", "weight_decay")}}
+
+
+def build_optimizer(params, train) -> torch.optim.Optimizer:
+    """`train.optimizer`: "sgd" (momentum, weight decay) or "adam" (weight decay as L2, torch's Adam)."""
+    if train.get("optimizer", "sgd") == "adam":
+        return torch.optim.Adam(params, lr=float(train.lr), weight_decay=float(train.weight_decay))
+    return torch.optim.SGD(params, lr=float(train.lr), momentum=float(train.momentum),
+                           weight_decay=float(train.weight_decay))
 
 
 def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
@@ -238,17 +257,17 @@ def feature_dataset(net: nn.Module, dataset, batch_size: int) -> torch.utils.dat
 
 def _train(net: nn.Module, cfg: Config, train_set, val_set, seed: int, work_dir: Path, resume: bool,
            task: str = "finegrained") -> tuple[dict, list[float]]:
-    """SGD over `train.epochs` (step decay at the milestones), a checkpoint after each epoch;
-    return the final val metrics and the per-epoch val top-1. A non-finite loss (or weights)
-    stops the run before its epoch's checkpoint, naming the epoch and iteration."""
+    """SGD or Adam (`train.optimizer`) over `train.epochs` (step decay at the milestones), a
+    checkpoint after each epoch; return the final val metrics and the per-epoch val top-1. A
+    non-finite loss (or weights) stops the run before its epoch's checkpoint, naming the epoch and
+    iteration."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     net.to(device)
     linear = cfg.mode == "linear"  # then the datasets hold features: only net.fc sees them
     model = net.fc if linear else net
     trained = list(model.parameters())
     tc = cfg.train
-    optimizer = torch.optim.SGD(trained, lr=float(tc.lr), momentum=float(tc.momentum),
-                                weight_decay=float(tc.weight_decay))
+    optimizer = build_optimizer(trained, tc)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(tc.milestones), float(tc.gamma))
     shuffle = torch.Generator().manual_seed(seed)
     workers = 0 if linear else int(tc.workers)  # features are in memory

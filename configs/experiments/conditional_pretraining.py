@@ -10,8 +10,14 @@ name = "conditional_pretraining"
 arms = dict(iid="configs/pretrain/resnet34_imagenet_90e_iid.py", random_init=None)
 selection = dict(
     source="configs/pretrain/resnet34_imagenet_90e_iid.py",
-    targets=dict(stanford_cars=dict(root="data/stanford_cars"), cub_200=dict(root="data/cub_200"),
-                 fmow=dict(root="data/fmow")),
+    # The paper's fine-tuning recipes, per target (as issue 23 reads the paper: Cars and Birds
+    # fine-tuned with SGD at lr 0.1, fMoW with Adam at lr 1e-4; the transfer config's own
+    # SGD 0.01 is the default the other tasks keep). The linear probe keeps its config's recipe.
+    targets=dict(
+        stanford_cars=dict(root="data/stanford_cars", task_options=dict(finegrained_finetune={"train.lr": 0.1})),
+        cub_200=dict(root="data/cub_200", task_options=dict(finegrained_finetune={"train.lr": 0.1})),
+        fmow=dict(root="data/fmow", task_options=dict(
+            finegrained_finetune={"train.optimizer": "adam", "train.lr": 1e-4}))),
     methods=["random", "domain_classifier", "clustering_avg", "clustering_min", "active", "inverse_active"],
     fractions=[0.06, 0.12],
     image_sizes=[224, 112],

@@ -5,9 +5,12 @@ As the paper and its public code (NUS-HPC-AI-Lab/InfoBatch, infobatch/infobatch.
 of the samples scoring below the mean score, a random fraction `prune_ratio` is left out, and
 the kept below-mean samples' losses are multiplied by 1/(1 − prune_ratio); the batch loss is
 the plain mean of the weighted losses (no renormalization: the rescaling keeps the expected
-gradient). Epochs with 0-based index ≤ δ·E prune (δ = 0.875 by default), the rest train on the
-full set with weight 1. The first epoch has no scores yet (all equal) and prunes nothing. The
-cost depends on the losses: it is measured, never planned.
+gradient). 1-based epoch k prunes while k ≤ δ·E (δ = 0.875 by default), the rest train on the
+full set with weight 1: the code's IBSampler counts `iterations` from 1 at the first epoch's
+reset (its constructor already called reset once) and prunes while `iterations <= stop_prune`,
+so with E=8 the last epoch is full and with E=200 the last 25 are. The first epoch has no
+scores yet (all equal) and prunes nothing. The cost depends on the losses: it is measured, never
+planned.
 
 Differences from that code: draws come from a generator seeded by (seed, epoch) instead of
 reseeding the global NumPy RNG with the epoch; the subset goes to the suite's sampler (no
@@ -38,8 +41,9 @@ class InfoBatch(Method):
         self.keep_ratio = min(1.0, max(0.1, 1.0 - ratio))  # the code clamps it to [0.1, 1]
 
     def prunes(self, epoch: int) -> bool:
-        """Whether 1-based `epoch` trains on a pruned set (the code: iterations <= stop_prune)."""
-        return epoch - 1 <= self.epochs * self.params["delta"]
+        """Whether 1-based `epoch` trains on a pruned set (the code: iterations <= stop_prune, where
+        `iterations` equals the 1-based epoch when its reset runs)."""
+        return epoch <= self.epochs * self.params["delta"]
 
     def end_epoch(self, epoch: int, table: LossTable) -> EpochPlan:
         nxt = epoch + 1

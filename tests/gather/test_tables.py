@@ -330,7 +330,8 @@ def conditional_row(method, fraction, size, target, top1, seed=0, arm=None, tota
     conditional = {"method": method, "fraction": fraction, "image_size": size, "target": target,
                    "pretrain_cost": (fraction or 1.0) * (size / 224) ** 2 if size else 0.0,
                    "selection_cost": 0.004 if method not in (None, "random") else 0.0,
-                   "total_cost": total, "wall_clock_s": 7200.0}
+                   "total_cost": total, "wall_clock_s": 7200.0,
+                   "pretrain_wall_clock_s": 7000.0 * (0.6 if size == 112 else 1.0)}
     name = arm or f"{method}_{fraction}_{size}px_{target}"
     return TransferRow(task="finegrained_finetune", arm=name, seed=seed, arch="resnet34", cost=fraction or 1.0,
                        metrics={"top1": top1, "top5": 99.0}, config_hash="0" * 16, pretrain_dataset="imagenet",
@@ -348,13 +349,26 @@ def test_conditional_table_has_methods_as_rows_targets_and_costs_as_columns():
     assert warnings == [] and len(tables) == 1
     table = tables[0]
     assert table.spec.columns == ("Selection", "Subset", "Pre-train Res.", "birds", "cars", "Selection Cost",
-                                  "Pre-train Cost", "Selection + Pre-train", "Wall-clock (h)")
+                                  "Pre-train Cost", "Selection + Pre-train", "Wall-clock (h)",
+                                  "Pre-train wall-clock vs full res.")
     text = render_md(table).splitlines()
-    assert text[4] == "| i.i.d. | 100% | 224 px | – | 88.0 | 0% | 100% | 100% | 2 |"
-    assert text[5] == "| Random | 12% | 224 px | – | 81.0 ± 1.4 | 0% | 12% | 12% | 2 |"
-    assert text[6] == "| Domain classifier | 12% | 224 px | 70.0 | 85.0 | 0.4% | 12% | 12.4% | 2 |"
-    assert text[7] == "| Domain classifier | 12% | 112 px | 68.0 | – | 0.4% | 3% | 3.4% | 2 |"
+    assert text[4] == "| i.i.d. | 100% | 224 px | – | 88.0 | 0% | 100% | 100% | 2 | 1.00× |"
+    assert text[5] == "| Random | 12% | 224 px | – | 81.0 ± 1.4 | 0% | 12% | 12% | 2 | 1.00× |"
+    assert text[6] == "| Domain classifier | 12% | 224 px | 70.0 | 85.0 | 0.4% | 12% | 12.4% | 2 | 1.00× |"
+    # the FLOP model says 3% (a quarter of 12%), the measured hours 0.60× of the 224 px run's
+    assert text[7] == "| Domain classifier | 12% | 112 px | 68.0 | – | 0.4% | 3% | 3.4% | 2 | 0.60× |"
     assert "CPT-finegrained_finetune" in text[0]
+
+
+def test_augmentation_arms_are_named_and_ordered_after_their_method():
+    from gather.tables import arm_name, order_arms
+    assert arm_name("unif_sgd_ricap") == "unif-SGD + RICAP"
+    assert arm_name("p_sgd_ricap@0.3") == "p-SGD + RICAP at budget 0.3"
+    assert arm_name("unif_sgd_randaugment") == "unif-SGD + RandAugment"
+    assert arm_name("my_ricap") == "my_ricap"  # not a known method's: as it is
+    arms = ["c_sgd", "unif_sgd_ricap", "iid", "unif_sgd_mixup", "unif_sgd", "p_sgd_ricap", "p_sgd"]
+    assert order_arms(arms, "iid") == ["iid", "unif_sgd", "unif_sgd_mixup", "unif_sgd_ricap", "p_sgd",
+                                       "p_sgd_ricap", "c_sgd"]
 
 
 # --- pretraining runs as the unit ---------------------------------------------------------

@@ -68,3 +68,12 @@ def test_a_conditional_method_beats_random_at_the_same_fraction(finished, capsys
     with capsys.disabled():
         print(f"\n{text}\ndomain_classifier − random at 25% of the source: {margin:+.1f} top-1 on the target")
     assert margin > 0, text
+
+
+def test_the_paper_scale_plan_fine_tunes_each_target_with_its_recipe(tmp_path):
+    plan = make_plan(load_experiment(str(REPO / "configs" / "experiments" / "conditional_pretraining.py")), tmp_path)
+    options = {(c.task, c.target): c.cfg_options for c in plan.transfer}
+    assert options[("finegrained_finetune", "stanford_cars")] == {"train.lr": 0.1}
+    assert options[("finegrained_finetune", "cub_200")] == {"train.lr": 0.1}
+    assert options[("finegrained_finetune", "fmow")] == {"train.optimizer": "adam", "train.lr": 1e-4}
+    assert options[("finegrained_linear", "fmow")] == {}  # the probe keeps its config's recipe

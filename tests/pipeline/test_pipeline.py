@@ -214,7 +214,9 @@ def test_an_arm_with_controls_is_compared_with_them_at_equal_cost(tmp_path):
 def test_the_budgeted_cifar_experiment_plans_every_method_at_every_budget(tmp_path):
     experiment = str(REPO / "configs" / "experiments" / "budgeted_cifar.py")
     plan = make_plan(load_experiment(experiment), tmp_path)
-    budgeted = [f"{m}_b{b}" for m in ("budget", "unif_sgd", "p_sgd", "c_sgd", "selective_backprop")
+    budgeted = [f"{m}_b{b}" for m in ("budget", "unif_sgd", "p_sgd", "c_sgd", "selective_backprop",
+                                      "unif_sgd_ricap", "unif_sgd_mixup", "unif_sgd_randaugment", "p_sgd_ricap",
+                                      "c_sgd_ricap")
                 for b in ("0.2", "0.3", "0.5")]
     expected = {"iid", "infobatch", "dar", "dar-random_drop", "dar-budget", *budgeted}
     assert {c.arm for c in plan.pretrain} == expected
@@ -222,6 +224,11 @@ def test_the_budgeted_cifar_experiment_plans_every_method_at_every_budget(tmp_pa
     cell = next(c for c in plan.pretrain if c.arm == "p_sgd_b0.2" and c.variant == "cifar100")
     cfg = load_config(cell.config, cell.options)
     assert cfg["arm"]["budget"] == 0.2 and cfg["label"] == "p_sgd" and cfg["data"]["type"] == "cifar100"
+    ricap = load_config(*next((c.config, c.options) for c in plan.pretrain if c.arm == "unif_sgd_ricap_b0.3"))
+    assert ricap["augment"]["mix"] == "ricap" and ricap["arm"]["name"] == "unif_sgd"
+    randaugment = next(c for c in plan.pretrain if c.arm == "unif_sgd_randaugment_b0.3")
+    assert load_config(randaugment.config, randaugment.options)["augment"]["randaugment"] == dict(
+        num_ops=2, magnitude=4, variant="arazo")
     dry = subprocess.run([sys.executable, str(REPO / "tools" / "pipeline.py"), experiment, "--dry-run",
                           "--runs-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert dry.returncode == 0, dry.stderr[-2000:]

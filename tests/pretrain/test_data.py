@@ -8,6 +8,7 @@ from PIL import Image
 
 from pretrain.data import (
     CIFAR_MEAN,
+    CIFAR_NORMALIZATION,
     CIFAR_STD,
     Cifar,
     ImageFolder,
@@ -97,3 +98,9 @@ def test_missing_cifar_and_unknown_type_are_clear(tmp_path):
         Cifar(str(tmp_path), "cifar10", True, TRAIN)
     with pytest.raises(ValueError, match="unknown data.type 'mnist'"):
         build_datasets({"type": "mnist", "image_size": 28}, seed=0)
+
+
+def test_each_cifar_normalizes_with_its_own_channel_statistics():
+    assert CIFAR_NORMALIZATION["cifar10"] == (CIFAR_MEAN, CIFAR_STD)
+    mean, std = CIFAR_NORMALIZATION["cifar100"]
+    assert mean == (0.5071, 0.4865, 0.4409) and std == (0.2673, 0.2564, 0.2762)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from pretrain.linear_lr import linear_factor, planned_iterations
 from pretrain.loss_table import LossTable
 from pretrain.methods import available_methods, build_method, get_method
 from pretrain.methods.base import EpochPlan, Method
@@ -156,8 +157,25 @@ def test_lr_schedule_unchanged_at_full_budget_and_compressed_below():
     short = lr_schedulers(train, 0.816, 38)
     assert short[0]["end"] == round(0.816 * 38) and not short[0]["by_epoch"]
     assert short[1]["milestones"] == [round(7 * 0.816 * 38), round(9 * 0.816 * 38)]
-    linear = lr_schedulers(dict(train, lr_schedule="linear"), 0.5, 38)
-    assert linear[1] == dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False, begin=19, end=190)
+    assert lr_schedulers(dict(train, lr_schedule="linear"), 0.5, 38) == []  # pretrain.linear_lr sets it
+
+
+def test_linear_factor_ends_at_zero_exactly_after_the_last_step():
+    factors = [linear_factor(t, 10) for t in range(11)]
+    assert factors[0] == 1.0 and factors[9] == pytest.approx(0.1) and factors[10] == 0.0
+    assert linear_factor(0, 10, warmup=2) == pytest.approx(0.1) and linear_factor(2, 10, warmup=2) == 1.0
+
+
+def test_planned_iterations_count_each_subset_epochs_partial_batch():
+    # CIFAR at budget 0.3 (Arazo): 118 iterations per 15000-sample epoch, not 0.3 x 391 = 117.3
+    unif = build_method({"name": "unif_sgd", "budget": 0.3}, 50000, 200)
+    assert planned_iterations(unif, 1, 128) == [118] * 200
+    budget = build_method({"name": "budget", "budget": 0.3}, 50000, 200)
+    iterations = planned_iterations(budget, 1, 128)
+    assert len(iterations) == 60 and iterations[-1] == 391
+    assert planned_iterations(build_method({"name": "infobatch"}, 100, 4), 1, 16) is None
+    # selective backprop forwards whole epochs (its budget counts backwards: 2 of the 4 epochs here)
+    assert planned_iterations(build_method({"name": "selective_backprop", "budget": 0.5}, 100, 4), 1, 16) == [7] * 2
 
 
 def test_iid_plan_is_the_full_set():
@@ -214,11 +232,36 @@ def test_infobatch_prunes_half_the_well_learned_and_upweights_the_rest():
     assert kept_below.size == int(0.5 * below.size) and set(range(below.size, 40)) <= set(plan.indices)
     assert not plan.normalize and torch.all(plan.weights[kept_below] == 2.0)
     assert plan.weights.sum() == 40 + kept_below.size  # weight 2 for the kept below-mean samples
-    for epoch in range(2, 10):  # epochs 2-9 prune (0-based index <= 0.875 x 10)
+    for epoch in range(2, 10):  # epochs 1-8 prune (1-based epoch <= 0.875 x 10 = 8.75)
         close_epoch(table, plan.indices, losses)
         plan = method.end_epoch(epoch, table)
-        assert plan.indices.size < 40 if epoch < 9 else plan.indices.size == 40
-    assert plan.weights is None and plan.event == "full set"  # epoch 10: the full set, weight 1
+        assert plan.indices.size < 40 if epoch + 1 <= 8 else plan.indices.size == 40
+        if epoch + 1 == 9:
+            assert plan.weights is None and plan.event == "full set"  # epoch 9: the full set, weight 1
+
+
+def full_set_epochs(epochs: int, delta: float) -> list[int]:
+    """The 1-based epochs an InfoBatch run trains on the full set (every sample below the mean)."""
+    losses = torch.linspace(0.1, 2.0, 40, dtype=torch.float64)
+    method, table = build_method({"name": "infobatch", "delta": delta}, 40, epochs, seed=0), LossTable(40)
+    plan, full = method.start(), []
+    for epoch in range(1, epochs + 1):
+        if epoch > 1 and plan.indices.size == 40:  # epoch 1 has no scores yet: full by necessity
+            full.append(epoch)
+        close_epoch(table, plan.indices, losses)
+        plan = method.end_epoch(epoch, table)
+    return full
+
+
+@pytest.mark.parametrize("epochs,delta,expected", [
+    (8, 0.875, [8]),  # the reference: stop_prune = 7.0, epoch 8 trains the full set
+    (200, 0.875, list(range(176, 201))),  # stop_prune = 175.0: 25 full epochs, not 24
+    (10, 0.5, [6, 7, 8, 9, 10]),
+    (10, 1.0, []),
+    (7, 0.3, [3, 4, 5, 6, 7]),  # stop_prune = 2.1
+])
+def test_infobatch_trains_the_full_set_at_the_reference_epochs(epochs, delta, expected):
+    assert full_set_epochs(epochs, delta) == expected
 
 
 def test_unif_sgd_draws_a_fresh_uniform_budget_every_epoch():

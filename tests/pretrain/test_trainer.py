@@ -67,6 +67,38 @@ def test_every_tiny_preset_trains_and_exports_its_measured_cost(arm, tmp_path):
         assert 0.0 < meta["cost"] < 1.0
 
 
+class RecordLR(Hook):
+    """Records the lr each training iteration runs at, and the lr after the last one."""
+
+    def __init__(self):
+        self.trained, self.after = [], None
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.trained.append(runner.optim_wrapper.get_lr()["lr"][0])
+
+    def after_train(self, runner):
+        hook = next(h for h in runner.hooks if type(h).__name__ == "LinearLRHook")
+        hook.before_train_iter(runner, 0)  # the lr an iteration after the last would get
+        self.after = runner.optim_wrapper.get_lr()["lr"][0]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("arm", [{"name": "unif_sgd", "budget": 0.3}, {"name": "infobatch"}])
+def test_linear_schedule_trains_its_last_iteration_above_zero_and_ends_at_zero_after_it(arm, tmp_path):
+    cfg = load_config(str(REPO / TINY.format("iid")),
+                      {**FAST, "arm": arm, "train.lr_schedule": "linear", "train.warmup_epochs": 0})
+    runner, record = build_runner(cfg, str(tmp_path)), RecordLR()
+    runner.register_hook(record, priority="LOWEST")
+    runner.train()
+    lrs = record.trained
+    # unif-SGD: 27 of 90 samples = 2 batches of 16 per epoch, 4 epochs (the old schedule counted
+    # 0.3 x 6 = 1.8 per epoch and ended before training did)
+    assert arm["name"] != "unif_sgd" or len(lrs) == 8
+    assert lrs[0] == pytest.approx(cfg["train"]["lr"]) and lrs[-1] > 0
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert record.after == 0.0
+
+
 def test_an_in_batch_method_with_mixing_resumes_to_the_same_weights(tmp_path):
     options = {"augment": {"mix": "mixup", "randaugment": {"num_ops": 2, "magnitude": 4}}, "arm.budget": 0.75}
     full = train(tiny_cfg("selective_backprop", **options), str(tmp_path / "full"))

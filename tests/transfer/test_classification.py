@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from common.results import validate_results
@@ -76,3 +77,21 @@ def test_missing_split_is_an_error_naming_the_folder(export_r18, target, tmp_pat
         run_transfer("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "w", data_root=broken)
     with pytest.raises(KeyError, match=r"unknown key\(s\) \['train.warmup'\]"):
         run_transfer("finegrained_linear_tiny", str(export_r18), dry_run=True, cfg_options={"train.warmup": 1})
+
+
+def test_the_optimizer_is_sgd_by_default_and_adam_on_request():
+    from transfer.classification import build_optimizer, optimizer_record
+    cfg = Config(dict(train=dict(lr=1e-4, momentum=0.9, weight_decay=1e-4)))
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    assert isinstance(build_optimizer(params, cfg.train), torch.optim.SGD)
+    assert optimizer_record(cfg.train)["type"] == "SGD"
+    cfg.train.optimizer = "adam"
+    adam = build_optimizer(params, cfg.train)
+    assert isinstance(adam, torch.optim.Adam) and adam.param_groups[0]["lr"] == 1e-4
+    assert optimizer_record(cfg.train) == {"type": "Adam", "lr": 1e-4, "weight_decay": 1e-4}
+
+
+def test_an_unknown_optimizer_is_named(tmp_path):
+    from transfer.classification import load_task_config
+    with pytest.raises(ValueError, match="train.optimizer must be one of"):
+        load_task_config(TASKS["finegrained_finetune_tiny"].config, {"train.optimizer": "lamb"})

@@ -200,3 +200,12 @@ def test_shuffle_bn_returns_every_process_its_own_keys(tmp_path, free_port):
         got = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
         assert got["keys"].shape == (sizes[rank], 8)
         assert torch.allclose(got["keys"], got["direct"], atol=1e-6)
+
+
+def test_bench_times_a_moco_step_against_a_supervised_step():
+    from pretrain.benchmark import format_moco_ratio, moco_step_ratio
+
+    result = moco_step_ratio("resnet10", image_size=16, batch_size=8, steps=3, queue_size=64)
+    # MoCo's step computes a superset of the supervised one (a second forward, the head, the queue)
+    assert result["moco_v2_step_s"] > result["supervised_step_s"] > 0
+    assert "moco_over_supervised" in format_moco_ratio(result)

@@ -57,6 +57,7 @@ _VOC_TASKS = {  # conditional pre-training's (and MoCo's) VOC transfer (Chakrabo
     "faster_rcnn_c4_voc": "voc_detection",
     "psanet_voc": "semantic_segmentation",
 }
+VOC_DATA_TASKS = tuple(_VOC_TASKS)  # read Pascal VOC data (the pipeline's demo data: generated VOC scenes)
 _CLASSIFICATION_TASKS = {  # conditional pre-training's fine-grained targets (Chakraborty et al.)
     "finegrained_finetune": "classification",
     "finegrained_linear": "classification",

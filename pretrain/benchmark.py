@@ -217,8 +217,8 @@ def moco_step_ratio(arch: str = "resnet18", image_size: int = 32, batch_size: in
     step; both through their TrainingLoss, as in a run. The batch's second view is its mirror
     image (data loading and augmentation are not timed). Expected: about 2.3-3x (twice the
     forwards, one backward)."""
-    from pretrain.models import Classifier
     from pretrain.moco import MoCoV2
+    from pretrain.models import Classifier
     from pretrain.training_loss import TrainingLoss
 
     torch.manual_seed(0)
@@ -250,8 +250,9 @@ def moco_step_ratio(arch: str = "resnet18", image_size: int = 32, batch_size: in
 
 def format_moco_ratio(result: dict) -> str:
     return (f"{result['arch']}, batch {result['batch_size']} of {result['image_size']} px, {result['threads']} "
-            f"threads, median of {result['steps']} alternating steps: supervised {1000 * result['supervised_step_s']:.0f} "
-            f"ms, MoCo v2 (queue {result['queue_size']}) {1000 * result['moco_v2_step_s']:.0f} ms per step: "
+            f"threads, median of {result['steps']} alternating steps: supervised "
+            f"{1000 * result['supervised_step_s']:.0f} ms, MoCo v2 (queue {result['queue_size']}) "
+            f"{1000 * result['moco_v2_step_s']:.0f} ms per step: "
             f"moco_over_supervised {result['moco_over_supervised']:.2f} (expected about 2.3-3: two views' forwards, "
             "the key encoder's without backward)")
 

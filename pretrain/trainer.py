@@ -33,8 +33,8 @@ from pretrain.config import CONFIG_KEYS, augment_settings, check_config
 from pretrain.data import build_datasets, reference_image_size
 from pretrain.hook import MethodHook
 from pretrain.methods import build_method
-from pretrain.models import Classifier, build_network, forward_flops
 from pretrain.moco import FORWARD_PASSES, MOCO_V2, KNNAccuracy, MoCoV2, objective_settings, use_two_views
+from pretrain.models import Classifier, build_network, forward_flops
 from pretrain.sampler import SubsetSampler, per_rank_length
 from pretrain.selection import relative_selection_cost
 from pretrain.training_loss import TrainingLoss
@@ -262,8 +262,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
             model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
     optimizer = torch.optim.SGD(
         # MoCo's key encoder is not trained by gradient
-        [p for p in model.parameters() if p.requires_grad], lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
-        weight_decay=float(train_cfg.get("weight_decay", 1e-4)), nesterov=bool(train_cfg.get("nesterov", False)))
+        [p for p in model.parameters() if p.requires_grad], lr=float(train_cfg["lr"]),
+        momentum=float(train_cfg.get("momentum", 0.9)), weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
+        nesterov=bool(train_cfg.get("nesterov", False)))
     return Runner(
         model=model,
         work_dir=work_dir,

@@ -10,7 +10,9 @@
      shapes checked against the backbone the config builds (transfer.contract), and its norm
      (BN or GroupNorm) against the config's `norm_cfg`; the backbone's `init_cfg` then points at
      that local file (for GroupNorm, a copy in the work dir with the toolbox's `gn<k>` key
-     names). `none` is the random-init arm: `init_cfg=None`, the toolbox's default initialisation;
+     names). `none` is the random-init arm: `init_cfg=None`, the toolbox's default initialisation.
+     A C4 detector's res5 (mmdet's `ResLayer` shared head, tensors `layer4.*`) gets the same
+     check and its own Pretrained init from the export (`load_shared_head_from`);
   4. nothing may be fetched: any `torchvision://`, `open-mmlab://` or http(s) checkpoint left in
      the config, and `load_from`/`resume`, are errors;
   5. the machine: SyncBN becomes BN unless several processes run on GPUs; distributed CPU runs

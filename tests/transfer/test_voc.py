@@ -27,7 +27,7 @@ def voc_scenes(tmp_path_factory) -> Path:
 
 def test_voc_scenes_have_the_vocdevkit_layout(voc_scenes):
     main = voc_scenes / "VOC2007" / "ImageSets" / "Main"
-    trainval, test = (main / f"{s}.txt").read_text().split(), (main / "test.txt").read_text().split()
+    trainval, test = (main / "trainval.txt").read_text().split(), (main / "test.txt").read_text().split()
     assert len(trainval) == 12 and len(test) == 6 and not set(trainval) & set(test)
     seg = voc_scenes / "VOC2012" / "ImageSets" / "Segmentation"
     assert (seg / "train.txt").read_text().split() == trainval  # the same scenes in both years

@@ -219,8 +219,6 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "dataset": cfg["data"]["type"],
         "num_classes": train_set.num_classes,
         "seed": seed,
-        "objective": objective,
-        "forward_passes": passes,  # encoder forwards per trained sample (the cost's unit: pretrain.hook)
         "label": cfg.get("label") or cfg["arm"]["name"],
         "control_of": cfg.get("control_of"),
         "augment": augment,
@@ -229,6 +227,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "global_batch_size": batch_size * world_size,
         "amp": amp,
         "amp_dtype": amp_dtype() if amp else None,
+        "objective": objective,
+        "forward_passes": passes,  # encoder forwards per trained sample (the cost's unit: pretrain.hook)
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,

@@ -27,11 +27,15 @@ BOX_METRICS = ("coco/bbox_mAP", "coco/bbox_mAP_50", "coco/bbox_mAP_75",
 MASK_METRICS = tuple(name.replace("bbox", "segm") for name in BOX_METRICS)
 KEYPOINT_METRICS = ("coco/AP", "coco/AP .5", "coco/AP .75", "coco/AP (M)", "coco/AP (L)",
                     "coco/AR", "coco/AR .5", "coco/AR .75", "coco/AR (M)", "coco/AR (L)")
+# mmdet's VOCMetric at IoU 0.50:0.95 (transfer task faster_rcnn_c4_voc): AP50, AP75 and their
+# mean over the ten thresholds, the COCO-style AP (fractions)
+VOC_BOX_METRICS = ("pascal_voc/mAP", "pascal_voc/AP50", "pascal_voc/AP75")
 MIOU = "mIoU"
 TOP1, TOP5 = "top1", "top5"  # classification accuracy in percent (stage 1's and the fine-grained tasks')
 
 FAMILY_METRICS: dict[str, tuple[str, ...]] = {
     "detection": BOX_METRICS,
+    "voc_detection": VOC_BOX_METRICS,
     "instance_segmentation": BOX_METRICS + MASK_METRICS,
     "semantic_segmentation": (MIOU,),
     "keypoints": KEYPOINT_METRICS,
@@ -49,6 +53,11 @@ _PAPER_TASKS = {
     "fpn_gn": "detection",
     "mask_rcnn_gn": "instance_segmentation",
 }
+_VOC_TASKS = {  # conditional pre-training's (and MoCo's) VOC transfer (Chakraborty et al.)
+    "faster_rcnn_c4_voc": "voc_detection",
+    "psanet_voc": "semantic_segmentation",
+}
+VOC_DATA_TASKS = tuple(_VOC_TASKS)  # read Pascal VOC data (the pipeline's demo data: generated VOC scenes)
 _CLASSIFICATION_TASKS = {  # conditional pre-training's fine-grained targets (Chakraborty et al.)
     "finegrained_finetune": "classification",
     "finegrained_linear": "classification",
@@ -59,6 +68,8 @@ TASK_FAMILIES: dict[str, str] = {
     **{name + TINY_SUFFIX: family for name, family in _PAPER_TASKS.items()},
     **_CLASSIFICATION_TASKS,
     **{name + TINY_SUFFIX: family for name, family in _CLASSIFICATION_TASKS.items()},
+    **_VOC_TASKS,
+    **{name + TINY_SUFFIX: family for name, family in _VOC_TASKS.items()},
 }
 
 

@@ -42,6 +42,7 @@ from common.vocab import (
     SCHEDULES,
     TINY_SUFFIX,
     TORCHVISION,
+    VOC_BOX_METRICS,
 )
 from gather.collect import PretrainRow, TransferRow, Warn, collect, warn_stderr
 from gather.stats import PRETRAINING_RUNS, Delta, Summary, method_delta, replicated, summarize
@@ -124,12 +125,19 @@ SPECS = {s.key: s for s in [
                Metric("few_shot_top1", "Few-shot", PERCENT),
                Metric("top1", "Overall", PERCENT)), False),
     TableSpec("Synthetic", "shapes (demo pretraining data) val accuracy (%)", (TOP1, TOP5), False),
+    # conditional pre-training's / MoCo's VOC transfer: a row per task; its metrics only
+    TableSpec("VOC", "Pascal VOC detection (VOC2007 test) and segmentation (VOC 2012 val) (%)",
+              tuple(Metric(key, label, FRACTION) for key, label in zip(
+                  VOC_BOX_METRICS, ("AP", "AP50", "AP75"), strict=True))
+              + (Metric(MIOU, "mIoU", PERCENT), Metric("mAcc", "mAcc", PERCENT), Metric("aAcc", "aAcc", PERCENT)),
+              True),
 ]}
 # transfer task (without "_tiny") -> (table, Method column); the order is the table's row order
 TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
                "fpn_gn": ("T5", "FPN (GN)"), "mask_rcnn_gn": ("T5", "Mask R-CNN (GN)"),
                "simplebaseline_xiao": ("T6", "SimpleBaseline (Xiao et al.)"),
-               "simplebaseline": ("T6", "SimpleBaseline"), "pspnet": ("T7", "PSPNet")}
+               "simplebaseline": ("T6", "SimpleBaseline"), "pspnet": ("T7", "PSPNet"),
+               "faster_rcnn_c4_voc": ("VOC", "Faster R-CNN R50-C4"), "psanet_voc": ("VOC", "PSANet")}
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
                   "synthetic": "Synthetic"}
 ARM_NAMES = {IID: "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",

@@ -35,7 +35,7 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    several pretraining seeds, <arm>/seed<m> with one)
   random_init_seeds  seeds of the arms without pretraining (default: `seeds`); fewer saves
                    time where that arm is only the lower anchor, not a side of a paired Δ
-  demo_data        optional dict(coco=dict(...), cityscapes=dict(...)): generate the embedded
+  demo_data        optional dict(coco=dict(...), cityscapes=dict(...), voc=dict(...)): generate the embedded
                    downstream data and point the tasks at it
   baseline         the arm the tables compare against (default "iid")
   slurm            optional dict(pretrain=dict(...), transfer=dict(...)): each stage's job
@@ -73,7 +73,7 @@ from mmengine.config import Config
 
 from common.keys import unknown_keys_message
 from common.provenance import REPO_ROOT
-from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES
+from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES, TINY_SUFFIX, VOC_DATA_TASKS
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
                    "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "filename"}
@@ -344,7 +344,8 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
         family = get_task(task).family  # an unknown task fails here, naming it
         data_kind = None
         if plan.demo_data:
-            data_kind = "coco" if family in COCO_FAMILIES else "cityscapes"
+            data_kind = ("voc" if task.removesuffix(TINY_SUFFIX) in VOC_DATA_TASKS
+                         else "coco" if family in COCO_FAMILIES else "cityscapes")
         schedules, task_arms = _task_schedules(task, family, spec), _task_arms(task, spec, arms)
         cfg_options = dict((spec or {}).get("cfg_options") or {})
         task_seeds = list((spec or {}).get("seeds") or seeds)

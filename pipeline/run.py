@@ -210,14 +210,17 @@ def ensure_demo_data(plan: Plan) -> dict[str, Path]:
     Under a lock: a second pipeline waits instead of writing the same files at the same time."""
     if not plan.demo_data:
         return {}
-    from transfer.synthetic import make_cityscapes_scenes, make_coco_scenes
+    from transfer.synthetic import make_cityscapes_scenes, make_coco_scenes, make_voc_scenes
 
-    roots = {"coco": plan.root / "data" / "coco", "cityscapes": plan.root / "data" / "cityscapes"}
+    roots = {"coco": plan.root / "data" / "coco", "cityscapes": plan.root / "data" / "cityscapes",
+             "voc": plan.root / "data" / "voc"}
     while True:
         try:
             with CellLock(plan.root / "data"):
                 make_coco_scenes(roots["coco"], **dict(plan.demo_data.get("coco") or {}))
                 make_cityscapes_scenes(roots["cityscapes"], **dict(plan.demo_data.get("cityscapes") or {}))
+                if "voc" in plan.demo_data:  # only the VOC tasks read it
+                    make_voc_scenes(roots["voc"], **dict(plan.demo_data["voc"]))
             return roots
         except CellBusy:
             wait_until_free(plan.root / "data")

@@ -237,3 +237,54 @@ def format_report(summary: dict) -> str:
                  "sample-forwards (an in-batch method's scoring pass included)")
     return "\n".join(lines)
 
+
+def moco_step_ratio(arch: str = "resnet18", image_size: int = 32, batch_size: int = 64, steps: int = 10,
+                    queue_size: int = 4096) -> dict:
+    """Seconds of one MoCo v2 training step vs one supervised step on the same batch, measured
+    side by side (the two alternate, medians over `steps` after one warm-up step each).
+
+    Supervised: cross-entropy forward, backward and SGD step of the classifier. MoCo v2: the
+    query forward (with the MLP head), the momentum update and forward of the key encoder (no
+    backward), the InfoNCE against `queue_size` negatives and the enqueue, then backward and
+    step; both through their TrainingLoss, as in a run. The batch's second view is its mirror
+    image (data loading and augmentation are not timed). Expected: about 2.3-3x (twice the
+    forwards, one backward)."""
+    from pretrain.moco import MoCoV2
+    from pretrain.models import Classifier
+    from pretrain.training_loss import TrainingLoss
+
+    torch.manual_seed(0)
+    images = torch.randn(batch_size, 3, image_size, image_size)
+    labels = torch.randint(0, 10, (batch_size,))
+    index = torch.arange(batch_size)
+    views = torch.stack([images, images.flip(3)], dim=1)
+    models = {"supervised": (Classifier(arch, 10, TrainingLoss()), images, labels),
+              "moco_v2": (MoCoV2(arch, TrainingLoss(forward_passes=2), queue_size=queue_size), views, labels)}
+    optimizers = {name: torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+                  for name, (m, _, _) in models.items()}
+    times = {name: [] for name in models}
+    for step in range(steps + 1):
+        for name, (model, inputs, target) in models.items():
+            model.train()
+            start = time.perf_counter()
+            loss = model(inputs, target, index, mode="loss")["loss"]
+            optimizers[name].zero_grad(set_to_none=True)
+            loss.backward()
+            optimizers[name].step()
+            model.loss.pop()
+            if step:  # the first step of each warms allocator and kernels up
+                times[name].append(time.perf_counter() - start)
+    supervised, moco = statistics.median(times["supervised"]), statistics.median(times["moco_v2"])
+    return {"arch": arch, "image_size": image_size, "batch_size": batch_size, "steps": steps,
+            "queue_size": queue_size, "threads": torch.get_num_threads(), "supervised_step_s": supervised,
+            "moco_v2_step_s": moco, "moco_over_supervised": moco / supervised}
+
+
+def format_moco_ratio(result: dict) -> str:
+    return (f"{result['arch']}, batch {result['batch_size']} of {result['image_size']} px, {result['threads']} "
+            f"threads, median of {result['steps']} alternating steps: supervised "
+            f"{1000 * result['supervised_step_s']:.0f} ms, MoCo v2 (queue {result['queue_size']}) "
+            f"{1000 * result['moco_v2_step_s']:.0f} ms per step: "
+            f"moco_over_supervised {result['moco_over_supervised']:.2f} (expected about 2.3-3: two views' forwards, "
+            "the key encoder's without backward)")
+

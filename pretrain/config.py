@@ -10,6 +10,7 @@ from mmengine.config import Config
 from common.keys import check_keys
 from common.vocab import NORMS
 from pretrain.methods import build_method
+from pretrain.moco import SUPERVISED, objective_settings
 
 # Every key a pretraining config may set, with its meaning; anything else is an error.
 CONFIG_KEYS = {
@@ -19,6 +20,9 @@ CONFIG_KEYS = {
     "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...; subset=<subset file "
             "of tools/select_subset.py>; synthetic: render_size, classes, hues, shape_mix)",
     "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
+    "objective": "'supervised' (default: cross-entropy on the labels) or dict(name='moco_v2', dim=128, "
+                 "queue_size=65536, momentum=0.999, temperature=0.2, mlp=True, shuffle_bn=True): MoCo v2 "
+                 "self-supervised (pretrain/moco.py); every arm ranks samples by their per-sample training loss",
     "label": "the arm's name in tables and exports (default: arm.name)",
     "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
     "train": "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
@@ -36,7 +40,8 @@ CONFIG_KEYS = {
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
               "gamma", "workers", "warmup_epochs", "lr_schedule", "amp"}
-LR_SCHEDULES = ("step", "linear")  # step: ×gamma at each milestone; linear: decay to 0 at the end
+# step: ×gamma at each milestone; linear: decay to 0 at the end; cosine: half a cosine to 0 (MoCo v2's --cos)
+LR_SCHEDULES = ("step", "linear", "cosine")
 # The keys of `data` per data.type (pretrain.data.build_datasets reads exactly these).
 # Every type also takes `subset` (a tools/select_subset.py file: conditional pre-training).
 DATA_KEYS = {
@@ -71,7 +76,10 @@ def check_config(cfg: dict) -> None:
             raise KeyError(f"config lacks train.{key}")
     if cfg["train"].get("lr_schedule", "step") not in LR_SCHEDULES:
         raise ValueError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {cfg['train']['lr_schedule']!r}")
-    augment_settings(cfg)
+    augment = augment_settings(cfg)
+    if objective_settings(cfg)["name"] != SUPERVISED and (augment["mix"] or augment["randaugment"]):
+        raise ValueError("augment.mix and augment.randaugment are for the supervised objective; objective "
+                         f"{objective_settings(cfg)['name']} has its own augmentation (pretrain/moco.py)")
     if "name" not in cfg["arm"]:
         raise KeyError("config lacks arm.name (the pretraining method)")
     build_method(cfg["arm"], dataset_size=None, epochs=int(cfg["train"]["epochs"]),

@@ -31,10 +31,15 @@ from pretrain.sampler import SubsetSampler, per_rank_length
 from pretrain.training_loss import TrainingLoss
 
 
-def training_cost(forwards: int, backwards: int, iid_forwards: float) -> float:
+def training_cost(forwards: int, backwards: int, iid_forwards: float, forward_passes: int = 1) -> float:
     """Training compute relative to i.i.d.: a forward is ≈ 1/3 and a backward ≈ 2/3 of a
-    training step, so forwards = backwards gives forwards / iid_forwards exactly."""
-    return (forwards + 2 * backwards) / (3 * iid_forwards) if iid_forwards else 0.0
+    training step, so forwards = backwards gives forwards / iid_forwards exactly.
+
+    `forward_passes`: encoder forwards per trained sample of the objective (MoCo v2: 2, the
+    query's and the key encoder's, which has no backward). `iid_forwards` counts all of them, so
+    i.i.d. training makes iid_forwards / forward_passes backwards and costs 1.0 exactly."""
+    iid_backwards = iid_forwards / forward_passes
+    return (forwards + 2 * backwards) / (iid_forwards + 2 * iid_backwards) if iid_forwards else 0.0
 
 
 class MethodHook(Hook):
@@ -72,10 +77,12 @@ class MethodHook(Hook):
     def iid_forwards(self) -> float:
         """Sample-forwards of i.i.d. training over the configured epochs this run covers."""
         epochs = reference_epochs(self.method.epochs, len(self.history), self.method.schedule_fraction)
-        return epochs * (self.export_meta.get("source_size") or self.dataset_size)  # a subset run: the full source
+        samples = self.export_meta.get("source_size") or self.dataset_size  # a subset run: the full source
+        return epochs * samples * self.export_meta.get("forward_passes", 1)
 
     def cost(self) -> float:
-        return training_cost(self.forwards, self.backwards, self.iid_forwards())
+        return training_cost(self.forwards, self.backwards, self.iid_forwards(),
+                             self.export_meta.get("forward_passes", 1))
 
     def _apply(self, plan: EpochPlan) -> None:
         self.plan = plan
@@ -235,10 +242,11 @@ def meta_from_state(state: dict, dataset_size: int) -> dict:
     export_meta = state["export_meta"]
     # i.i.d. over the whole source set: a run on a subset (data.subset) costs its share of it
     source_size = export_meta.get("source_size") or dataset_size
-    iid_forwards = reference_epochs(state["epochs"], epochs, state["schedule_fraction"]) * source_size
+    passes = export_meta.get("forward_passes", 1)  # MoCo v2: query and key forward per sample
+    iid_forwards = reference_epochs(state["epochs"], epochs, state["schedule_fraction"]) * source_size * passes
     metrics = state.get("last_metrics", {})
     arm = state["arm"]
-    cost = training_cost(state["forwards"], state["backwards"], iid_forwards)
+    cost = training_cost(state["forwards"], state["backwards"], iid_forwards, passes)
     # pixel-weighted: a 112 px run's sample-step costs (112/224)² of a 224 px one
     cost_pixels = cost * export_meta.get("pixel_scale", 1.0)
     selection = export_meta.get("selection_cost") or {}

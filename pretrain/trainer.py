@@ -36,6 +36,7 @@ from pretrain.data import build_datasets, reference_image_size
 from pretrain.hook import MethodHook
 from pretrain.linear_lr import LinearLRHook, planned_iterations
 from pretrain.methods import build_method
+from pretrain.moco import FORWARD_PASSES, MOCO_V2, KNNAccuracy, MoCoV2, objective_settings, use_two_views
 from pretrain.models import Classifier, build_network, forward_flops
 from pretrain.sampler import SubsetSampler, per_rank_length
 from pretrain.selection import relative_selection_cost
@@ -114,19 +115,23 @@ def per_process_batch(global_batch: int, world_size: int) -> int:
 
 def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> list[dict]:
     """mmengine param_scheduler dicts for `train`: an optional linear warm-up (from 0.1×), then
-    step decay (×gamma at each milestone). A linear schedule (`lr_schedule="linear"`) is not an
-    mmengine scheduler: `linear_lr_hook` sets it per iteration over the exact iterations trained.
+    step decay (×gamma at each milestone) or cosine decay to 0 at the end of training. A linear
+    schedule (`lr_schedule="linear"`) is not an mmengine scheduler: `linear_lr_hook` sets it per
+    iteration over the exact iterations trained.
 
     fraction < 1 compresses the whole schedule into that fraction of the configured epochs (a
     budgeted run): warm-up, milestones and the end fall inside epochs, so they are placed on
     iterations (a budget's epochs are full but the last). fraction = 1 steps per epoch, whatever
     an epoch's length (a DaR epoch is shorter than an i.i.d. one).
     """
+    epochs = int(train_cfg["epochs"])
     warmup = float(train_cfg.get("warmup_epochs", 0))
     milestones = list(train_cfg.get("milestones", []))
     gamma = float(train_cfg.get("gamma", 0.1))
-    if train_cfg.get("lr_schedule", "step") == "linear":
+    kind = train_cfg.get("lr_schedule", "step")
+    if kind == "linear":
         return []
+    decay = dict(type="CosineAnnealingLR", eta_min=0.0)
     schedulers = []
     if fraction == 1.0:
         if warmup:
@@ -134,7 +139,11 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
             # factor (it applies only on steps begin..end-1). Warm-up epochs always use the full set.
             schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=int(warmup),
                                    convert_to_iter_based=True))
-        schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=milestones, gamma=gamma))
+        if kind == "cosine":
+            decay["T_max"] = epochs - int(warmup)
+            schedulers.append(dict(**decay, by_epoch=True, begin=int(warmup), end=epochs))
+        else:
+            schedulers.append(dict(type="MultiStepLR", by_epoch=True, milestones=milestones, gamma=gamma))
         return schedulers
 
     def at(epoch: float) -> int:  # the iteration where `epoch` of the configured schedule falls
@@ -142,8 +151,13 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
 
     if warmup:
         schedulers.append(dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=at(warmup)))
-    schedulers.append(dict(type="MultiStepLR", by_epoch=False, milestones=[at(m) for m in milestones],
-                           gamma=gamma))
+    if kind == "cosine":
+        begin = at(warmup) if warmup else 0
+        decay["T_max"] = at(epochs) - begin
+        schedulers.append(dict(**decay, by_epoch=False, begin=begin, end=at(epochs)))
+    else:
+        schedulers.append(dict(type="MultiStepLR", by_epoch=False, milestones=[at(m) for m in milestones],
+                               gamma=gamma))
     return schedulers
 
 
@@ -160,7 +174,7 @@ def linear_lr_hook(train_cfg: dict, method, world_size: int, batch_size: int, it
                         round(warmup * method.schedule_fraction * iters_per_epoch))
 
 
-def subset_meta(train_set, data: dict, arch: str, epochs: int) -> dict:
+def subset_meta(train_set, data: dict, arch: str, epochs: int, forward_passes: int = 1) -> dict:
     """The export's `subset` (what the selection kept, for which target) and `selection_cost`
     (its measured cost, and `cost`: its FLOPs as a share of i.i.d. pretraining of `arch` on the
     whole source at the reference resolution), for a run on a data.subset; {} otherwise."""
@@ -168,7 +182,8 @@ def subset_meta(train_set, data: dict, arch: str, epochs: int) -> dict:
     if record is None:
         return {}
     net = build_network(arch, train_set.num_classes)
-    train_flops = 3 * forward_flops(net, reference_image_size(data))  # forward + backward ≈ 3 forwards
+    # forward + backward ≈ 3 forwards (MoCo v2: + the key encoder's forward)
+    train_flops = (forward_passes + 2) * forward_flops(net, reference_image_size(data))
     cost = dict(record["cost"])
     cost["cost"] = relative_selection_cost(cost["flops"], train_flops, train_set.source_size, epochs)
     subset = {k: record[k] for k in ("method", "fraction", "seed", "params", "size", "target", "features")
@@ -195,6 +210,11 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     timer = LoopTimerHook()  # where the time goes: the export's `timing`
     started = time.perf_counter()
     train_set, val_set = build_datasets(cfg["data"], seed, augment["randaugment"])
+    objective = objective_settings(cfg)
+    moco = objective["name"] == MOCO_V2
+    if moco:
+        use_two_views(train_set, int(cfg["data"]["image_size"]))
+    passes = FORWARD_PASSES[objective["name"]]
     timer.phases["dataset_build_s"] = time.perf_counter() - started
     world_size = get_dist_info()[1]
     batch_size = per_process_batch(int(train_cfg["batch_size"]), world_size)
@@ -228,6 +248,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "global_batch_size": batch_size * world_size,
         "amp": amp,
         "amp_dtype": amp_dtype() if amp else None,
+        "objective": objective,
+        "forward_passes": passes,  # encoder forwards per trained sample (the cost's unit: pretrain.hook)
         "config_hash": config_hash(plain),
         "versions": versions(),
         "normalization": train_set.normalization,
@@ -235,9 +257,10 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "reference_image_size": reference,
         "pixel_scale": (size / reference) ** 2,
         "source_size": train_set.source_size,
-        **subset_meta(train_set, cfg["data"], cfg["arch"], epochs),
+        **subset_meta(train_set, cfg["data"], cfg["arch"], epochs, passes),
     }
-    loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed)
+    loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed,
+                        forward_passes=passes)
     hook = MethodHook(method, loss, sampler, cfg["arm"], export_dir=os.path.join(work_dir, "export"),
                       export_meta=export_meta, batch_size=batch_size, timer=timer)
     iters_per_epoch = math.ceil(per_rank_length(len(train_set), world_size, batch_size) / batch_size)
@@ -255,17 +278,24 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     started = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        if moco:
+            model = MoCoV2(cfg["arch"], loss, norm, seed=seed,
+                           **{k: v for k, v in objective.items() if k != "name"})
+        else:
+            model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
         model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
     timer.phases["model_build_s"] = time.perf_counter() - started
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=float(train_cfg["lr"]), momentum=float(train_cfg.get("momentum", 0.9)),
-        weight_decay=float(train_cfg.get("weight_decay", 1e-4)), nesterov=bool(train_cfg.get("nesterov", False)))
+        # MoCo's key encoder is not trained by gradient
+        [p for p in model.parameters() if p.requires_grad], lr=float(train_cfg["lr"]),
+        momentum=float(train_cfg.get("momentum", 0.9)), weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
+        nesterov=bool(train_cfg.get("nesterov", False)))
     return Runner(
         model=model,
         work_dir=work_dir,
         train_dataloader=train_loader,
         val_dataloader=val_loader,
-        val_evaluator=Evaluator([TopKAccuracy(getattr(val_set, "shot_groups", None))]),
+        val_evaluator=Evaluator([KNNAccuracy() if moco else TopKAccuracy(getattr(val_set, "shot_groups", None))]),
         train_cfg=dict(by_epoch=True, max_epochs=method.train_epochs(),
                        val_interval=int(cfg.get("val_interval", 1))),
         val_cfg=dict(),

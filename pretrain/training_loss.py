@@ -36,7 +36,7 @@ class BatchRecord:
 
     indices: torch.Tensor  # dataset indices of the batch
     losses: torch.Tensor  # detached float32 per-sample losses of every sample of the batch
-    forwards: int  # sample-forwards made (a scoring pass counts too)
+    forwards: int  # sample-forwards made (a scoring pass counts too; MoCo v2: query and key forwards)
     backwards: int  # samples back-propagated
 
 
@@ -75,13 +75,15 @@ class TrainingLoss:
     """Per-sample cross-entropy → the batch loss the optimizer steps on; see the module doc."""
 
     def __init__(self, method: Method | None = None, mix: str | None = None, mix_alpha: float = 0.3,
-                 seed: int = 0):
+                 seed: int = 0, forward_passes: int = 1):
         if mix is not None and mix not in MIXES:
             raise ValueError(f"augment.mix must be one of {MIXES} or None, got {mix!r}")
         self.method = method
         self.mix = mix
         self.mix_alpha = float(mix_alpha)
         self.seed = int(seed)
+        # encoder forwards per sample of one call of the network (MoCo v2: query and key, 2), for the cost
+        self.forward_passes = int(forward_passes)
         self.weights: torch.Tensor | None = None
         self.normalize = True
         self._rng = np.random.default_rng([self.seed, 0, 0x313])
@@ -111,7 +113,7 @@ class TrainingLoss:
             return sum(weight * F.cross_entropy(logits, y if rows is None else y[rows], reduction="none")
                        for y, weight in targets)
 
-        forwards = len(labels)
+        forwards = self.forward_passes * len(labels)
         if self.method is not None and self.method.in_batch and self.method.scoring_now():
             # Scored as the reference implementations do: no gradient, eval mode (BatchNorm's
             # running statistics, which this pass therefore does not update).
@@ -133,11 +135,11 @@ class TrainingLoss:
             # chosen samples: an epoch moves the weights as far, only the grouping into steps
             # differs (the mean over the chosen alone would weigh them B/k times more).
             loss = self._reduce(per_sample(net(inputs[chosen]), chosen), indices[chosen], batch=len(labels))
-            forwards += len(chosen)
+            forwards += self.forward_passes * len(chosen)
             self._record = BatchRecord(indices, scores, forwards, len(chosen))
             return loss
         losses = per_sample(net(inputs))
-        self._record = BatchRecord(indices, losses.detach(), forwards, forwards)
+        self._record = BatchRecord(indices, losses.detach(), forwards, len(labels))
         return self._reduce(losses, indices)
 
     def _reduce(self, losses: torch.Tensor, indices: torch.Tensor, batch: int | None = None) -> torch.Tensor:

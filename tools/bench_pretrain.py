@@ -5,6 +5,7 @@ realized/nominal saving of the subset methods (target >= 0.97), and the suite's 
 over a plain PyTorch loop's (`suite_over_plain`, goal >= 0.97). How: pretrain/benchmark.py.
 
     python tools/bench_pretrain.py [--methods iid dar ...] [--samples 1024] [--epochs 10] [--json]
+    python tools/bench_pretrain.py --moco-ratio [--arch resnet18 --image-size 32 --batch-size 64 --steps 10]
 """
 
 import argparse
@@ -14,7 +15,7 @@ import sys
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
 from common.vocab import IID
-from pretrain.benchmark import DEFAULT_METHODS, format_report, run_benchmark
+from pretrain.benchmark import DEFAULT_METHODS, format_moco_ratio, format_report, moco_step_ratio, run_benchmark
 
 
 def main() -> int:
@@ -27,7 +28,15 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=10, help="epochs per method (the first is left out)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--moco-ratio", action="store_true",
+                        help="instead: time a MoCo v2 step against a supervised step on the same batch "
+                             "(--arch, --image-size, --batch-size; --steps alternating steps) and print the ratio")
+    parser.add_argument("--steps", type=int, default=10, help="steps of each for --moco-ratio")
     args = parser.parse_args()
+    if args.moco_ratio:
+        result = moco_step_ratio(args.arch, args.image_size, args.batch_size, args.steps)
+        print(json.dumps(result, indent=2) if args.json else format_moco_ratio(result))
+        return 0
     if IID not in args.methods:
         parser.error("--methods must include iid (the plain-loop comparison runs beside it)")
     summary = run_benchmark(args.methods, args.samples, args.image_size, args.epochs, args.batch_size, args.arch,

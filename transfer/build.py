@@ -10,7 +10,9 @@
      shapes checked against the backbone the config builds (transfer.contract), and its norm
      (BN or GroupNorm) against the config's `norm_cfg`; the backbone's `init_cfg` then points at
      that local file (for GroupNorm, a copy in the work dir with the toolbox's `gn<k>` key
-     names). `none` is the random-init arm: `init_cfg=None`, the toolbox's default initialisation;
+     names). `none` is the random-init arm: `init_cfg=None`, the toolbox's default initialisation.
+     A C4 detector's res5 (mmdet's `ResLayer` shared head, tensors `layer4.*`) gets the same
+     check and its own Pretrained init from the export (`load_shared_head_from`);
   4. nothing may be fetched: any `torchvision://`, `open-mmlab://` or http(s) checkpoint left in
      the config, and `load_from`/`resume`, are errors;
   5. the machine: SyncBN becomes BN unless several processes run on GPUs; distributed CPU runs
@@ -174,6 +176,8 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
             raise ValueError(f"--arch {arch} but task {task!r} builds a {config_arch}")
         pretrain = random_init_meta(config_arch, norm_of_backbone_cfg(backbone_cfg)[0])
         backbone_cfg.init_cfg = None  # the toolbox's own default init of a fresh ResNet
+        if shared_head_cfg(cfg) is not None:
+            shared_head_cfg(cfg).init_cfg = None  # and of a C4 detector's res5
         backbone_label = "none"
     else:
         checkpoint, pretrain = load_backbone(backbone, arch)
@@ -195,6 +199,10 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
         # (transfer.contract.VerifyBackboneHook) then proves the load was complete.
         backbone_cfg.init_cfg = dict(type="Pretrained", checkpoint=os.path.abspath(init_file))
         backbone_label = str(backbone)
+        shared_head = shared_head_cfg(cfg)
+        if shared_head is not None:  # a C4 detector: res5 is the RoI head's, from the export's layer4
+            contract = load_shared_head_from(shared_head, checkpoint, contract, os.path.abspath(init_file),
+                                             pretrain["path"], spec_task.scope)
     arm = pretrain["arm"]
 
     assert_offline(cfg)
@@ -233,6 +241,33 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
     cfg.experiment_name = f"{task}_{arm}_seed{seed}_{uuid.uuid4().hex[:8]}"
     return RunSpec(task=spec_task, cfg=cfg, arm=arm, seed=int(seed), backbone=backbone_label,
                    pretrain=pretrain, checkpoint=checkpoint, contract=contract)
+
+
+def shared_head_cfg(cfg: Config) -> dict | None:
+    """The RoI head's shared head of a C4 detector (mmdet `ResLayer`: res5), or None."""
+    roi_head = cfg.model.get("roi_head") or {}
+    head = roi_head.get("shared_head") if isinstance(roi_head, dict) else None
+    if head is not None and head.get("type") != "ResLayer":
+        raise ValueError(f"model.roi_head.shared_head.type is {head.get('type')!r}; the backbone contract knows "
+                         "mmdet's 'ResLayer' (res5 of a C4 detector) only")
+    return head
+
+
+def load_shared_head_from(head_cfg: dict, checkpoint: dict, contract: dict, init_file: str, source: str,
+                          scope: str) -> dict:
+    """Point a C4 detector's res5 (mmdet `ResLayer` of stage 3, tensors `layer4.*`, the
+    torchvision names) at the export and check its keys and shapes as the backbone's: the
+    export's layer4 becomes the RoI head's res5, as in Detectron's C4 protocol. Returns the
+    contract with those tensors loaded (no longer unexpected)."""
+    head_cfg.init_cfg = None
+    head = build_in_scope(head_cfg, scope)
+    head_contract = check_backbone_state(head.state_dict(), checkpoint, source=f"{source} (res5: the RoI head's "
+                                         "shared ResLayer)", allow_unexpected_keys=True)
+    del head
+    head_cfg.init_cfg = dict(type="Pretrained", checkpoint=init_file)
+    loaded = set(head_contract["loaded"])
+    return {"loaded": list(contract["loaded"]) + head_contract["loaded"],
+            "unexpected": [k for k in contract["unexpected"] if k not in loaded]}
 
 
 def assert_offline(cfg: Config) -> None:

@@ -181,6 +181,16 @@ def verify_backbone_equals(backbone: torch.nn.Module, checkpoint: dict, source: 
     return len(expected)
 
 
+def verify_pretrained_parts(model: torch.nn.Module, checkpoint: dict, source: str = "checkpoint") -> int:
+    """verify_backbone_equals for the model's backbone and, in a C4 detector, the RoI head's
+    shared res5 (loaded from the export's layer4); the number of tensors compared."""
+    count = verify_backbone_equals(model.backbone, checkpoint, source)
+    shared_head = getattr(getattr(model, "roi_head", None), "shared_head", None)
+    if shared_head is not None:
+        count += verify_backbone_equals(shared_head, checkpoint, f"{source} (res5: the RoI head's shared ResLayer)")
+    return count
+
+
 class VerifyBackboneHook(Hook):
     """At before_train, i.e. after the Runner's init_weights, check the backbone equals the
     checkpoint. Registered on the Runner object (`runner.register_hook`), not by name."""
@@ -198,6 +208,6 @@ class VerifyBackboneHook(Hook):
             self.checkpoint = None
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        count = verify_backbone_equals(model.backbone, self.checkpoint, self.source)
+        count = verify_pretrained_parts(model, self.checkpoint, self.source)
         runner.logger.info(f"backbone contract: all {count} backbone tensors equal {self.source}")
         self.checkpoint = None  # free the copy; training changes the weights from here on

@@ -8,6 +8,9 @@ Expected layouts (the toolboxes' standard ones, relative to a dataset root):
                annotations/person_keypoints_{train,val}2017.json (keypoints),
                {train,val}2017/*.jpg; for the keypoint val set also the person detections
                person_detection_results/COCO_val2017_detections_AP_H_56_person.json
+  Pascal VOC   VOCdevkit: VOC2007/{ImageSets/Main/{trainval,test}.txt, Annotations/*.xml,
+               JPEGImages/*.jpg} (detection), VOC2012/{ImageSets/Segmentation/{train,val}.txt,
+               JPEGImages/*.jpg, SegmentationClass/*.png} (segmentation)
   Cityscapes   leftImg8bit/{train,val}/<city>/*_leftImg8bit.png and
                gtFine/{train,val}/<city>/*_gtFine_labelTrainIds.png (made from the labelIds by
                mmseg's tools/dataset_converters/cityscapes.py)
@@ -185,6 +188,27 @@ def check_segmentation_dataset(split: str, dataset: dict) -> None:
             raise DataError(f"{what}: no *{suffix} file under {directory}")
 
 
+VOC_XML_DATASETS = ("VOCDataset", "XMLDataset")  # mmdet's Pascal VOC readers (ImageSets list + XML)
+
+
+def check_voc_dataset(split: str, dataset: dict) -> None:
+    """A Pascal VOC detection split: its ImageSets list, and an Annotations XML and a
+    JPEGImages file for every id it lists (mmdet would fail in a worker on the first missing)."""
+    what = f"{split} dataset ({dataset.get('type')})"
+    list_file = _resolve(dataset, dataset.get("ann_file") or "")
+    if not list_file.is_file():
+        raise DataError(f"{what}: image list not found: {list_file}")
+    ids = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    if not ids:
+        raise DataError(f"{what}: image list {list_file} is empty")
+    sub_root = _resolve(dataset, (dataset.get("data_prefix") or {}).get("sub_data_root", ""))
+    for kind, suffix in (("Annotations", ".xml"), ("JPEGImages", ".jpg")):
+        missing = [i for i in ids if not (sub_root / kind / f"{i}{suffix}").is_file()]
+        if missing:
+            raise DataError(f"{what}: {len(missing)} of the {len(ids)} images of {list_file} lack "
+                            f"{sub_root / kind}/<id>{suffix}, e.g. {missing[0]}{suffix}")
+
+
 def check_data(cfg, scope: str) -> None:
     """Check every dataset and evaluator file of `cfg` before the Runner starts.
 
@@ -195,7 +219,9 @@ def check_data(cfg, scope: str) -> None:
     for split, dataset in split_datasets(cfg).items():
         if dataset in checked_datasets:
             continue
-        if scope in ("mmdet", "mmpose"):
+        if dataset.get("type") in VOC_XML_DATASETS:
+            check_voc_dataset(split, dataset)
+        elif scope in ("mmdet", "mmpose"):
             ann_file = _resolve(dataset, dataset.get("ann_file") or "")
             categories[split] = (ann_file, check_coco_dataset(split, dataset, needs_keypoints=scope == "mmpose"))
             checked_files.add(ann_file.resolve())

@@ -32,7 +32,7 @@ from common.workdir import claim_work_dir
 from transfer.build import RUN_SPECIFIC_KEYS, RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
 from transfer.classification import SCOPE as CLASSIFICATION_SCOPE
 from transfer.classification import run_classification
-from transfer.contract import VerifyBackboneHook, verify_backbone_equals
+from transfer.contract import VerifyBackboneHook, verify_pretrained_parts
 from transfer.data import check_data, name_unreadable_files
 from transfer.resume import ExactResumeHook
 from transfer.schedule import recorded_schedule
@@ -205,7 +205,7 @@ def dry_run_summary(spec: RunSpec) -> dict:
     model.init_weights()  # loads the Pretrained backbone exactly as Runner.train() would
     checked = 0
     if spec.checkpoint is not None:
-        checked = verify_backbone_equals(model.backbone, spec.checkpoint, spec.pretrain["path"])
+        checked = verify_pretrained_parts(model, spec.checkpoint, spec.pretrain["path"])
     return {
         "dry_run": True, "task": spec.task.name, "arm": spec.arm, "seed": spec.seed,
         "backbone": spec.backbone, "arch": spec.pretrain["arch"],

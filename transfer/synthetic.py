@@ -11,6 +11,8 @@ fills, clutter lines), so that a backbone pretrained on the shapes has something
   keypoints, and the transfer configs written for COCO person run unchanged.
 * `make_cityscapes_scenes`: Cityscapes layout; the semantic class of a shape pixel is its shape
   (train ids 1..8), everything else is "road" (train id 0).
+* `make_voc_scenes`: Pascal VOC layout (VOCdevkit/VOC2007 detection, VOC2012 segmentation) of
+  the same kind of scenes, the eight shapes as its classes: the conditional pre-training tasks'.
 
 Both are deterministic (own `np.random.default_rng` streams, PNGs written by PIL) and idempotent:
 a complete set carries a `manifest.json` of its arguments, written last; a set is built in a
@@ -382,6 +384,100 @@ def make_cityscapes_scenes(root: str | os.PathLike, num_train: int = 32, num_val
     _build_once(Path(root), "cityscapes_scenes", args,
                 lambda tmp: _write_cityscapes(tmp, num_images, (width, height), seed, shapes, radius))
     return cityscapes_paths(root)
+
+
+# ----------------------------------------------------------------------------- Pascal VOC
+
+VOC_DETECTION_SPLITS = ("trainval", "test")  # VOC2007/ImageSets/Main: the detection protocol's
+VOC_SEGMENTATION_SPLITS = ("train", "val")  # VOC2012/ImageSets/Segmentation: the segmentation protocol's
+_VOC_STREAM = 0x50C
+
+
+def voc_palette() -> list[int]:
+    """The Pascal VOC colour map (palette of its SegmentationClass PNGs; 255 is the boundary)."""
+    palette = []
+    for index in range(256):
+        r = g = b = 0
+        label = index
+        for bit in range(8):
+            r |= ((label >> 0) & 1) << (7 - bit)
+            g |= ((label >> 1) & 1) << (7 - bit)
+            b |= ((label >> 2) & 1) << (7 - bit)
+            label >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def _voc_xml(file_name: str, width: int, height: int, labels: list[int], polygons: list) -> str:
+    """A VOC Annotations XML: one <object> per shape, its box in VOC's 1-based inclusive pixels."""
+    objects = []
+    for label, polygon in zip(labels, polygons, strict=True):
+        xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+        box = (max(1, math.floor(min(xs)) + 1), max(1, math.floor(min(ys)) + 1),
+               min(width, math.ceil(max(xs))), min(height, math.ceil(max(ys))))
+        objects.append(
+            f"  <object>\n    <name>{CLASSES[label]}</name>\n    <pose>Unspecified</pose>\n"
+            f"    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n"
+            f"      <xmin>{box[0]}</xmin>\n      <ymin>{box[1]}</ymin>\n"
+            f"      <xmax>{box[2]}</xmax>\n      <ymax>{box[3]}</ymax>\n    </bndbox>\n  </object>\n")
+    return (f"<annotation>\n  <folder>VOC</folder>\n  <filename>{file_name}</filename>\n"
+            f"  <size>\n    <width>{width}</width>\n    <height>{height}</height>\n    <depth>3</depth>\n"
+            f"  </size>\n  <segmented>1</segmented>\n{''.join(objects)}</annotation>\n")
+
+
+def _write_voc(root: Path, num_images: dict[str, int], image_size: int, seed: int) -> dict:
+    """VOC2007 (detection: trainval/test) and VOC2012 (segmentation: train/val) of the same
+    scenes: JPEGImages, Annotations XML, SegmentationClass palette PNGs, ImageSets lists."""
+    scale = image_size / 128
+    palette = voc_palette()
+    counts = {}
+    for year, splits, list_dir in (("VOC2007", VOC_DETECTION_SPLITS, "Main"),
+                                   ("VOC2012", VOC_SEGMENTATION_SPLITS, "Segmentation")):
+        base = root / year
+        for sub in ("JPEGImages", "Annotations", "SegmentationClass", f"ImageSets/{list_dir}"):
+            (base / sub).mkdir(parents=True)
+        for split_code, (split, kind) in enumerate(zip(splits, _SPLITS, strict=True)):
+            stems = []
+            for i in range(num_images[kind]):
+                # the same scene for VOC2007's and VOC2012's split of the same kind
+                rng = np.random.default_rng([seed, _VOC_STREAM, split_code, i])
+                labels, polygons, index_map = _place_shapes(
+                    rng, image_size, image_size, count=int(rng.integers(1, 5)),
+                    radius_range=(10 * scale, 30 * scale), gap=2)
+                stem = f"{split_code}{i:05d}"
+                Image.fromarray(_render_scene(rng, index_map)).save(base / "JPEGImages" / f"{stem}.jpg", quality=95)
+                (base / "Annotations" / f"{stem}.xml").write_text(
+                    _voc_xml(f"{stem}.jpg", image_size, image_size, labels, polygons))
+                # class index per pixel: 0 background, shape class k is k + 1 (exact masks, no 255)
+                classes = np.array([0] + [k + 1 for k in labels], dtype=np.uint8)[index_map]
+                mask = Image.fromarray(classes, mode="P")
+                mask.putpalette(palette)
+                mask.save(base / "SegmentationClass" / f"{stem}.png")
+                stems.append(stem)
+            (base / "ImageSets" / list_dir / f"{split}.txt").write_text("".join(f"{s}\n" for s in stems))
+            counts[f"{year}/{split}"] = {"images": len(stems)}
+    return counts
+
+
+def voc_paths(root: str | os.PathLike) -> dict[str, str]:
+    """The paths of a VOC scene set under `root` (VOCdevkit layout)."""
+    root = Path(root).resolve()
+    return {"root": str(root), "voc2007": str(root / "VOC2007"), "voc2012": str(root / "VOC2012")}
+
+
+def make_voc_scenes(root: str | os.PathLike, num_train: int = 64, num_val: int = 16, image_size: int = 128,
+                    seed: int = 0) -> dict[str, str]:
+    """Generate (once) a Pascal-VOC-layout set of shape scenes (VOCdevkit: VOC2007 detection
+    trainval/test, VOC2012 segmentation train/val, the same scenes; classes: the eight shapes,
+    segmentation index k + 1 for shape k, 0 background); return its paths."""
+    if num_train < 1 or num_val < 1:
+        raise ValueError("num_train and num_val must be >= 1")
+    if image_size < 64:
+        raise ValueError("image_size must be >= 64 (shapes have radius 10-30 px at 128 px)")
+    args = {"num_train": num_train, "num_val": num_val, "image_size": image_size, "seed": seed}
+    _build_once(Path(root), "voc_scenes", args,
+                lambda tmp: _write_voc(tmp, {"train": num_train, "val": num_val}, image_size, seed))
+    return voc_paths(root)
 
 
 # ----------------------------------------------------------------------------- build once

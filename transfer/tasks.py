@@ -74,6 +74,19 @@ TASKS: dict[str, Task] = {t.name: t for t in [
           "CPU run of finegrained_finetune: R18, 48 px, 6 epochs on a generated target (--data-root)"),
     _task("finegrained_linear_tiny", "finegrained_r18_linear_tiny.py", "torchvision",
           "CPU run of finegrained_linear: R18, 48 px, 10 epochs on a generated target (--data-root)"),
+    # Conditional pre-training's VOC transfer (Chakraborty et al., MoCo's protocol); the tiny
+    # variants read a make_voc_scenes root (--data-root)
+    _task("faster_rcnn_c4_voc", "faster_rcnn_r50_c4_24k_voc.py", "mmdet",
+          "Pascal VOC detection: Faster R-CNN R50-C4 (res5 head = the export's layer4), 24k iterations, "
+          "VOC2007 trainval -> test, AP50 and COCO-style AP/AP75"),
+    _task("psanet_voc", "psanet_r50_d8_512x512_100e_voc12aug.py", "mmseg",
+          "Pascal VOC 2012 (aug) segmentation: PSANet R50 dilated (output stride 8), 512x512, batch 16, lr 0.01, "
+          "100 epochs, mIoU/mAcc/aAcc"),
+    _task("faster_rcnn_c4_voc_tiny", "faster_rcnn_r18_c4_tiny_voc.py", "mmdet",
+          "CPU run of faster_rcnn_c4_voc: R18-C4, 128 px, 8 iterations on generated VOC scenes (--data-root)"),
+    _task("psanet_voc_tiny", "psanet_r18_d8_tiny_voc.py", "mmseg",
+          "CPU run of psanet_voc: R18 dilated (output stride 16), 128x128, 8 iterations on generated VOC scenes "
+          "(--data-root)"),
 ]}
 
 

@@ -18,7 +18,7 @@ IMAGENET_STD = [58.395, 57.12, 57.375]
 
 def test_task_names_and_families():
     paper = {"fpn", "mask_rcnn", "pspnet", "simplebaseline", "fpn_gn", "mask_rcnn_gn", "finegrained_finetune",
-             "finegrained_linear"}
+             "finegrained_linear", "faster_rcnn_c4_voc", "psanet_voc"}
     assert set(TASKS) == paper | {f"{name}_tiny" for name in paper} | {"simplebaseline_xiao"}
     for name in paper:
         assert TASKS[name].family == TASKS[f"{name}_tiny"].family

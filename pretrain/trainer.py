@@ -283,7 +283,6 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
                            **{k: v for k, v in objective.items() if k != "name"})
         else:
             model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
-        model = Classifier(cfg["arch"], train_set.num_classes, loss, norm)
     timer.phases["model_build_s"] = time.perf_counter() - started
     optimizer = torch.optim.SGD(
         # MoCo's key encoder is not trained by gradient

@@ -60,5 +60,5 @@ def test_a_truncated_checkpoint_given_to_export_is_one_sentence_naming_it(finish
         export_checkpoint(str(broken), str(tmp_path / "out"))
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "export.py"), str(broken)], capture_output=True,
                           text=True, timeout=120)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr  # bad input: exit 2 (common.errors)
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: cannot read checkpoint {broken}")

@@ -57,12 +57,15 @@ def flat(tree, prefix: str = "") -> dict:
     return {}
 
 
-def killed_then_resumed(kill_after: int, *args) -> None:
+def killed_then_resumed(kill_after: int, *args, log: Path | None = None) -> None:
+    """Kill the run after `kill_after` iterations, run it again; it must resume from iteration 2
+    (said on its output, or in `log`: a pipeline cell's toolbox log goes to its pipeline.log)."""
     killed = attempt(kill_after, *args)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     resumed = attempt(0, *args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "resumed epoch: 0, iter: 2" in resumed.stdout + resumed.stderr
+    said = resumed.stdout + resumed.stderr + (log.read_text() if log is not None else "")
+    assert "resumed epoch: 0, iter: 2" in said
 
 
 @pytest.mark.e2e
@@ -98,7 +101,7 @@ def test_through_the_pipeline_a_killed_transfer_cell_resumes_to_the_same_report(
     reference_report = report.read_text()
     shutil.rmtree(cell)  # the pretraining cell stays done; the transfer cell runs again, killed
     report.unlink()
-    killed_then_resumed(3, "pipeline", experiment, runs)
+    killed_then_resumed(3, "pipeline", experiment, runs, log=cell / "pipeline.log")
     assert_same_tensors(safe_load(reference / "iter_4.pth"), safe_load(cell / "iter_4.pth"), "pipeline fpn_tiny")
     assert (json.loads((cell / "results.json").read_text())["metrics"]
             == json.loads((reference / "results.json").read_text())["metrics"])

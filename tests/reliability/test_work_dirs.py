@@ -45,7 +45,7 @@ def test_the_cli_refuses_in_one_sentence(tmp_path):
     (tmp_path / "epoch_1.pth").write_bytes(b"stands for the checkpoint of the run that was here")
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "pretrain.py"), TINY, "--work-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr  # bad input: exit 2 (common.errors)
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path} already holds a run")
 
 

@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 
 from common.results import validate_results
+from common.workdir import WorkDirInUse
 from pretrain.synthetic import write_shapes_folder
 from transfer.contract import BackboneContractError
 from transfer.run import run_transfer
@@ -59,15 +60,15 @@ def test_linear_probe_keeps_the_backbone_and_writes_results(export_r18, target, 
     assert "verified unchanged" in results["notes"][0]
 
 
-def test_fine_tuning_resumes_from_its_last_epoch(target, tmp_path):
+def test_fine_tuning_refuses_to_resume_with_another_config(target, tmp_path):
+    # the fine-grained tasks claim their work dir like every other task (issue 22): a checkpoint
+    # would train on with the old epochs while the outputs recorded the new ones
     first = run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
                          cfg_options={"train.epochs": 1, "train.milestones": [1]})
     assert first["arm"] == "random_init" and first["pretrain"]["cost"] == 0.0
-    resumed = run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
-                           cfg_options={"train.epochs": 2, "train.milestones": [1]}, resume=True)
-    history = resumed["notes"][-1].split("per epoch: ")[1]
-    assert history.startswith(first["notes"][-1].split("per epoch: ")[1][:-1])  # epoch 1 kept, epoch 2 added
-    assert len(json.loads(history)) == 2
+    with pytest.raises(WorkDirInUse, match=r"train.epochs \(1 -> 2\)"):
+        run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
+                     cfg_options={"train.epochs": 2, "train.milestones": [1]}, resume=True)
 
 
 def test_missing_split_is_an_error_naming_the_folder(export_r18, target, tmp_path):

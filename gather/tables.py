@@ -265,9 +265,10 @@ class Run:
     pretrain_seed: int | None = None  # the backbone's pretraining seed (None: random init)
 
 
-def seed_values(runs: list[Run], metric: Metric) -> dict:
-    """{(pretraining seed, fine-tuning seed): value in percent or None} of one arm's runs."""
-    return {(r.pretrain_seed, r.seed): metric.percent(r.metrics.get(metric.key)) for r in runs}
+def seed_values(runs: list[Run], metric: Metric | None) -> dict:
+    """{(pretraining seed, fine-tuning seed): value in percent or None} of one arm's runs (all
+    None without a metric: just the design's keys)."""
+    return {(r.pretrain_seed, r.seed): metric.percent(r.metrics.get(metric.key)) if metric else None for r in runs}
 
 
 def mean_cost(runs: list[Run]) -> float | None:
@@ -292,8 +293,7 @@ def _seeds(runs: list[Run]) -> str:
 def unpaired_units(reference: list[Run], arm: list[Run]) -> list:
     """The arm's units without a counterpart in the reference: pretraining seeds when both arms
     have pretraining runs of their own, fine-tuning seeds otherwise."""
-    if replicated({(r.pretrain_seed, r.seed): 0 for r in reference}) and \
-            replicated({(r.pretrain_seed, r.seed): 0 for r in arm}):
+    if replicated(seed_values(reference, None)) and replicated(seed_values(arm, None)):
         return _sorted_seeds({r.pretrain_seed for r in arm} - {r.pretrain_seed for r in reference})
     return _sorted_seeds({r.seed for r in arm} - {r.seed for r in reference})
 

@@ -19,7 +19,7 @@ from common.vocab import RANDOM_INIT
 from gather.collect import TransferRow
 from gather.headline import NAMES, headline_metrics
 from gather.planner import MAX_FINETUNE_SEEDS, cheapest_design, minimum_detectable_effect
-from gather.stats import VarianceComponents, mean, pooled_components, variance_components
+from gather.stats import VarianceComponents, mean, pooled_components, replicated, variance_components
 from gather.tables import arm_name, run_arm
 
 VARIANCE_FORMAT = "transfer-suite/variance/1"
@@ -59,8 +59,8 @@ def task_spreads(rows: list[TransferRow]) -> list[TaskSpread]:
                 components = variance_components(values)
                 if components is not None:
                     arms[arm] = components
-            pretrained = {a: c for a, c in arms.items() if a != RANDOM_INIT
-                          and all(r.pretrain_seed is not None for r in by_arm[a])}
+            pretrained = {a: c for a, c in arms.items()
+                          if a != RANDOM_INIT and replicated({(r.pretrain_seed, r.seed): None for r in by_arm[a]})}
             replicated = [r for a in pretrained for r in by_arm[a]]
             backbones = {(r.arm, r.budget, r.pretrain_seed, r.pretrain_wall_clock_s) for r in replicated}
             pretrain_s = [b[3] for b in backbones if b[3] is not None]

@@ -61,12 +61,12 @@ def task_spreads(rows: list[TransferRow]) -> list[TaskSpread]:
                     arms[arm] = components
             pretrained = {a: c for a, c in arms.items()
                           if a != RANDOM_INIT and replicated({(r.pretrain_seed, r.seed): None for r in by_arm[a]})}
-            replicated = [r for a in pretrained for r in by_arm[a]]
-            backbones = {(r.arm, r.budget, r.pretrain_seed, r.pretrain_wall_clock_s) for r in replicated}
+            pooled_runs = [r for a in pretrained for r in by_arm[a]]
+            backbones = {(r.arm, r.budget, r.pretrain_seed, r.pretrain_wall_clock_s) for r in pooled_runs}
             pretrain_s = [b[3] for b in backbones if b[3] is not None]
-            finetune_s = [r.wall_clock_s for r in replicated if r.wall_clock_s is not None]
+            finetune_s = [r.wall_clock_s for r in pooled_runs if r.wall_clock_s is not None]
             runs_per_backbone = defaultdict(int)
-            for r in replicated:
+            for r in pooled_runs:
                 runs_per_backbone[(r.arm, r.budget, r.pretrain_seed)] += 1
             spreads.append(TaskSpread(
                 task=f"{task} {schedule}".strip(), metric=NAMES[metric.key], arms=arms,

@@ -12,8 +12,11 @@ never run twice at once, and a cell locked by the other worker, or by another pi
 altogether, is left to it. A cell that failed in this run is not retried by the other worker
 (a new run of the command retries it, as without --jobs).
 
-Results do not depend on the thread count (README, "The demo's numbers"): the cells compute
-what the sequential pipeline computes, in another order.
+The cells compute what the sequential pipeline computes at the workers' thread count, in
+another order. Another thread count computes other numbers (torch's reductions split the work
+differently; README, "The demo's numbers"): `--jobs 2` on 2 cores matches
+`OMP_NUM_THREADS=1 tools/pipeline.py`, not a default 2-thread run. The thread count is in every
+results.json (`timing.threads`).
 """
 
 from __future__ import annotations

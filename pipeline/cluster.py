@@ -15,7 +15,7 @@ Resources per stage (`pretrain`, `transfer`) come from the experiment's `slurm` 
 command-line flags: partition, gpus_per_node, nodes, time (minutes or [D-]HH:MM[:SS]),
 cpus_per_task, mem_gb, additional (more sbatch options, e.g. dict(account="proj")). A cell of
 nodes × gpus_per_node > 1 processes runs one task per GPU, through torch.distributed with
-mmengine's Slurm launcher (`--launcher slurm`, as the README's srun commands).
+mmengine's Slurm launcher (`--launcher slurm`, as the srun commands in docs/setup.md).
 """
 
 from __future__ import annotations

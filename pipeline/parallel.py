@@ -14,7 +14,7 @@ altogether, is left to it. A cell that failed in this run is not retried by the 
 
 The cells compute what the sequential pipeline computes at the workers' thread count, in
 another order. Another thread count computes other numbers (torch's reductions split the work
-differently; README, "The demo's numbers"): `--jobs 2` on 2 cores matches
+differently; docs/results.md, "The demo's numbers"): `--jobs 2` on 2 cores matches
 `OMP_NUM_THREADS=1 tools/pipeline.py`, not a default 2-thread run. The thread count is in every
 results.json (`timing.threads`).
 """

@@ -3,7 +3,7 @@
 # target by every selection method, at 6% and 12% of ImageNet, at 224 and at 112 px; then
 # fine-tuned (and linearly probed) on the target. The i.i.d. run on the whole of ImageNet and
 # random init bracket them. Targets in train/val class folders (Stanford Cars, Caltech-UCSD
-# Birds, fMoW; see README *Real data*). 2 fractions × 6 methods × 2 resolutions × 3 targets =
+# Birds, fMoW; see docs/data.md). 2 fractions × 6 methods × 2 resolutions × 3 targets =
 # 72 pretraining runs: GPUs, one job per cell (`--dry-run` lists them).
 # Then `python tools/gather.py runs/conditional_pretraining`.
 name = "conditional_pretraining"

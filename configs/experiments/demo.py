@@ -2,7 +2,7 @@
 # generates itself. ResNet-18 pretrained on 2400 synthetic 48 px shapes, i.i.d. vs DaR
 # (cost 81.6%), and a random-init arm; then the four transfer tasks' tiny configs on
 # generated COCO-format scenes (boxes, polygon masks, 17 keypoints) and a Cityscapes-layout
-# set. Every task learns within the budget (README, "The demo's numbers"). Each pretrained arm
+# set. Every task learns within the budget (docs/results.md, "The demo's numbers"). Each pretrained arm
 # is pretrained twice (pretraining seeds 0, 1) and each backbone fine-tuned twice (seeds 0, 1),
 # crossed: the smallest design that measures both sources of spread (σ_pretrain between
 # backbones, σ_finetune between fine-tuning seeds; report/variance.json) and gives the DaR − i.i.d.

@@ -5,7 +5,7 @@
 # equal-cost controls (73.9% of the compute): the same schedule keeping random instead of hard
 # samples, and i.i.d. training compressed into the same budget.
 #
-# Seeds: the runs the paper's claims need (tools/plan_seeds.py; README, "What it takes to test
+# Seeds: the runs the paper's claims need (tools/plan_seeds.py; docs/pipeline.md, "What it takes to test
 # the paper's claims"). A Δ between pretraining methods is a claim about the methods only over
 # pretraining runs, so every arm is pretrained k times and every backbone fine-tuned m times
 # (crossed), at 80% power and α 0.05 for each claimed effect:
@@ -24,7 +24,7 @@
 # iterations 36 (the config's iterations at an assumed 0.8 s/iteration on 4 GPUs). The backbones
 # are shared by the tasks, so k is the largest any claim needs (PSPNet's 39) and each task's m is
 # its own (`tasks.<task>.seeds`); with k = 39 the detection claims are tested with power > 0.99.
-# Needs data/imagenet, data/coco, data/cityscapes (see the README) and GPUs: run the cells on
+# Needs data/imagenet, data/coco, data/cityscapes (see docs/data.md) and GPUs: run the cells on
 # a cluster with torchrun/Slurm, or this file in one process per node.
 name = "resnet50_imagenet_transfer"
 arms = dict(

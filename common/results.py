@@ -202,7 +202,7 @@ def _identity_problems(obj) -> list[str]:
         if not isinstance(pretrain.get("arch"), str) or not pretrain["arch"]:
             problems.append("pretrain lacks 'arch'")
         cost = pretrain.get("cost")
-        if cost is not None and (not _is_number(cost) or cost < 0):
+        if cost is not None and (not _is_number(cost) or not math.isfinite(cost) or cost < 0):
             problems.append(f"pretrain.cost must be a number >= 0, got {cost!r}")
     if not isinstance(obj.get("metrics"), dict):
         problems.append("metrics must be a dict {name: number}")

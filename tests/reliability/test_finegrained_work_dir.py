@@ -96,8 +96,8 @@ def test_the_cli_stops_the_fine_grained_loop_at_a_non_finite_loss_in_one_line(ta
     line = one_error_line(transfer_cli("--task", "finegrained_finetune_tiny", "--backbone", "none", "--work-dir",
                                        tmp_path / "fine", "--data-root", target, "--cfg-options", "train.epochs=2",
                                        "train.batch_size=4", "train.lr=1000000.0"))
-    assert re.match(r"error: task finegrained_finetune_tiny: non-finite (training loss .* at epoch 1, iteration \d+"
-                    r"|weights .* after epoch 1)", line), line
+    assert re.match(r"error: task finegrained_finetune_tiny: non-finite (training loss .* at epoch \d, iteration \d"
+                    r"|weights .* after epoch \d)", line), line
     assert f"in {tmp_path / 'fine'} are intact" in line and not (tmp_path / "fine" / "results.json").exists()
 
 

@@ -1,5 +1,8 @@
 """results.json: one file per transfer run, in the run's work dir, written atomically.
 
+`TransferResults` is the file as one object: its writers build it and write `to_json()`, its
+readers (gather) get it from `from_json`, where the rules for files of older versions live.
+
 Schema (format "transfer-suite/results/v1"; `validate_results` enforces it):
   format         "transfer-suite/results/v1"
   task           a name of common.vocab.TASK_FAMILIES, e.g. "fpn", "pspnet_tiny"
@@ -60,8 +63,17 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from dataclasses import dataclass, field
 
-from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FORMAT, SCHEDULES, TASK_FAMILIES
+from common.vocab import (
+    DEFAULT_SCHEDULE,
+    FAMILY_METRICS,
+    RANDOM_INIT,
+    RESULTS_FORMAT,
+    SCHEDULED_FAMILIES,
+    SCHEDULES,
+    TASK_FAMILIES,
+)
 
 REQUIRED_KEYS = ("format", "task", "arm", "seed", "backbone", "pretrain", "metrics", "protocol",
                  "config_hash", "versions", "wall_clock_s")
@@ -77,67 +89,145 @@ def _is_number(value) -> bool:
 
 
 def clean_number(value):
-    """A float for JSON: numpy scalars unwrapped, NaN -> None."""
+    """A float for JSON: numpy scalars unwrapped, NaN -> None (None stays None: a file read back)."""
+    if value is None:
+        return None
     value = float(value)
     return None if math.isnan(value) else value
 
 
-def make_results(*, task: str, arm: str, seed: int, backbone: str, pretrain: dict,
-                 metrics: dict, protocol: dict, config_hash: str, versions: dict,
-                 wall_clock_s: float, work_dir: str, per_class: dict | None = None,
-                 backbone_contract: dict | None = None, notes: list[str] | None = None,
-                 timing: dict | None = None) -> dict:
-    """Assemble (and validate) the results object of one run."""
-    results = {
-        "format": RESULTS_FORMAT, "task": task, "arm": arm, "seed": int(seed),
-        "backbone": backbone, "pretrain": pretrain,
-        "metrics": {str(k): clean_number(v) for k, v in metrics.items()},
-    }
-    if per_class:
-        results["per_class"] = {
-            name: {cls: clean_number(v) for cls, v in values.items()}
-            for name, values in per_class.items()}
-    if backbone_contract is not None:
-        results["backbone_contract"] = backbone_contract
-    if notes:
-        results["notes"] = list(notes)
-    results.update({"protocol": protocol, "config_hash": config_hash, "versions": versions,
-                    "wall_clock_s": float(wall_clock_s), "work_dir": str(work_dir)})
-    if timing is not None:
-        results["timing"] = timing
-    validate_results(results)
-    return results
+@dataclass(frozen=True)
+class TransferResults:
+    """results.json of one transfer run, the schema of this module's docstring: built by the
+    writers (transfer.run, transfer.classification), read back by every reader (gather) through
+    `from_json`, which holds the rules for files written by older versions."""
+
+    task: str
+    arm: str
+    seed: int
+    backbone: str | None
+    pretrain: dict
+    metrics: dict
+    # what every writer fills; a reader of an incomplete file (complete=False) may find them absent
+    protocol: dict = field(default_factory=dict)
+    config_hash: str | None = None
+    versions: dict | None = None
+    wall_clock_s: float | None = None
+    work_dir: str | None = None
+    # optional in the schema: absent keys stay absent in the file
+    per_class: dict | None = None
+    backbone_contract: dict | None = None
+    notes: tuple[str, ...] = ()
+    timing: dict | None = None
+    format: str = RESULTS_FORMAT
+
+    def to_json(self) -> dict:
+        """The file's object, keys in the schema's order, numbers made JSON-safe (numpy scalars
+        unwrapped, NaN -> null); validated, so a run never writes a file its readers refuse."""
+        obj = {"format": self.format, "task": self.task, "arm": self.arm, "seed": int(self.seed),
+               "backbone": self.backbone, "pretrain": self.pretrain,
+               "metrics": {str(k): clean_number(v) for k, v in self.metrics.items()}}
+        if self.per_class:
+            obj["per_class"] = {name: {cls: clean_number(v) for cls, v in values.items()}
+                                for name, values in self.per_class.items()}
+        if self.backbone_contract is not None:
+            obj["backbone_contract"] = self.backbone_contract
+        if self.notes:
+            obj["notes"] = list(self.notes)
+        obj.update({"protocol": self.protocol, "config_hash": self.config_hash, "versions": self.versions,
+                    "wall_clock_s": float(self.wall_clock_s), "work_dir": str(self.work_dir)})
+        if self.timing is not None:
+            obj["timing"] = self.timing
+        validate_results(obj)
+        return obj
+
+    @classmethod
+    def from_json(cls, obj, complete: bool = True) -> TransferResults:
+        """The results of a parsed results.json. complete=True demands the whole schema
+        (validate_results); complete=False, for readers of older or hand-made files, only what
+        names the run (format, task, arm, seed, pretrain.arch, metrics as a dict, pretrain.cost a
+        number if present): the rest is read as far as it is there. Raises ResultsSchemaError."""
+        if complete:
+            validate_results(obj)
+        else:
+            _raise_if(_identity_problems(obj))
+        protocol = obj.get("protocol")
+        return cls(task=obj["task"], arm=obj["arm"], seed=obj["seed"], backbone=obj.get("backbone"),
+                   pretrain=obj["pretrain"], metrics=obj["metrics"],
+                   protocol=protocol if isinstance(protocol, dict) else {},
+                   config_hash=obj.get("config_hash"), versions=obj.get("versions"),
+                   wall_clock_s=obj.get("wall_clock_s"), work_dir=obj.get("work_dir"),
+                   per_class=obj.get("per_class"), backbone_contract=obj.get("backbone_contract"),
+                   notes=tuple(obj.get("notes") or ()), timing=obj.get("timing"), format=obj["format"])
+
+    @property
+    def schedule(self) -> str | None:
+        """A detection run's schedule ("1x", "2x", ...); None for other families. Files written
+        before schedules existed lack protocol.schedule: their detection runs ran the task
+        config's 1x."""
+        schedule = self.protocol.get("schedule")
+        if isinstance(schedule, str) and schedule:
+            return schedule
+        return DEFAULT_SCHEDULE if TASK_FAMILIES.get(self.task) in SCHEDULED_FAMILIES else None
+
+    @property
+    def iterations(self) -> int | None:
+        """The iterations the run trained: protocol.train_iters, or for files written before it
+        was recorded, the config's max_iters; None for an epoch-based run."""
+        iterations = self.protocol.get("train_iters", self.protocol.get("max_iters"))
+        return iterations if isinstance(iterations, int) and not isinstance(iterations, bool) else None
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        raise ResultsSchemaError("results.json: " + "; ".join(problems))
+
+
+def _identity_problems(obj) -> list[str]:
+    """What names a run and its backbone: the keys every reader needs, in files of every version."""
+    if not isinstance(obj, dict):
+        return [f"results must be a dict, got {type(obj).__name__}"]
+    problems = []
+    if obj.get("format") != RESULTS_FORMAT:
+        problems.append(f"format is {obj.get('format')!r}, expected {RESULTS_FORMAT!r}")
+    for key in ("task", "arm"):
+        if not isinstance(obj.get(key), str) or not obj[key]:
+            problems.append(f"{key} must be a non-empty string")
+    if not isinstance(obj.get("seed"), int) or isinstance(obj.get("seed"), bool):
+        problems.append(f"seed must be an int, got {obj.get('seed')!r}")
+    pretrain = obj.get("pretrain")
+    if not isinstance(pretrain, dict):
+        problems.append("pretrain must be a dict (the stage-1 metadata)")
+    else:
+        if not isinstance(pretrain.get("arch"), str) or not pretrain["arch"]:
+            problems.append("pretrain lacks 'arch'")
+        cost = pretrain.get("cost")
+        if cost is not None and (not _is_number(cost) or not math.isfinite(cost) or cost < 0):
+            problems.append(f"pretrain.cost must be a number >= 0, got {cost!r}")
+    if not isinstance(obj.get("metrics"), dict):
+        problems.append("metrics must be a dict {name: number}")
+    return problems
 
 
 def validate_results(obj) -> None:
     """Raise ResultsSchemaError listing every way `obj` breaks the results.json schema."""
     if not isinstance(obj, dict):
         raise ResultsSchemaError(f"results must be a dict, got {type(obj).__name__}")
-    problems = [f"missing key {k!r}" for k in REQUIRED_KEYS if k not in obj]
-    if problems:
-        raise ResultsSchemaError("results.json: " + "; ".join(problems))
-
-    if obj["format"] != RESULTS_FORMAT:
-        problems.append(f"format is {obj['format']!r}, expected {RESULTS_FORMAT!r}")
+    _raise_if([f"missing key {k!r}" for k in REQUIRED_KEYS if k not in obj])
+    problems = _identity_problems(obj)
     task = obj["task"]
-    if task not in TASK_FAMILIES:
+    if isinstance(task, str) and task and task not in TASK_FAMILIES:
         problems.append(f"task {task!r} is not one of {list(TASK_FAMILIES)}")
-    if not isinstance(obj["arm"], str) or not obj["arm"]:
-        problems.append("arm must be a non-empty string")
-    if not isinstance(obj["seed"], int) or isinstance(obj["seed"], bool):
-        problems.append(f"seed must be an int, got {obj['seed']!r}")
     if not isinstance(obj["backbone"], str) or not obj["backbone"]:
         problems.append("backbone must be a checkpoint path or 'none'")
 
     pretrain = obj["pretrain"]
-    if not isinstance(pretrain, dict):
-        problems.append("pretrain must be a dict (the stage-1 metadata)")
-    else:
-        for key in ("arch", "arm", "cost"):
+    if isinstance(pretrain, dict):
+        for key in ("arm", "cost"):
             if key not in pretrain:
                 problems.append(f"pretrain lacks {key!r}")
-        if "cost" in pretrain and (not _is_number(pretrain["cost"]) or pretrain["cost"] < 0):
-            problems.append(f"pretrain.cost must be a number >= 0, got {pretrain['cost']!r}")
+        if "cost" in pretrain and pretrain["cost"] is None:
+            problems.append("pretrain.cost must be a number >= 0, got None")
         if pretrain.get("arm") != obj["arm"]:
             problems.append(f"arm {obj['arm']!r} differs from pretrain.arm {pretrain.get('arm')!r}")
         if pretrain.get("arm") == RANDOM_INIT and pretrain.get("cost") != 0.0:
@@ -146,9 +236,9 @@ def validate_results(obj) -> None:
             problems.append(f"backbone 'none' goes with arm '{RANDOM_INIT}' and only with it")
 
     metrics = obj["metrics"]
-    if not isinstance(metrics, dict) or not metrics:
+    if isinstance(metrics, dict) and not metrics:
         problems.append("metrics must be a non-empty dict {name: number}")
-    else:
+    elif isinstance(metrics, dict):
         for name, value in metrics.items():
             if not _is_number(value) or not math.isfinite(value):
                 problems.append(f"metrics[{name!r}] must be a finite number, got {value!r}")
@@ -197,5 +287,4 @@ def validate_results(obj) -> None:
         problems.append("versions must be a dict {package: version string}")
     if not _is_number(obj["wall_clock_s"]) or obj["wall_clock_s"] < 0:
         problems.append(f"wall_clock_s must be a number >= 0, got {obj['wall_clock_s']!r}")
-    if problems:
-        raise ResultsSchemaError("results.json: " + "; ".join(problems))
+    _raise_if(problems)

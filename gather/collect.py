@@ -1,9 +1,10 @@
 """Find and parse the results of stages 1 and 2 under a directory: the only I/O of the tables.
 
 Two kinds of files, searched recursively:
-  results.json   one transfer run (schema: common/results.py) -> TransferRow
+  results.json   one transfer run, read through common.results.TransferResults (its schema and
+                 the rules for files of older versions) -> TransferRow
   backbone.json  one pretraining export (schema: common/backbone.py) -> PretrainRow
-Only the keys the tables need are read, leniently, because the schemas may still grow; a file
+Only the keys the tables need are required, because the schemas may still grow; a file
 that cannot be read or lacks those keys is skipped with a warning that names it, so that one
 broken run never hides the others. Metric values stay exactly as the file has them (fractions
 or percent, -1 sentinels); scaling is the tables' job (gather.tables.Metric).
@@ -19,15 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.vocab import (
-    BACKBONE_FORMAT,
-    BACKBONE_META,
-    DEFAULT_SCHEDULE,
-    RESULTS_FILE,
-    RESULTS_FORMAT,
-    SCHEDULED_FAMILIES,
-    TASK_FAMILIES,
-)
+from common.results import ResultsSchemaError, TransferResults
+from common.vocab import BACKBONE_FORMAT, BACKBONE_META, RESULTS_FILE
 
 Warn = Callable[[str], None]
 
@@ -109,14 +103,13 @@ def _budget(meta: dict) -> float | None:
     return _number(params.get("budget")) if isinstance(params, dict) else None
 
 
-def _conditional(obj: dict, pretrain: dict) -> dict:
+def _conditional(protocol: dict, pretrain: dict) -> dict:
     """What the conditional pre-training table reads: the subset (selection method, fraction;
     None for a run on the whole source), the pretraining resolution, the costs (pixel-weighted
     pretraining, selection, their sum; 1.0 = i.i.d. on the whole source at full resolution),
     selection + pretraining wall-clock, and the target (the transfer's data folder name)."""
     subset = pretrain.get("subset") if isinstance(pretrain.get("subset"), dict) else {}
     selection = pretrain.get("selection_cost") if isinstance(pretrain.get("selection_cost"), dict) else {}
-    protocol = obj.get("protocol") if isinstance(obj.get("protocol"), dict) else {}
     root = protocol.get("data_root")
     cost = _number(pretrain.get("cost"))
     cost_pixels = _number(pretrain.get("cost_pixels"))
@@ -147,35 +140,18 @@ def _metrics(value) -> dict:
 
 
 def parse_results(obj, path: str = "") -> TransferRow:
-    """A TransferRow from a parsed results.json; ParseError says what is missing."""
-    if not isinstance(obj, dict):
-        raise ParseError(f"expected a JSON object, got {type(obj).__name__}")
-    if obj.get("format") != RESULTS_FORMAT:
-        raise ParseError(f"format is {obj.get('format')!r}, expected {RESULTS_FORMAT!r}")
-    seed = obj.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ParseError(f"'seed' must be an int, got {seed!r}")
-    pretrain = obj.get("pretrain")
-    if not isinstance(pretrain, dict):
-        raise ParseError("'pretrain' must be a dict (the stage-1 metadata)")
-    if "cost" in pretrain and pretrain["cost"] is not None and _number(pretrain["cost"]) is None:
-        raise ParseError(f"pretrain.cost must be a number, got {pretrain['cost']!r}")
-    task = _text(obj, "task")
-    protocol = obj.get("protocol") if isinstance(obj.get("protocol"), dict) else {}
-    schedule = _optional_text(protocol, "schedule")
-    if schedule is None and TASK_FAMILIES.get(task) in SCHEDULED_FAMILIES:
-        schedule = DEFAULT_SCHEDULE  # written before schedules existed: the task config's 1x
-    iterations = protocol.get("train_iters", protocol.get("max_iters"))
-    return TransferRow(task=task, arm=_text(obj, "arm"), seed=seed,
-                       arch=_text(pretrain, "arch"), cost=_number(pretrain.get("cost")),
-                       metrics=_metrics(obj.get("metrics")), config_hash=obj.get("config_hash"),
+    """A TransferRow from a parsed results.json, read through common.results.TransferResults (which
+    holds the rules for files of older versions); ResultsSchemaError says what is missing."""
+    results = TransferResults.from_json(obj, complete=False)
+    pretrain = results.pretrain
+    return TransferRow(task=results.task, arm=results.arm, seed=results.seed,
+                       arch=pretrain["arch"], cost=_number(pretrain.get("cost")),
+                       metrics=_metrics(results.metrics), config_hash=results.config_hash,
                        pretrain_dataset=pretrain.get("dataset"), path=str(path),
                        control_of=_optional_text(pretrain, "control_of"), budget=_budget(pretrain),
-                       schedule=schedule,
-                       iterations=iterations if isinstance(iterations, int) and not isinstance(iterations, bool)
-                       else None,
-                       conditional=_conditional(obj, pretrain), pretrain_seed=_pretrain_seed(pretrain),
-                       wall_clock_s=_number(obj.get("wall_clock_s")),
+                       schedule=results.schedule, iterations=results.iterations,
+                       conditional=_conditional(results.protocol, pretrain), pretrain_seed=_pretrain_seed(pretrain),
+                       wall_clock_s=_number(results.wall_clock_s),
                        pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")))
 
 
@@ -226,7 +202,7 @@ def _load(path: Path, parse, warn: Warn):
         return None
     try:
         row = parse(obj, str(path))
-    except ParseError as exc:
+    except (ParseError, ResultsSchemaError) as exc:
         warn(f"skipping {path}: {exc}")
         return None
     missing = missing_cost_key(obj, parse)

@@ -265,13 +265,14 @@ def fixed_costs_main(task: str, data_root: str, iters: int) -> int:
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    from transfer.request import TransferRequest
     from transfer.run import run_transfer  # torch, mmengine and the suite (the toolbox: in its timing)
 
     python_imports_s = time.perf_counter() - started
     options = {**demo_task_options(task), "train_cfg.max_iters": iters}
     with tempfile.TemporaryDirectory(prefix="bench_cpu_cell_") as work_dir:
-        results = run_transfer(task, "none", seed=0, work_dir=work_dir, cfg_options=options,
-                               data_root=Path(data_root) / data_kind(task))
+        results = run_transfer(TransferRequest(task, "none", seed=0, work_dir=work_dir, cfg_options=options,
+                                               data_root=Path(data_root) / data_kind(task)))
     timing = dict(results["timing"], python_imports_s=round(python_imports_s, 3),
                   process_s=round(time.perf_counter() - started, 3))
     out.write(json.dumps(timing) + "\n")

@@ -260,6 +260,7 @@ def _run_pretrain(cell: PretrainCell, plan: Plan, launcher: str = "none") -> str
 
 
 def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict, launcher: str = "none") -> str:
+    from transfer.request import TransferRequest
     from transfer.run import run_transfer
 
     source_state = state_of(cell.source, plan) if cell.source is not None else DONE
@@ -270,9 +271,9 @@ def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict, launcher: st
         raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: {source_state})")
     backbone = str(cell.source.export_dir) if cell.source else "none"
     data_root = plan.target_root(cell.target) if cell.target else data_roots.get(cell.data_kind)
-    results = run_transfer(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
-                           cfg_options=cell.cfg_options or None, data_root=data_root, resume=True,
-                           schedule=cell.schedule, launcher=launcher)
+    results = run_transfer(TransferRequest(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
+                                           cfg_options=cell.cfg_options or None, data_root=data_root, resume=True,
+                                           schedule=cell.schedule, launcher=launcher))
     return format_headline(cell.task, results["metrics"])
 
 

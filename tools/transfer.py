@@ -78,16 +78,11 @@ def main(argv=None) -> int:
         return 0
     from common.errors import errors_as_one_line
     from common.workdir import WorkDirInUse
+    from transfer.request import TransferRequest
     from transfer.run import run_transfer
 
     with errors_as_one_line(args.debug, also=(WorkDirInUse,)):  # bad input, a refused file: a sentence naming it
-        result = run_transfer(args.task, args.backbone, arch=args.arch, seed=args.seed,
-                              work_dir=args.work_dir, cfg_options=args.cfg_options,
-                              data_root=args.data_root, dry_run=args.dry_run,
-                              launcher=args.launcher, resume=args.resume, overwrite=args.overwrite,
-                              dump_config=args.dump_config, auto_scale_lr=args.auto_scale_lr,
-                              allow_unexpected_keys=args.allow_unexpected_keys,
-                              schedule=args.schedule, amp=args.amp)
+        result = run_transfer(TransferRequest.from_args(args))
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
     return 0
 

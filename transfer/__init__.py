@@ -7,11 +7,12 @@ Four tasks, each with the real OpenMMLab toolbox, dataset and evaluator (transfe
   simplebaseline  COCO keypoints, SimpleBaseline R101, 256x192 (mmpose)
 and a `*_tiny` CPU variant of each on the sample data in ../shared/data.
 
-A run (transfer.run.run_transfer) builds its config from the task config, the backbone and
-overrides (transfer.build), checks the backbone contract (transfer.contract: every backbone
-tensor present with the right shape, the arch matching, and after init_weights every tensor
-equal to the checkpoint's), checks the data files (transfer.data), trains and tests with
-mmengine's Runner and writes results.json (transfer.results, schema in its docstring).
+A run (transfer.run.run_transfer, given one transfer.request.TransferRequest) builds its
+config from the task config, the backbone and overrides (transfer.build), checks the backbone
+contract (transfer.contract: every backbone tensor present with the right shape, the arch
+matching, and after init_weights every tensor equal to the checkpoint's), checks the data files
+(transfer.data), trains and tests with mmengine's Runner and writes results.json
+(common.results.TransferResults, schema in that module's docstring).
 
 Both arms of a comparison run the same task config: same pixel mean/std (ImageNet's, from
 the task config, never from the arm), BN protocol (norm_cfg, norm_eval, frozen_stages),

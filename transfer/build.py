@@ -35,13 +35,11 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from common.amp import CPU_AMP_WRAPPER, amp_wrapper_config
-from common.backbone import load_backbone
 from common.files import atomic_path
 from common.provenance import config_hash, to_plain
-from common.vocab import BN, RANDOM_INIT, SCHEDULED_FAMILIES, SCHEDULES
+from common.vocab import BN, SCHEDULED_FAMILIES
 from transfer.contract import (
     arch_of_backbone_cfg,
-    check_arch,
     check_backbone_state,
     check_norm,
     norm_of_backbone_cfg,
@@ -49,10 +47,18 @@ from transfer.contract import (
 )
 from transfer.data import set_data_root
 from transfer.overrides import check_overrides
+from transfer.request import (
+    TaskBackbone,
+    TransferRequest,
+    backbone_contract,
+    check_auto_scale_lr,
+    check_flags_apply,
+    check_schedule_applies,
+    load_task_backbone,
+)
 from transfer.schedule import apply_schedule, recorded_schedule
 from transfer.tasks import Task, get_task
 
-LAUNCHERS = ("none", "pytorch", "slurm")
 # Checkpoint schemes mmengine would download at init_weights time; this suite runs offline.
 REMOTE_PREFIXES = ("torchvision://", "open-mmlab://", "mmcls://", "mmpretrain://", "http://",
                    "https://", "modelzoo://")
@@ -79,20 +85,6 @@ class RunSpec:
     @property
     def work_dir(self) -> Path:
         return Path(self.cfg.work_dir)
-
-
-def is_random_init(backbone) -> bool:
-    """True for the random-init arm (`--backbone none`)."""
-    return backbone is None or str(backbone).lower() == "none"
-
-
-def random_init_meta(arch: str, norm: str = BN) -> dict:
-    """Stand-in stage-1 metadata for the random-init arm: nothing pretrained, cost 0; `norm` is
-    the one the task builds."""
-    return {"arch": arch, "norm": norm, "arm": RANDOM_INIT, "arm_params": {}, "dataset": None,
-            "num_classes": None, "epochs": 0, "seed": None, "cost": 0.0, "forwards": 0,
-            "iid_forwards": None, "wall_clock_s": 0.0, "top1": None, "top5": None,
-            "config_hash": None, "versions": None, "normalization": None, "path": None}
 
 
 def build_in_scope(module_cfg: dict, scope: str) -> torch.nn.Module:
@@ -124,10 +116,7 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
     if data_root is not None:
         set_data_root(cfg, data_root)
     if schedule is not None:
-        if spec_task.family not in SCHEDULED_FAMILIES:
-            raise ValueError(f"--schedule {schedule}: task {task!r} ({spec_task.family}) has no detection "
-                             f"schedule; {', '.join(SCHEDULES)} apply to the {' and '.join(SCHEDULED_FAMILIES)} "
-                             "tasks")
+        check_schedule_applies(schedule, spec_task)
         try:
             apply_schedule(cfg, schedule)
         except ValueError as exc:
@@ -146,67 +135,73 @@ CPU_AMP_UNSUPPORTED = {
 }
 
 
-def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
-              work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
-              data_root: str | os.PathLike | None = None, launcher: str = "none",
-              auto_scale_lr: bool = False, allow_unexpected_keys: bool = False,
-              schedule: str | None = None, layout_dir: str | os.PathLike | None = None,
-              amp: bool = False) -> RunSpec:
+def build_run(request: TransferRequest, layout_dir: str | os.PathLike | None = None) -> RunSpec:
     """Build the Config of one run and check the backbone contract (no data touched).
 
-    `auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the recipe's
-    batch (`auto_scale_lr.base_batch_size` of the task config; mmengine's mechanism).
-    `schedule`: "1x" | "2x" | "3x" | "6x" for a detection task (transfer.schedule).
+    `request.auto_scale_lr`: scale the lr linearly by (processes × per-process batch) / the
+    recipe's batch (`auto_scale_lr.base_batch_size` of the task config; mmengine's mechanism).
+    `request.schedule`: "1x" | "2x" | "3x" | "6x" for a detection task (transfer.schedule).
+    `request.amp`: mixed precision as the toolboxes' `tools/train.py --amp` sets it
+    (AmpOptimWrapper, dynamic loss scale; on the CPU its bfloat16 twin, common.amp).
     `layout_dir`: where a GroupNorm export renamed to the toolbox's keys is written (default:
-    the work dir).
-    `amp`: mixed precision as the toolboxes' `tools/train.py --amp` sets it (AmpOptimWrapper,
-    dynamic loss scale; on the CPU its bfloat16 twin, common.amp)."""
-    if launcher not in LAUNCHERS:
-        raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
-    spec_task, cfg = resolve_task_config(task, cfg_options, data_root, schedule)
-    default_work_dir = Path("work_dirs") / "transfer" / task
-
+    the work dir)."""
+    spec_task, cfg = resolve_task_config(request.task, request.cfg_options, request.data_root, request.schedule)
+    check_flags_apply(request, spec_task)
     backbone_cfg = cfg.model.backbone
-    config_arch = arch_of_backbone_cfg(backbone_cfg)
     backbone_cfg.pop("pretrained", None)  # mmseg's deprecated alias of init_cfg
     cfg.model.pop("pretrained", None)
-    checkpoint, contract = None, {}
-    if is_random_init(backbone):
-        if arch is not None and arch != config_arch:
-            raise ValueError(f"--arch {arch} but task {task!r} builds a {config_arch}")
-        pretrain = random_init_meta(config_arch, norm_of_backbone_cfg(backbone_cfg)[0])
+    backbone = load_task_backbone(request, arch_of_backbone_cfg(backbone_cfg), norm_of_backbone_cfg(backbone_cfg)[0])
+    contract = {}
+    if backbone.checkpoint is None:
         backbone_cfg.init_cfg = None  # the toolbox's own default init of a fresh ResNet
         if shared_head_cfg(cfg) is not None:
             shared_head_cfg(cfg).init_cfg = None  # and of a C4 detector's res5
-        backbone_label = "none"
     else:
-        checkpoint, pretrain = load_backbone(backbone, arch)
-        check_arch(pretrain["arch"], config_arch, task)
-        norm = check_norm(pretrain, backbone_cfg, task)
-        checkpoint = toolbox_layout(checkpoint, norm)
-        backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
-        model_backbone = build_in_scope(backbone_cfg, spec_task.scope)
-        contract = check_backbone_state(model_backbone.state_dict(), checkpoint,
-                                        source=pretrain["path"], allow_unexpected_keys=allow_unexpected_keys)
-        del model_backbone
-        init_file = pretrain["path"]
-        if norm != BN:  # PretrainedInit cannot rename keys: give it a file in the toolbox's layout
-            init_file = Path(layout_dir or work_dir or default_work_dir / f"{pretrain['arm']}_seed{seed}"
-                             ) / TOOLBOX_BACKBONE_FILE
-            with atomic_path(init_file) as tmp:
-                torch.save(checkpoint, tmp)
-        # mmengine's PretrainedInit loads this local file at init_weights; the contract hook
-        # (transfer.contract.VerifyBackboneHook) then proves the load was complete.
-        backbone_cfg.init_cfg = dict(type="Pretrained", checkpoint=os.path.abspath(init_file))
-        backbone_label = str(backbone)
-        shared_head = shared_head_cfg(cfg)
-        if shared_head is not None:  # a C4 detector: res5 is the RoI head's, from the export's layer4
-            contract = load_shared_head_from(shared_head, checkpoint, contract, os.path.abspath(init_file),
-                                             pretrain["path"], spec_task.scope)
-    arm = pretrain["arm"]
+        contract = _point_at_backbone(request, cfg, spec_task, backbone, layout_dir)
 
     assert_offline(cfg)
-    distributed = launcher != "none"
+    _fit_to_machine(cfg, distributed=request.launcher != "none")
+    if check_auto_scale_lr(request, cfg, spec_task.config):
+        cfg.auto_scale_lr.enable = True
+    if request.amp:
+        _switch_to_amp(cfg, spec_task)
+    cfg.randomness = dict(seed=int(request.seed), deterministic=False)
+    cfg.launcher = request.launcher
+    cfg.work_dir = str(request.work_dir_for(backbone.arm))
+    cfg.experiment_name = f"{request.task}_{backbone.arm}_seed{request.seed}_{uuid.uuid4().hex[:8]}"
+    return RunSpec(task=spec_task, cfg=cfg, arm=backbone.arm, seed=int(request.seed), backbone=backbone.label,
+                   pretrain=backbone.pretrain, checkpoint=backbone.checkpoint, contract=contract)
+
+
+def _point_at_backbone(request: TransferRequest, cfg: Config, task: Task, backbone: TaskBackbone,
+                       layout_dir: str | os.PathLike | None) -> dict:
+    """Check the export against the backbone the config builds (norm, keys, shapes) and point the
+    backbone's init_cfg (and a C4 detector's res5) at a local file in the toolbox's layout;
+    return the contract {"loaded": [...], "unexpected": [...]}."""
+    backbone_cfg, pretrain = cfg.model.backbone, backbone.pretrain
+    norm = check_norm(pretrain, backbone_cfg, task.name)
+    backbone.checkpoint = toolbox_layout(backbone.checkpoint, norm)
+    backbone_cfg.init_cfg = None  # built bare: only its state-dict layout is needed here
+    model_backbone = build_in_scope(backbone_cfg, task.scope)
+    contract = backbone_contract(request, model_backbone.state_dict(), backbone.checkpoint, pretrain["path"])
+    del model_backbone
+    init_file = pretrain["path"]
+    if norm != BN:  # PretrainedInit cannot rename keys: give it a file in the toolbox's layout
+        init_file = Path(layout_dir or request.work_dir_for(backbone.arm)) / TOOLBOX_BACKBONE_FILE
+        with atomic_path(init_file) as tmp:
+            torch.save(backbone.checkpoint, tmp)
+    # mmengine's PretrainedInit loads this local file at init_weights; the contract hook
+    # (transfer.contract.VerifyBackboneHook) then proves the load was complete.
+    backbone_cfg.init_cfg = dict(type="Pretrained", checkpoint=os.path.abspath(init_file))
+    shared_head = shared_head_cfg(cfg)
+    if shared_head is not None:  # a C4 detector: res5 is the RoI head's, from the export's layer4
+        contract = load_shared_head_from(shared_head, backbone.checkpoint, contract, os.path.abspath(init_file),
+                                         pretrain["path"], task.scope)
+    return contract
+
+
+def _fit_to_machine(cfg: Config, distributed: bool) -> None:
+    """SyncBN only with several CUDA processes; gloo on the CPU, and DDP without device ids."""
     if not (distributed and torch.cuda.is_available()):
         # SyncBN needs several CUDA processes; a single process or CPU gets plain BN, the same
         # normalization within each process.
@@ -220,27 +215,18 @@ def build_run(task: str, backbone, arch: str | None = None, seed: int = 0,
             # mmengine passes device_ids=[LOCAL_RANK] to DDP, which DDP rejects for CPU modules.
             cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None)
 
-    if auto_scale_lr:
-        if "base_batch_size" not in (cfg.get("auto_scale_lr") or {}):
-            raise ValueError(f"--auto-scale-lr: {spec_task.config} states no auto_scale_lr.base_batch_size "
-                             "(the batch its lr is set for)")
-        cfg.auto_scale_lr.enable = True
-    if amp:
-        if cfg.optim_wrapper.get("type", "OptimWrapper") != "OptimWrapper":
-            # the toolboxes' --amp refuses the same way: only a plain wrapper can be swapped
-            raise ValueError(f"--amp: {spec_task.config} uses optim_wrapper type "
-                             f"{cfg.optim_wrapper.type!r}; only 'OptimWrapper' can be switched to AMP")
-        if not torch.cuda.is_available() and spec_task.family in CPU_AMP_UNSUPPORTED:
-            raise ValueError(f"--amp on the CPU (bfloat16) cannot run task {task!r}: "
-                             f"{CPU_AMP_UNSUPPORTED[spec_task.family]}; run it with --amp on a GPU "
-                             "(float16) or without --amp")
-        cfg.optim_wrapper.update(amp_wrapper_config())
-    cfg.randomness = dict(seed=int(seed), deterministic=False)
-    cfg.launcher = launcher
-    cfg.work_dir = str(work_dir or default_work_dir / f"{arm}_seed{seed}")
-    cfg.experiment_name = f"{task}_{arm}_seed{seed}_{uuid.uuid4().hex[:8]}"
-    return RunSpec(task=spec_task, cfg=cfg, arm=arm, seed=int(seed), backbone=backbone_label,
-                   pretrain=pretrain, checkpoint=checkpoint, contract=contract)
+
+def _switch_to_amp(cfg: Config, task: Task) -> None:
+    """--amp: the optim wrapper becomes AMP's (float16 on a GPU, bfloat16 on the CPU)."""
+    if cfg.optim_wrapper.get("type", "OptimWrapper") != "OptimWrapper":
+        # the toolboxes' --amp refuses the same way: only a plain wrapper can be swapped
+        raise ValueError(f"--amp: {task.config} uses optim_wrapper type "
+                         f"{cfg.optim_wrapper.type!r}; only 'OptimWrapper' can be switched to AMP")
+    if not torch.cuda.is_available() and task.family in CPU_AMP_UNSUPPORTED:
+        raise ValueError(f"--amp on the CPU (bfloat16) cannot run task {task.name!r}: "
+                         f"{CPU_AMP_UNSUPPORTED[task.family]}; run it with --amp on a GPU "
+                         "(float16) or without --amp")
+    cfg.optim_wrapper.update(amp_wrapper_config())
 
 
 def shared_head_cfg(cfg: Config) -> dict | None:

@@ -31,17 +31,26 @@ import torchvision.transforms as T
 from mmengine.config import Config
 from torch import nn
 
-from common.backbone import load_backbone
 from common.checkpoints import safe_load
 from common.errors import check_finite_loss
-from common.files import atomic_path, save_torch_atomic, write_json_atomic
+from common.files import save_torch_atomic, write_json_atomic
 from common.provenance import config_hash, to_plain, versions
-from common.results import make_results
+from common.results import TransferResults
 from common.vocab import RESULTS_FILE
-from common.workdir import claim_work_dir
-from transfer.contract import check_arch, check_backbone_state, verify_backbone_equals
+from transfer.contract import verify_backbone_equals
+from transfer.request import (
+    TORCHVISION_SCOPE,
+    TransferRequest,
+    backbone_contract,
+    check_auto_scale_lr,
+    check_flags_apply,
+    claim,
+    dump_config,
+    load_task_backbone,
+)
+from transfer.tasks import Task
 
-SCOPE = "torchvision"  # the tasks' `scope`: run here, not by an mmengine Runner
+SCOPE = TORCHVISION_SCOPE  # the tasks' `scope`: run here, not by an mmengine Runner
 MODES = ("finetune", "linear")
 CONFIG_KEYS = {"default_scope", "arch", "mode", "data_root", "image_size", "mean", "std", "train", "filename"}
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "milestones", "gamma", "workers",
@@ -158,88 +167,85 @@ def build_optimizer(params, train) -> torch.optim.Optimizer:
                            weight_decay=float(train.weight_decay))
 
 
-def run_classification(task, backbone, arch: str | None = None, seed: int = 0,
-                       work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
-                       data_root: str | os.PathLike | None = None, dry_run: bool = False,
-                       launcher: str = "none", resume: bool = False, overwrite: bool = False,
-                       dump_config: str | os.PathLike | None = None) -> dict:
-    """Fine-tune (or linearly probe) `backbone` on the task's ImageFolder; return results.json's
-    dict (or a dry run's summary: config and backbone contract, no data read).
+def run_classification(request: TransferRequest, task: Task) -> dict:
+    """Fine-tune (or linearly probe) the request's backbone on the task's ImageFolder; return
+    results.json's dict (or a dry run's summary: config and backbone contract, no data read).
 
-    The work dir is claimed as the toolbox tasks claim theirs (common.workdir): one holding a run
-    is refused unless resume=True (same config only) or overwrite=True."""
-    from transfer.build import is_random_init, random_init_meta
-
+    Prepared as the toolbox tasks are (transfer.request): the same flags apply or are refused,
+    the work dir is claimed (one holding a run is refused without --resume, same config only,
+    or --overwrite), the backbone contract is the same check."""
     started = time.perf_counter()
-    if launcher != "none":
-        raise ValueError(f"task {task.name} runs in one process (launcher 'none'); got --launcher {launcher}")
-    cfg = load_task_config(task.config, cfg_options, data_root)
+    check_flags_apply(request, task)
+    cfg = load_task_config(task.config, request.cfg_options, request.data_root)
+    check_auto_scale_lr(request, cfg, task.config)  # no recipe batch stated here: refused
     recipe = classification_recipe_hash(cfg)
-    if dump_config is not None:
-        with atomic_path(dump_config) as tmp:
-            tmp.write_text(f"# effective config of task {task.name}, seed {seed} (config hash {recipe})\n"
-                           + cfg.pretty_text)
-    checkpoint, contract = None, {"loaded": [], "unexpected": []}
-    if is_random_init(backbone):
-        if arch is not None and arch != cfg.arch:
-            raise ValueError(f"--arch {arch} but task {task.name!r} builds a {cfg.arch}")
-        pretrain, backbone_label = random_init_meta(cfg.arch), "none"
-    else:
-        checkpoint, pretrain = load_backbone(backbone, arch)
-        check_arch(pretrain["arch"], cfg.arch, task.name)
-        contract = check_backbone_state(backbone_view(build_classifier(cfg.arch, 2)).state_dict(), checkpoint,
-                                        source=pretrain["path"])
-        backbone_label = str(backbone)
-    work_dir = Path(work_dir or Path("work_dirs") / "transfer" / task.name / f"{pretrain['arm']}_seed{seed}")
+    dump_config(request, cfg, f"effective config of task {task.name}, seed {request.seed} (config hash {recipe})")
+    backbone = load_task_backbone(request, cfg.arch)
+    contract = {"loaded": [], "unexpected": []}
+    if backbone.checkpoint is not None:
+        contract = backbone_contract(request, backbone_view(build_classifier(cfg.arch, 2)).state_dict(),
+                                     backbone.checkpoint, backbone.pretrain["path"])
+    work_dir = request.work_dir_for(backbone.arm)
 
     def build(num_classes: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):  # the classifier's init: its own seeded stream
-            torch.manual_seed(seed)
+            torch.manual_seed(request.seed)
             net = build_classifier(cfg.arch, num_classes)
-        if checkpoint is not None:
-            net.load_state_dict(checkpoint, strict=False)  # fc.* is new; the contract covers the rest
-            verify_backbone_equals(backbone_view(net), checkpoint, pretrain["path"])
+        if backbone.checkpoint is not None:
+            # fc.* is new, and unexpected keys (--allow-unexpected-keys) have no module here;
+            # the contract covers the rest, and the comparison below proves the load
+            net.load_state_dict(backbone.checkpoint, strict=False)
+            verify_backbone_equals(backbone_view(net), backbone.checkpoint, backbone.pretrain["path"])
         return net
 
-    if dry_run:
+    if request.dry_run:
         net = build(2)
-        return {"dry_run": True, "task": task.name, "arm": pretrain["arm"], "seed": seed, "backbone": backbone_label,
-                "arch": cfg.arch, "model": type(net).__name__, "num_params": sum(p.numel() for p in net.parameters()),
+        return {"dry_run": True, "task": task.name, "arm": backbone.arm, "seed": request.seed,
+                "backbone": backbone.label, "arch": cfg.arch, "model": type(net).__name__,
+                "num_params": sum(p.numel() for p in net.parameters()),
                 "backbone_tensors_verified": len(contract["loaded"]),
                 "unexpected_checkpoint_keys": contract["unexpected"], "protocol": protocol_record(cfg),
                 "config_hash": recipe, "work_dir": str(work_dir)}
 
-    record = {"task": task.name, "backbone": backbone_label, "seed": seed, "config": to_plain(cfg.to_dict())}
-    claim_work_dir(work_dir, record, resume=resume, overwrite=overwrite, write=False)  # before reading data
+    record = {"task": task.name, "backbone": backbone.label, "seed": request.seed, "config": to_plain(cfg.to_dict())}
+    claim(request, work_dir, record, write=False)  # before reading the data
     train_set, val_set = image_folders(cfg.data_root, int(cfg.image_size), cfg.mean, cfg.std)
-    claim_work_dir(work_dir, record, resume=resume, overwrite=overwrite)  # the data is fine: record, or clear
+    claim(request, work_dir, record)  # the data is fine: record, or clear
     net = build(len(train_set.classes))
     frozen = None
     if cfg.mode == "linear":
         frozen = {k: v.clone() for k, v in backbone_view(net).state_dict().items()}
-        train_set.transform = val_set.transform  # features of the centre crops, computed once
-        train_set, val_set = (feature_dataset(net, data, int(cfg.train.batch_size)) for data in (train_set, val_set))
-        # standardized with the training features' statistics (MAE's linear probe: a BatchNorm
-        # without affine before the classifier): SGD then converges at one lr whatever the
-        # backbone's feature scale, so arms are compared on their features, not their scale
-        mean, std = train_set.tensors[0].mean(0), train_set.tensors[0].std(0) + 1e-6
-        for data in (train_set, val_set):
-            data.tensors = ((data.tensors[0] - mean) / std, data.tensors[1])
-        train_set.classes = val_set.classes = list(range(len(set(train_set.tensors[1].tolist()))))
-    metrics, history = _train(net, cfg, train_set, val_set, seed, work_dir, resume, task.name)
+        train_set, val_set = standardized_features(net, train_set, val_set, int(cfg.train.batch_size))
+    metrics, history = _train(net, cfg, train_set, val_set, request.seed, work_dir, request.resume, task.name)
     notes = []
     if frozen is not None:
         verify_backbone_equals(backbone_view(net), frozen, "the backbone before the linear probe")
         notes.append("linear probe: backbone frozen (BatchNorm in eval mode); verified unchanged after training")
-    results = make_results(
-        task=task.name, arm=pretrain["arm"], seed=seed, backbone=backbone_label, pretrain=pretrain, metrics=metrics,
-        protocol=protocol_record(cfg),
+    results = TransferResults(
+        task=task.name, arm=backbone.arm, seed=request.seed, backbone=backbone.label, pretrain=backbone.pretrain,
+        metrics=metrics, protocol=protocol_record(cfg),
         backbone_contract={"tensors_loaded": len(contract["loaded"]), "unexpected_keys": contract["unexpected"]},
-        notes=notes + [f"classes: {len(train_set.classes)}, train {len(train_set)}, val {len(val_set)} images; "
-                       f"val top-1 per epoch: {[round(h, 2) for h in history]}"],
-        config_hash=recipe, versions=versions(), wall_clock_s=time.perf_counter() - started, work_dir=str(work_dir))
+        notes=(*notes, f"classes: {len(train_set.classes)}, train {len(train_set)}, val {len(val_set)} images; "
+                       f"val top-1 per epoch: {[round(h, 2) for h in history]}"),
+        config_hash=recipe, versions=versions(), wall_clock_s=time.perf_counter() - started,
+        work_dir=str(work_dir)).to_json()
     write_json_atomic(work_dir / RESULTS_FILE, results)
     return results
+
+
+def standardized_features(net: nn.Module, train_set, val_set, batch_size: int) -> tuple:
+    """The linear probe's (train, val) datasets: the frozen backbone's features of the centre
+    crops, computed once, standardized with the training features' statistics."""
+    train_set.transform = val_set.transform  # features of the centre crops, computed once
+    train_set, val_set = (feature_dataset(net, data, batch_size) for data in (train_set, val_set))
+    # standardized with the training features' statistics (MAE's linear probe: a BatchNorm
+    # without affine before the classifier): SGD then converges at one lr whatever the
+    # backbone's feature scale, so arms are compared on their features, not their scale
+    mean, std = train_set.tensors[0].mean(0), train_set.tensors[0].std(0) + 1e-6
+    for data in (train_set, val_set):
+        data.tensors = ((data.tensors[0] - mean) / std, data.tensors[1])
+    train_set.classes = val_set.classes = list(range(len(set(train_set.tensors[1].tolist()))))
+    return train_set, val_set
 
 
 @torch.no_grad()

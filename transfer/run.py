@@ -1,6 +1,7 @@
 """One transfer run: build the config, check the backbone and the data, train, test, record.
 
-`run_transfer` is what `tools/transfer.py` and the pipeline call:
+`run_transfer(request)` is what `tools/transfer.py` and the pipeline call, with one
+transfer.request.TransferRequest:
   build_run (transfer.build: config + backbone contract, keys and arch)
   -> dry run: build the model, run its init_weights, check every backbone tensor equals the
      checkpoint, stop (no data read)
@@ -23,17 +24,16 @@ from mmengine.hooks import Hook
 from common.checkpoints import latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
 from common.errors import check_finite_loss
-from common.files import atomic_path, write_json_atomic
+from common.files import write_json_atomic
 from common.provenance import to_plain, versions
-from common.results import make_results
+from common.results import TransferResults
 from common.timing import LoopTimerHook, PhaseClock, format_timing, import_toolbox
 from common.vocab import FAMILY_METRICS, RANDOM_INIT, RESULTS_FILE
-from common.workdir import claim_work_dir
 from transfer.build import RUN_SPECIFIC_KEYS, RunSpec, build_in_scope, build_run, protocol_of, recipe_hash
-from transfer.classification import SCOPE as CLASSIFICATION_SCOPE
 from transfer.classification import run_classification
 from transfer.contract import VerifyBackboneHook, verify_pretrained_parts
 from transfer.data import check_data, name_unreadable_files
+from transfer.request import TORCHVISION_SCOPE, TransferRequest, claim, dump_config
 from transfer.resume import ExactResumeHook
 from transfer.schedule import recorded_schedule
 from transfer.tasks import get_task
@@ -54,78 +54,86 @@ class FiniteLossHook(Hook):
                           "lower the lr, lengthen the warm-up or clip the gradients: optim_wrapper.clip_grad")
 
 
-def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
-                 work_dir: str | os.PathLike | None = None, cfg_options: dict | None = None,
-                 data_root: str | os.PathLike | None = None, dry_run: bool = False,
-                 launcher: str = "none", resume: bool = False, overwrite: bool = False,
-                 dump_config: str | os.PathLike | None = None, auto_scale_lr: bool = False,
-                 allow_unexpected_keys: bool = False, schedule: str | None = None,
-                 amp: bool = False) -> dict:
-    """Fine-tune `backbone` (an export, a .pth, or "none") on `task`; return the results dict.
+def run_transfer(request: TransferRequest) -> dict:
+    """Fine-tune `request.backbone` (an export, a .pth, or "none") on `request.task`; return the
+    results dict (results.json, common.results), or with `request.dry_run` a summary.
 
-    A work dir that holds a run is refused unless resume=True (continue it: from its newest
-    intact checkpoint, common.checkpoints, and only with the config it began with) or
-    overwrite=True (clear it first); common.workdir. The backbone contract of a resumed run was
-    checked when that run started.
+    A work dir that holds a run is refused unless `resume` (continue it: from its newest intact
+    checkpoint, common.checkpoints, and only with the config it began with) or `overwrite`
+    (clear it first); common.workdir, on every task (transfer.request). The backbone contract
+    of a resumed run was checked when that run started.
 
-    With dry_run=True: build config and model, apply the backbone contract, return a summary
-    (no data is read; nothing is written but `dump_config`).
-
+    `dry_run`: build config and model, apply the backbone contract, return a summary (no data is
+    read; nothing is written but `dump_config`).
     `amp`: mixed precision (transfer.build.build_run), recorded in results.json `protocol.amp`.
-
     `dump_config`: write the run's effective config (all `_base_` levels, overrides, backbone
     init, seed, work dir) as one mmengine Python config file.
-
     `schedule`: "1x" (the task config's own), "2x", "3x" or "6x" for a detection task
     (transfer.schedule); results.json's protocol records it.
     """
     started = time.perf_counter()
     clock = PhaseClock()  # where the time goes: results.json `timing`
-    task_spec = get_task(task)
-    if task_spec.scope == CLASSIFICATION_SCOPE:  # no mmengine Runner: a plain torchvision loop
-        if schedule is not None or amp:
-            raise ValueError(f"task {task!r} (a plain torchvision loop) takes neither --schedule nor --amp")
-        return run_classification(task_spec, backbone, arch=arch, seed=seed, work_dir=work_dir,
-                                  cfg_options=cfg_options, data_root=data_root, dry_run=dry_run,
-                                  launcher=launcher, resume=resume, overwrite=overwrite,
-                                  dump_config=dump_config)
-    if dry_run:
+    task_spec = get_task(request.task)
+    if task_spec.scope == TORCHVISION_SCOPE:  # no mmengine Runner: a plain torchvision loop
+        return run_classification(request, task_spec)
+    if request.dry_run:
         # a GroupNorm export renamed to the toolbox's layout goes to a temporary directory:
         # a dry run writes nothing into the work dir
         with tempfile.TemporaryDirectory(prefix="transfer_dry_run_") as layout_dir:
-            spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
-                             cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                             auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
-                             schedule=schedule, layout_dir=layout_dir, amp=amp)
-            _dump(spec, dump_config)
+            spec = build_run(request, layout_dir=layout_dir)
+            _dump(request, spec)
             return dry_run_summary(spec)
     with clock.phase("toolbox_import_s"):  # once per process: later cells find the modules imported
         import_toolbox(task_spec.scope)
     with clock.phase("build_config_s"):
-        spec = build_run(task, backbone, arch=arch, seed=seed, work_dir=work_dir,
-                         cfg_options=cfg_options, data_root=data_root, launcher=launcher,
-                         auto_scale_lr=auto_scale_lr, allow_unexpected_keys=allow_unexpected_keys,
-                         schedule=schedule, amp=amp)
-    _dump(spec, dump_config)
+        spec = build_run(request)
+    _dump(request, spec)
 
+    launcher = request.launcher
     # before reading the data: a finished run is never overwritten, a resumed one never changed
-    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite, write=False)
+    claim(request, spec.work_dir, run_record(spec), write=False)
     if launcher != "none" and not torch.cuda.is_available():
         init_cpu_process_group(launcher)
     if _is_first_process_on_node(launcher):
         # Each process would read the full annotation files otherwise (COCO train: GBs).
         with clock.phase("check_data_s"):
             check_data(spec.cfg, spec.task.scope)
-    from mmengine.dist import broadcast_object_list, is_main_process
-    from mmengine.runner import Runner
+    from mmengine.dist import is_main_process
 
     # the data is fine: record the config (or clear the work dir for --overwrite) and start
-    claim_work_dir(spec.work_dir, run_record(spec), resume=resume, overwrite=overwrite,
-                   write=_is_first_process(launcher))
+    claim(request, spec.work_dir, run_record(spec), write=_is_first_process(launcher))
 
     config_hash = recipe_hash(spec.cfg)
+    runner, loop_timer = _build_runner(request, spec, clock)
+    protocol, notes = _protocol_and_notes(spec, runner)
+    loop_timer.train_called = time.perf_counter()
+    runner.train()
+    protocol["train_iters"] = int(runner.iter)  # measured: the AP-vs-iterations axis
+    metrics, per_class = _test(spec, runner, loop_timer, notes)
+
+    results = TransferResults(
+        task=spec.task.name, arm=spec.arm, seed=spec.seed, backbone=spec.backbone,
+        pretrain=spec.pretrain, metrics=metrics, per_class=per_class,
+        protocol=protocol,
+        backbone_contract=_contract_record(spec), notes=tuple(notes), config_hash=config_hash,
+        versions=versions(), wall_clock_s=time.perf_counter() - started,
+        work_dir=str(spec.work_dir), timing={**clock.record(), **loop_timer.summary(),
+                                             "threads": torch.get_num_threads()}).to_json()
+    if is_main_process():
+        write_json_atomic(spec.work_dir / RESULTS_FILE, results)
+        runner.logger.info(f"transfer: timing: {format_timing(results['timing'])}")
+        runner.logger.info(f"transfer: wrote {spec.work_dir / RESULTS_FILE}")
+    return results
+
+
+def _build_runner(request: TransferRequest, spec: RunSpec, clock: PhaseClock) -> tuple:
+    """The Runner of a checked run, resumed from the newest intact checkpoint with --resume, with
+    the suite's hooks: loop timing, the stop at a non-finite loss, exact resume, and the backbone
+    check after init_weights; (runner, its LoopTimerHook)."""
+    from mmengine.runner import Runner
+
     resume_from = latest_intact_checkpoint(spec.work_dir, log=lambda m: print(f"resume: {m}", flush=True)) \
-        if resume else None
+        if request.resume else None
     runner_cfg = copy.deepcopy(spec.cfg)
     if resume_from is not None:  # after build_run's offline check, which refuses these in configs
         runner_cfg.resume, runner_cfg.load_from = True, resume_from
@@ -145,6 +153,12 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
     spec.checkpoint = None  # the hook holds the only copy and drops it after checking
     runner.logger.info(f"transfer: task {spec.task.name}, arm {spec.arm}, seed {spec.seed}, "
                        f"backbone {spec.backbone}; contract: {_contract_line(spec)}")
+    return runner, loop_timer
+
+
+def _protocol_and_notes(spec: RunSpec, runner) -> tuple[dict, list[str]]:
+    """results.json's protocol of this run (the task config's, the processes and their batch),
+    and the notes a reader must see (a batch the lr is not scaled to); both also logged."""
     pretrain_norm = spec.pretrain.get("normalization") or {}
     task_norm = protocol_of(spec.cfg, spec.task.family)
     if pretrain_norm and [pretrain_norm.get("mean"), pretrain_norm.get("std")] != [
@@ -161,9 +175,13 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
                      f"{protocol['batch_size_per_process']}) differs from the recipe's {reference}; the lr is "
                      "not scaled (--auto-scale-lr scales it linearly)")
         runner.logger.warning(f"transfer: {notes[-1]}")
-    loop_timer.train_called = time.perf_counter()
-    runner.train()
-    protocol["train_iters"] = int(runner.iter)  # measured: the AP-vs-iterations axis
+    return protocol, notes
+
+
+def _test(spec: RunSpec, runner, loop_timer: LoopTimerHook, notes: list[str]) -> tuple[dict, dict | None]:
+    """The trained model's test metrics (the same on every process) and per-class table."""
+    from mmengine.dist import broadcast_object_list
+
     loop_timer.test_called = time.perf_counter()
     metrics = runner.test()  # the same on every process (mmengine broadcasts them)
     if not metrics and spec.task.family in ("detection", "instance_segmentation"):
@@ -175,28 +193,12 @@ def run_transfer(task: str, backbone, arch: str | None = None, seed: int = 0,
         runner.logger.warning(f"transfer: {notes[-1]}")
     per_class = [per_class_of(runner)]  # only the main process computed the table
     broadcast_object_list(per_class)
-
-    results = make_results(
-        task=spec.task.name, arm=spec.arm, seed=spec.seed, backbone=spec.backbone,
-        pretrain=spec.pretrain, metrics=metrics, per_class=per_class[0],
-        protocol=protocol,
-        backbone_contract=_contract_record(spec), notes=notes, config_hash=config_hash,
-        versions=versions(), wall_clock_s=time.perf_counter() - started,
-        work_dir=str(spec.work_dir), timing={**clock.record(), **loop_timer.summary(),
-                                             "threads": torch.get_num_threads()})
-    if is_main_process():
-        write_json_atomic(spec.work_dir / RESULTS_FILE, results)
-        runner.logger.info(f"transfer: timing: {format_timing(results['timing'])}")
-        runner.logger.info(f"transfer: wrote {spec.work_dir / RESULTS_FILE}")
-    return results
+    return metrics, per_class[0]
 
 
-def _dump(spec: RunSpec, dump_config) -> None:
-    if dump_config is not None:
-        with atomic_path(dump_config) as tmp:
-            tmp.write_text(f"# effective config of task {spec.task.name}, arm {spec.arm}, seed "
-                           f"{spec.seed} (config hash {recipe_hash(spec.cfg)})\n"
-                           + spec.cfg.pretty_text)
+def _dump(request: TransferRequest, spec: RunSpec) -> None:
+    dump_config(request, spec.cfg, f"effective config of task {spec.task.name}, arm {spec.arm}, seed "
+                                   f"{spec.seed} (config hash {recipe_hash(spec.cfg)})")
 
 
 def dry_run_summary(spec: RunSpec) -> dict:

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from common.results import ResultsSchemaError, make_results, validate_results
+from common.results import ResultsSchemaError, TransferResults, validate_results
 from common.vocab import FAMILY_METRICS
 
 
 def valid_results(task="fpn_tiny", family="detection") -> dict:
-    return make_results(
+    return TransferResults(
         task=task, arm="dar", seed=1, backbone="/runs/dar/export",
         pretrain={"arch": "resnet18", "arm": "dar", "cost": 0.62},
         metrics={name: 0.25 for name in FAMILY_METRICS[family]},
@@ -21,7 +21,7 @@ def valid_results(task="fpn_tiny", family="detection") -> dict:
         protocol={"norm_cfg": {"type": "BN", "requires_grad": True}, "norm_eval": True,
                   "frozen_stages": 1, "mean": [1, 2, 3], "std": [1, 1, 1], "max_iters": 4},
         config_hash="0123456789abcdef", versions={"torch": "2.4.1"}, wall_clock_s=12.0,
-        work_dir="/tmp/run")
+        work_dir="/tmp/run").to_json()
 
 
 def test_valid_results_pass_and_are_json():
@@ -91,3 +91,37 @@ def test_protocol_schedule_and_train_iters_are_checked_when_present():
         validate_results({**good, "protocol": {**good["protocol"], "schedule": "4x"}})
     with pytest.raises(ResultsSchemaError, match="protocol.train_iters"):
         validate_results({**good, "protocol": {**good["protocol"], "train_iters": -1}})
+
+
+def test_the_file_round_trips_through_the_dataclass_unchanged():
+    for task, family in (("fpn_tiny", "detection"), ("pspnet_tiny", "semantic_segmentation")):
+        written = valid_results(task, family)
+        text = json.dumps(written, indent=2)
+        read = TransferResults.from_json(json.loads(text))
+        assert json.dumps(read.to_json(), indent=2) == text  # same keys, order and values
+    assert list(valid_results()) == ["format", "task", "arm", "seed", "backbone", "pretrain", "metrics",
+                                     "protocol", "config_hash", "versions", "wall_clock_s", "work_dir"]
+
+
+def test_a_complete_read_demands_the_schema_and_an_incomplete_one_what_names_the_run():
+    hand_made = {"format": "transfer-suite/results/v1", "task": "pspnet_tiny", "arm": "iid", "seed": 0,
+                 "pretrain": {"arch": "resnet18"}, "metrics": {"mIoU": 50.0}}
+    with pytest.raises(ResultsSchemaError, match="missing key 'backbone'"):
+        TransferResults.from_json(hand_made)
+    read = TransferResults.from_json(hand_made, complete=False)
+    assert (read.task, read.seed, read.protocol, read.config_hash) == ("pspnet_tiny", 0, {}, None)
+    with pytest.raises(ResultsSchemaError, match="results.json: seed must be an int, got '0'"):
+        TransferResults.from_json({**hand_made, "seed": "0"}, complete=False)
+    with pytest.raises(ResultsSchemaError, match="pretrain.cost must be a number"):
+        TransferResults.from_json({**hand_made, "pretrain": {"arch": "resnet18", "cost": "high"}}, complete=False)
+    with pytest.raises(ResultsSchemaError, match="must be a dict, got list"):
+        TransferResults.from_json([], complete=False)
+
+
+def test_files_written_before_schedules_and_train_iters_read_as_1x_and_max_iters():
+    old = TransferResults.from_json(valid_results())  # detection, protocol without schedule and train_iters
+    assert (old.schedule, old.iterations) == ("1x", 4)
+    new = TransferResults.from_json({**valid_results(), "protocol": {**valid_results()["protocol"],
+                                                                     "schedule": "3x", "train_iters": 9}})
+    assert (new.schedule, new.iterations) == ("3x", 9)
+    assert TransferResults.from_json(valid_results("pspnet_tiny", "semantic_segmentation")).schedule is None

@@ -84,7 +84,7 @@ def test_collect_reads_both_kinds_and_warns_about_broken_files(tmp_path):
     assert len(warnings) == 3
     assert "fpn/broken/results.json" in warnings[0] and "cannot read JSON" in warnings[0]
     assert "x/results.json" in warnings[1] and "format" in warnings[1]
-    assert "y/results.json" in warnings[2] and "'seed' must be an int" in warnings[2]
+    assert "y/results.json" in warnings[2] and "seed must be an int" in warnings[2]
 
 
 def test_duplicate_runs_are_warned_and_counted_once(tmp_path):

@@ -30,10 +30,11 @@ def main() -> None:
 
     FiniteLossHook.after_train_iter = after_train_iter
     if mode == "transfer":
+        from transfer.request import TransferRequest
         from transfer.run import run_transfer
 
         task, work_dir, options = rest
-        run_transfer(task, "none", work_dir=work_dir, cfg_options=json.loads(options), resume=True)
+        run_transfer(TransferRequest(task, "none", work_dir=work_dir, cfg_options=json.loads(options), resume=True))
     else:
         from pipeline.experiment import load_experiment, make_plan
         from pipeline.report import write_report

@@ -15,6 +15,7 @@ from pretrain.hook import export_checkpoint
 from pretrain.trainer import train
 from transfer.build import build_run
 from transfer.contract import BackboneContractError
+from transfer.request import TransferRequest
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "configs" / "pretrain" / "resnet18_shapes_tiny_iid.py")
@@ -27,8 +28,8 @@ def test_a_deeper_network_given_as_a_shallower_arch_is_refused(tmp_path):
     torch.save(torchvision.models.resnet34().state_dict(), path)  # a plain torchvision checkpoint
     with pytest.raises(BackboneContractError, match=r"tensor\(s\) in modules of the backbone that the model does "
                                                     r"not have, e.g. layer1.2.bn1.bias.*--allow-unexpected-keys"):
-        build_run("pspnet_tiny", str(path), arch="resnet18")
-    spec = build_run("pspnet_tiny", str(path), arch="resnet18", allow_unexpected_keys=True)
+        build_run(TransferRequest("pspnet_tiny", str(path), arch="resnet18"))
+    spec = build_run(TransferRequest("pspnet_tiny", str(path), arch="resnet18", allow_unexpected_keys=True))
     assert "layer3.5.conv2.weight" in spec.contract["unexpected"]
 
 
@@ -37,7 +38,7 @@ def test_keys_outside_the_backbone_s_modules_are_only_listed(tmp_path):
     state["projector.0.weight"] = torch.zeros(4, 4)  # e.g. a self-supervised head
     path = tmp_path / "r18.pth"
     torch.save(state, path)
-    spec = build_run("pspnet_tiny", str(path), arch="resnet18")
+    spec = build_run(TransferRequest("pspnet_tiny", str(path), arch="resnet18"))
     assert spec.contract["unexpected"] == ["projector.0.weight"]
 
 
@@ -50,7 +51,7 @@ def finished_run(tmp_path_factory) -> Path:
 
 def test_a_training_checkpoint_as_backbone_points_to_the_export_tool(finished_run):
     with pytest.raises(ValueError, match=r"epoch_1.pth is a training checkpoint .* python tools/export.py"):
-        build_run("pspnet_tiny", str(finished_run / "epoch_1.pth"), arch="resnet18")
+        build_run(TransferRequest("pspnet_tiny", str(finished_run / "epoch_1.pth"), arch="resnet18"))
 
 
 def test_a_truncated_checkpoint_given_to_export_is_one_sentence_naming_it(finished_run, tmp_path):

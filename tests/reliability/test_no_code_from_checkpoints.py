@@ -18,6 +18,7 @@ from pretrain.features import load_feature_network
 from pretrain.hook import export_checkpoint
 from pretrain.synthetic import write_shapes_folder
 from pretrain.trainer import train
+from transfer.request import TransferRequest
 from transfer.run import run_transfer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def test_transfer_resume_of_a_toolbox_task_refuses_it(tmp_path, marker, shared_d
     ckpt = poison(work / "iter_2.pth", {"meta": {"epoch": 0, "iter": 2}, "state_dict": {}}, marker)
     (work / POINTER).write_text(str(ckpt))
     with pytest.raises(UnsafeCheckpoint, match=f"refused to load {ckpt}"):
-        run_transfer("fpn_tiny", "none", work_dir=work, resume=True)
+        run_transfer(TransferRequest("fpn_tiny", "none", work_dir=work, resume=True))
     assert not marker.exists() and not (work / "results.json").exists()
 
 
@@ -88,8 +89,8 @@ def test_fine_grained_resume_refuses_it(tmp_path, marker):
     work = tmp_path / "fine"
     ckpt = poison(work / "last.pth", {"epoch": 1, "model": {}}, marker)
     with pytest.raises(UnsafeCheckpoint, match=f"refused to load {ckpt}"):
-        run_transfer("finegrained_finetune_tiny", "none", work_dir=work, data_root=target, resume=True,
-                     cfg_options={"train.epochs": 1})
+        run_transfer(TransferRequest("finegrained_finetune_tiny", "none", work_dir=work, data_root=target, resume=True,
+                                     cfg_options={"train.epochs": 1}))
     assert not marker.exists() and not (work / "results.json").exists()
 
 
@@ -97,7 +98,7 @@ def test_a_backbone_and_a_t_sne_export_are_refused(tmp_path, marker):
     state = torchvision.models.resnet18().state_dict()
     backbone = poison(tmp_path / "export" / "backbone.pth", state, marker)
     with pytest.raises(ValueError, match=f"refused to load backbone checkpoint {backbone}: .*builtins.exec"):
-        run_transfer("fpn_tiny", str(backbone), arch="resnet18", dry_run=True)
+        run_transfer(TransferRequest("fpn_tiny", str(backbone), arch="resnet18", dry_run=True))
     with pytest.raises(ValueError, match=f"refused to load backbone checkpoint {backbone}"):
         load_feature_network(backbone)  # what tools/tsne.py and the report's figure load
     assert not marker.exists()

@@ -13,6 +13,7 @@ from pretrain.config import load_config
 from pretrain.trainer import train
 from transfer.build import build_run
 from transfer.data import DataError
+from transfer.request import TransferRequest
 from transfer.run import run_record, run_transfer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,15 +56,17 @@ def test_a_transfer_run_checks_its_work_dir_the_same_way(tmp_path):
     # a run stopped at its data check writes nothing, and nothing blocks the next attempt
     for _ in range(2):
         with pytest.raises(DataError):
-            run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options, data_root=tmp_path / "nowhere")
+            run_transfer(TransferRequest("pspnet_tiny", "none", work_dir=work, cfg_options=options,
+                                         data_root=tmp_path / "nowhere"))
     assert not work.exists()
     # a run that began with these options (its config recorded) and stopped after a checkpoint
-    spec = build_run("pspnet_tiny", "none", work_dir=work, cfg_options=options)
+    spec = build_run(TransferRequest("pspnet_tiny", "none", work_dir=work, cfg_options=options))
     claim_work_dir(work, run_record(spec), resume=False, overwrite=False)
     (work / "iter_1.pth").write_bytes(b"stands for the checkpoint of the stopped run")
     with pytest.raises(WorkDirInUse, match="already holds a run"):
-        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options)
+        run_transfer(TransferRequest("pspnet_tiny", "none", work_dir=work, cfg_options=options))
     with pytest.raises(WorkDirInUse, match=r"config.train_cfg.max_iters \(1 -> 2\)"):
-        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options={"train_cfg.max_iters": 2}, resume=True)
+        run_transfer(TransferRequest("pspnet_tiny", "none", work_dir=work, cfg_options={"train_cfg.max_iters": 2},
+                                     resume=True))
     with pytest.raises(WorkDirInUse, match=r"seed \(0 -> 1\)"):
-        run_transfer("pspnet_tiny", "none", work_dir=work, cfg_options=options, resume=True, seed=1)
+        run_transfer(TransferRequest("pspnet_tiny", "none", work_dir=work, cfg_options=options, resume=True, seed=1))

@@ -13,6 +13,7 @@ from common.results import validate_results
 from common.workdir import WorkDirInUse
 from pretrain.synthetic import write_shapes_folder
 from transfer.contract import BackboneContractError
+from transfer.request import TransferRequest
 from transfer.run import run_transfer
 from transfer.tasks import TASKS
 
@@ -37,7 +38,7 @@ def test_both_tasks_and_their_tiny_variants_use_the_torchvision_loop():
 
 
 def test_dry_run_checks_the_contract_without_data(export_r18):
-    summary = run_transfer("finegrained_finetune_tiny", str(export_r18), dry_run=True)
+    summary = run_transfer(TransferRequest("finegrained_finetune_tiny", str(export_r18), dry_run=True))
     assert summary["backbone_tensors_verified"] == 100 and summary["arch"] == "resnet18"
     assert summary["protocol"]["mode"] == "finetune" and summary["protocol"]["frozen_stages"] == -1
 
@@ -45,12 +46,12 @@ def test_dry_run_checks_the_contract_without_data(export_r18):
 def test_arch_mismatch_is_a_contract_error(tmp_path):
     export = make_export(tmp_path / "r34", "resnet34")
     with pytest.raises(BackboneContractError, match="resnet34 but task 'finegrained_linear_tiny' builds a resnet18"):
-        run_transfer("finegrained_linear_tiny", str(export), dry_run=True)
+        run_transfer(TransferRequest("finegrained_linear_tiny", str(export), dry_run=True))
 
 
 def test_linear_probe_keeps_the_backbone_and_writes_results(export_r18, target, tmp_path):
-    results = run_transfer("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "lin",
-                           data_root=target, cfg_options={"train.epochs": 3})
+    results = run_transfer(TransferRequest("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "lin",
+                                           data_root=target, cfg_options={"train.epochs": 3}))
     validate_results(results)
     assert results == json.loads((tmp_path / "lin" / "results.json").read_text())
     assert set(results["metrics"]) == {"top1", "top5"} and 0 <= results["metrics"]["top1"] <= 100
@@ -63,21 +64,24 @@ def test_linear_probe_keeps_the_backbone_and_writes_results(export_r18, target, 
 def test_fine_tuning_refuses_to_resume_with_another_config(target, tmp_path):
     # the fine-grained tasks claim their work dir like every other task (issue 22): a checkpoint
     # would train on with the old epochs while the outputs recorded the new ones
-    first = run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
-                         cfg_options={"train.epochs": 1, "train.milestones": [1]})
+    first = run_transfer(TransferRequest("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft",
+                                         data_root=target,
+                                         cfg_options={"train.epochs": 1, "train.milestones": [1]}))
     assert first["arm"] == "random_init" and first["pretrain"]["cost"] == 0.0
     with pytest.raises(WorkDirInUse, match=r"train.epochs \(1 -> 2\)"):
-        run_transfer("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
-                     cfg_options={"train.epochs": 2, "train.milestones": [1]}, resume=True)
+        run_transfer(TransferRequest("finegrained_finetune_tiny", "none", work_dir=tmp_path / "ft", data_root=target,
+                                     cfg_options={"train.epochs": 2, "train.milestones": [1]}, resume=True))
 
 
 def test_missing_split_is_an_error_naming_the_folder(export_r18, target, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(target / "train", broken / "train")
     with pytest.raises(FileNotFoundError, match=f"{broken / 'val'} not found"):
-        run_transfer("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "w", data_root=broken)
+        run_transfer(TransferRequest("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "w",
+                                     data_root=broken))
     with pytest.raises(KeyError, match=r"unknown key\(s\) \['train.warmup'\]"):
-        run_transfer("finegrained_linear_tiny", str(export_r18), dry_run=True, cfg_options={"train.warmup": 1})
+        run_transfer(TransferRequest("finegrained_linear_tiny", str(export_r18), dry_run=True,
+                                     cfg_options={"train.warmup": 1}))
 
 
 def test_the_optimizer_is_sgd_by_default_and_adam_on_request():

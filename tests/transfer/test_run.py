@@ -21,6 +21,7 @@ from common.vocab import FAMILY_METRICS, RESULTS_FILE
 from common.workdir import WorkDirInUse
 from transfer.build import build_run, protocol_of, recipe_hash
 from transfer.data import DataError
+from transfer.request import TransferRequest
 from transfer.run import run_transfer
 from transfer.tasks import TASKS
 
@@ -43,7 +44,7 @@ def run_log(work_dir: Path) -> str:
 @pytest.mark.parametrize("task", TINY_TASKS)
 def test_tiny_task_trains_tests_and_writes_results(task, export_r18, shared_data, tmp_path):
     work_dir = tmp_path / task
-    returned = run_transfer(task, export_r18, seed=1, work_dir=work_dir)
+    returned = run_transfer(TransferRequest(task, export_r18, seed=1, work_dir=work_dir))
     results = read_results(work_dir)
     assert results == json.loads(json.dumps(returned))
     assert results["task"] == task and results["arm"] == "iid" and results["seed"] == 1
@@ -70,9 +71,9 @@ def test_tiny_task_trains_tests_and_writes_results(task, export_r18, shared_data
 
 def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tmp_path):
     random_dir = tmp_path / "random"
-    run_transfer("pspnet_tiny", "none", seed=0, work_dir=random_dir)
+    run_transfer(TransferRequest("pspnet_tiny", "none", seed=0, work_dir=random_dir))
     random_init = read_results(random_dir)
-    pretrained = build_run("pspnet_tiny", export_r18, seed=0).cfg  # the other arm's config
+    pretrained = build_run(TransferRequest("pspnet_tiny", export_r18, seed=0)).cfg  # the other arm's config
     assert random_init["arm"] == "random_init" and random_init["backbone"] == "none"
     assert random_init["pretrain"]["cost"] == 0.0
     assert random_init["pretrain"]["arch"] == "resnet18"
@@ -86,8 +87,8 @@ def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tm
 def test_data_root_points_a_tiny_task_at_standard_layout_data(export_r18, coco2017_copy,
                                                               tmp_path):
     # how the pipeline runs the tiny tasks on generated data (transfer/synthetic.py)
-    run_transfer("simplebaseline_tiny", export_r18, work_dir=tmp_path / "run",
-                 data_root=coco2017_copy)
+    run_transfer(TransferRequest("simplebaseline_tiny", export_r18, work_dir=tmp_path / "run",
+                                 data_root=coco2017_copy))
     results = read_results(tmp_path / "run")
     assert set(FAMILY_METRICS["keypoints"]) <= set(results["metrics"])
     assert f"{coco2017_copy}/annotations/person_keypoints_val2017.json" in run_log(
@@ -96,14 +97,14 @@ def test_data_root_points_a_tiny_task_at_standard_layout_data(export_r18, coco20
 
 def test_missing_data_fails_before_the_runner(export_r18, tmp_path):
     with pytest.raises(DataError, match="nowhere/annotations/person_keypoints_train2017.json"):
-        run_transfer("simplebaseline_tiny", export_r18, work_dir=tmp_path / "run",
-                     data_root=tmp_path / "nowhere")
+        run_transfer(TransferRequest("simplebaseline_tiny", export_r18, work_dir=tmp_path / "run",
+                                     data_root=tmp_path / "nowhere"))
     assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("task", ["fpn", "mask_rcnn", "pspnet", "simplebaseline"])
 def test_paper_scale_dry_run_random_init(task, tmp_path):
-    summary = run_transfer(task, "none", work_dir=tmp_path / "run", dry_run=True)
+    summary = run_transfer(TransferRequest(task, "none", work_dir=tmp_path / "run", dry_run=True))
     assert summary["dry_run"] and summary["arm"] == "random_init"
     assert summary["backbone_tensors_verified"] == 0
     assert not (tmp_path / "run").exists()  # a dry run writes nothing
@@ -111,7 +112,7 @@ def test_paper_scale_dry_run_random_init(task, tmp_path):
 
 @pytest.mark.parametrize("task", ["fpn", "mask_rcnn", "pspnet"])
 def test_paper_scale_dry_run_from_a_resnet50_export(task, export_r50):
-    summary = run_transfer(task, export_r50, dry_run=True)
+    summary = run_transfer(TransferRequest(task, export_r50, dry_run=True))
     assert summary["arch"] == "resnet50" and summary["arm"] == "dar"
     assert summary["backbone_tensors_verified"] == 265  # every ResNet-50 weight and BN buffer
     assert summary["unexpected_checkpoint_keys"] == []
@@ -119,7 +120,7 @@ def test_paper_scale_dry_run_from_a_resnet50_export(task, export_r50):
 
 @pytest.mark.parametrize("task", ["simplebaseline", "simplebaseline_xiao"])
 def test_paper_scale_simplebaseline_dry_run_from_a_resnet101_export(task, export_r101):
-    summary = run_transfer(task, export_r101, dry_run=True)
+    summary = run_transfer(TransferRequest(task, export_r101, dry_run=True))
     assert summary["arch"] == "resnet101" and summary["backbone_tensors_verified"] == 520
 
 
@@ -172,12 +173,12 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint_with_its_own_config_only
                                                                                   tmp_path):
     keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True,
             "train_cfg.max_iters": 2}
-    run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options=keep)
+    run_transfer(TransferRequest("pspnet_tiny", export_r18, work_dir=tmp_path, cfg_options=keep))
     assert (tmp_path / "last_checkpoint").is_file()
     with pytest.raises(WorkDirInUse, match=r"train_cfg.max_iters \(2 -> 3\)"):
-        run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
-                     cfg_options={**keep, "train_cfg.max_iters": 3})
-    resumed = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True, cfg_options=keep)
+        run_transfer(TransferRequest("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True,
+                                     cfg_options={**keep, "train_cfg.max_iters": 3}))
+    resumed = run_transfer(TransferRequest("pspnet_tiny", export_r18, work_dir=tmp_path, resume=True, cfg_options=keep))
     log = max(tmp_path.glob("*/*.log"), key=lambda p: p.stat().st_mtime).read_text()  # the resumed run's
     assert "resumed at iteration 2" in log  # the contract hook saw the resumed weights
     assert "Iter(train) [1/2]" not in log
@@ -218,24 +219,25 @@ def test_cli_resume_continues_a_killed_run_from_any_directory(export_r18, shared
 def test_a_batch_other_than_the_recipe_s_is_noted_or_scaled(export_r18, shared_data, tmp_path):
     # pspnet_tiny's recipe: lr for 4 crops per step. 8 crops per step: noted, or the lr doubled.
     eight = {"train_dataloader.batch_size": 8, "train_cfg.max_iters": 1}
-    noted = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "noted", cfg_options=eight)
+    noted = run_transfer(TransferRequest("pspnet_tiny", export_r18, work_dir=tmp_path / "noted", cfg_options=eight))
     assert noted["protocol"]["effective_batch_size"] == 8 and noted["protocol"]["reference_batch_size"] == 4
     assert not noted["protocol"]["lr_scaled"] and "differs from the recipe's 4" in " ".join(noted["notes"])
-    scaled = run_transfer("pspnet_tiny", export_r18, work_dir=tmp_path / "scaled", cfg_options=eight,
-                          auto_scale_lr=True)
+    scaled = run_transfer(TransferRequest("pspnet_tiny", export_r18, work_dir=tmp_path / "scaled", cfg_options=eight,
+                                          auto_scale_lr=True))
     assert scaled["protocol"]["lr_scaled"] and "notes" not in scaled
     assert "Scaling the original LR by 2.0" in run_log(tmp_path / "scaled")
 
 
 def test_a_gn_task_dry_run_at_6x_and_a_bn_export_refused(export_r18, tmp_path):
-    summary = run_transfer("mask_rcnn_gn_tiny", "none", work_dir=tmp_path / "run", dry_run=True, schedule="6x")
+    summary = run_transfer(TransferRequest("mask_rcnn_gn_tiny", "none", work_dir=tmp_path / "run", dry_run=True,
+                                           schedule="6x"))
     assert summary["schedule"] == "6x: 54 iterations, lr x0.1 at 48, 52 (1x: 9, at 6, 8)"
     assert summary["protocol"]["max_iters"] == 54 and summary["protocol"]["schedule"] == "6x"
     assert not (tmp_path / "run").exists()  # a dry run writes nothing
     with pytest.raises(ValueError, match="pretrained with BatchNorm but task 'mask_rcnn_gn_tiny' builds GroupNorm"):
-        run_transfer("mask_rcnn_gn_tiny", export_r18, dry_run=True)
+        run_transfer(TransferRequest("mask_rcnn_gn_tiny", export_r18, dry_run=True))
     with pytest.raises(ValueError, match="'pspnet_tiny' .semantic_segmentation. has no detection schedule"):
-        run_transfer("pspnet_tiny", "none", dry_run=True, schedule="3x")
+        run_transfer(TransferRequest("pspnet_tiny", "none", dry_run=True, schedule="3x"))
 
 
 def test_amp_transfer_trains_in_bfloat16_on_the_cpu_and_records_it(export_r18, shared_data, tmp_path):
@@ -247,15 +249,15 @@ def test_amp_transfer_trains_in_bfloat16_on_the_cpu_and_records_it(export_r18, s
     assert results["protocol"]["amp"] == "bfloat16"
     assert set(results["metrics"]) == {"aAcc", "mIoU", "mAcc"}
     assert "type='CpuAmpOptimWrapper'" in run_log(work_dir)  # the config the Runner built
-    plain = build_run("pspnet_tiny", export_r18, work_dir=tmp_path / "fp32")
+    plain = build_run(TransferRequest("pspnet_tiny", export_r18, work_dir=tmp_path / "fp32"))
     assert protocol_of(plain.cfg)["amp"] is None
 
 
 def test_amp_on_the_cpu_refuses_tasks_whose_ops_have_no_bfloat16_kernels(export_r18):
     with pytest.raises(ValueError, match="--amp on the CPU .* 'fpn_tiny': mmcv's CPU kernels of nms"):
-        build_run("fpn_tiny", export_r18, amp=True)
+        build_run(TransferRequest("fpn_tiny", export_r18, amp=True))
     with pytest.raises(ValueError, match="'simplebaseline_tiny': mmpose's heatmap accuracy"):
-        build_run("simplebaseline_tiny", export_r18, amp=True)
+        build_run(TransferRequest("simplebaseline_tiny", export_r18, amp=True))
 
 
 def test_a_diverging_run_stops_at_its_first_nan_loss_naming_the_iteration(shared_data, tmp_path):
@@ -264,5 +266,5 @@ def test_a_diverging_run_stops_at_its_first_nan_loss_naming_the_iteration(shared
     diverge = {"optim_wrapper.optimizer.lr": 1e4, "optim_wrapper.clip_grad": None, "train_cfg.max_iters": 8,
                "param_scheduler": []}
     with pytest.raises(FloatingPointError, match=r"task fpn_tiny: non-finite training loss .* at iteration \d"):
-        run_transfer("fpn_tiny", "none", work_dir=tmp_path / "run", cfg_options=diverge)
+        run_transfer(TransferRequest("fpn_tiny", "none", work_dir=tmp_path / "run", cfg_options=diverge))
     assert not (tmp_path / "run" / RESULTS_FILE).exists()

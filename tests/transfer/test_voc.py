@@ -16,6 +16,7 @@ from common.results import validate_results
 from common.shapes import CLASSES
 from common.vocab import RESULTS_FILE
 from transfer.data import DataError
+from transfer.request import TransferRequest
 from transfer.run import run_transfer
 from transfer.synthetic import make_voc_scenes
 
@@ -47,17 +48,17 @@ def test_voc_scenes_have_the_vocdevkit_layout(voc_scenes):
 
 
 def test_c4_dry_run_loads_res5_from_the_export_s_layer4(export_r18, export_r50, voc_scenes):
-    tiny = run_transfer("faster_rcnn_c4_voc_tiny", export_r18, data_root=voc_scenes, dry_run=True)
+    tiny = run_transfer(TransferRequest("faster_rcnn_c4_voc_tiny", export_r18, data_root=voc_scenes, dry_run=True))
     # all 100 tensors of the ResNet-18 export: conv1..layer3 into the backbone, layer4 into res5
     assert tiny["backbone_tensors_verified"] == 100 and tiny["unexpected_checkpoint_keys"] == []
-    paper = run_transfer("faster_rcnn_c4_voc", export_r50, dry_run=True)
+    paper = run_transfer(TransferRequest("faster_rcnn_c4_voc", export_r50, dry_run=True))
     assert paper["backbone_tensors_verified"] == 265 and paper["unexpected_checkpoint_keys"] == []
-    scratch = run_transfer("faster_rcnn_c4_voc", "none", dry_run=True)
+    scratch = run_transfer(TransferRequest("faster_rcnn_c4_voc", "none", dry_run=True))
     assert scratch["backbone_tensors_verified"] == 0
 
 
 def test_psanet_paper_scale_dry_run(export_r50):
-    summary = run_transfer("psanet_voc", export_r50, dry_run=True)
+    summary = run_transfer(TransferRequest("psanet_voc", export_r50, dry_run=True))
     assert summary["model"] == "EncoderDecoder" and summary["backbone_tensors_verified"] == 265
 
 
@@ -69,7 +70,8 @@ def test_a_missing_annotation_is_named_before_the_runner(export_r18, voc_scenes,
     stem = (broken / "VOC2007" / "ImageSets" / "Main" / "test.txt").read_text().split()[0]
     (broken / "VOC2007" / "Annotations" / f"{stem}.xml").unlink()
     with pytest.raises(DataError, match=f"lack .*Annotations/<id>.xml, e.g. {stem}.xml"):
-        run_transfer("faster_rcnn_c4_voc_tiny", export_r18, data_root=broken, work_dir=tmp_path / "run")
+        run_transfer(TransferRequest("faster_rcnn_c4_voc_tiny", export_r18, data_root=broken,
+                                     work_dir=tmp_path / "run"))
 
 
 @pytest.mark.e2e
@@ -78,7 +80,7 @@ def test_a_missing_annotation_is_named_before_the_runner(export_r18, voc_scenes,
            "VOC's); psanet_voc_tiny does not train yet"))])
 def test_tiny_voc_task_trains_and_writes_the_voc_metrics(task, export_r18, voc_scenes, tmp_path):
     torch.set_num_threads(1)
-    returned = run_transfer(task, export_r18, data_root=voc_scenes, work_dir=tmp_path / task)
+    returned = run_transfer(TransferRequest(task, export_r18, data_root=voc_scenes, work_dir=tmp_path / task))
     results = json.loads((tmp_path / task / RESULTS_FILE).read_text())
     validate_results(results)
     assert results == json.loads(json.dumps(returned))

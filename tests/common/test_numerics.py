@@ -29,6 +29,7 @@ def test_too_late_is_an_error_not_a_silent_no_op(monkeypatch):
 
 
 @pytest.mark.skipif("avx2" not in Path("/proc/cpuinfo").read_text(), reason="the cap needs an AVX2 CPU")
+@pytest.mark.e2e
 def test_a_tool_started_with_the_request_runs_torch_on_avx2_kernels(tmp_path):
     probe = tmp_path / "probe.py"  # a tool's first lines, then what torch chose
     probe.write_text(f"import sys; sys.path.insert(0, {str(REPO / 'tools')!r})\nimport _bootstrap\n"

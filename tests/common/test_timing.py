@@ -56,6 +56,7 @@ class _Net(BaseModel):
 
 
 @pytest.mark.parametrize("loop", ["epoch", "iter"])
+@pytest.mark.e2e
 def test_the_loop_timer_splits_a_real_runner(tmp_path, loop):
     loader = dict(dataset=_Slow(), sampler=dict(type="DefaultSampler", shuffle=False), batch_size=4,
                   collate_fn=dict(type="default_collate"))

@@ -157,6 +157,7 @@ def test_cli_end_to_end(tmp_path, fmt, prefix):
         assert proc.stdout.isascii()
 
 
+@pytest.mark.e2e
 def test_cli_out_file_and_plots(tmp_path):
     make_demo(tmp_path / "runs")
     proc = run_cli(tmp_path / "runs", "--out", tmp_path / "tables.md", "--plots", tmp_path / "fig")

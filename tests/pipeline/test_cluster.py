@@ -53,6 +53,7 @@ def two_cells(tmp_path):
     return path
 
 
+@pytest.mark.e2e
 def test_the_local_executor_runs_the_cells_as_jobs_with_the_in_process_results(two_cells, shared_data, tmp_path):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -87,6 +88,7 @@ def test_the_local_executor_runs_the_cells_as_jobs_with_the_in_process_results(t
     assert f"done        pretrain/iid/seed0  [local job {job_id}: FINISHED]" in status_table(jobs, job_column(jobs))
 
 
+@pytest.mark.e2e
 def test_slurm_dry_run_prints_the_sbatch_parameters_of_every_cell(two_cells, tmp_path):
     out = _pipeline(two_cells, "--executor", "slurm", "--dry-run", "--runs-root", tmp_path, "--nodes", "2",
                     timeout=120)
@@ -161,6 +163,7 @@ def test_a_lock_left_on_another_node_by_an_ended_job_is_removed(two_cells, tmp_p
     assert not release_lock_of_ended_job(plan, cell, lines.append)
 
 
+@pytest.mark.e2e
 def test_a_failed_job_keeps_its_cell_s_error_and_its_transfer_cell_is_not_submitted(tmp_path):
     experiment = tmp_path / "failing.py"
     cifar = REPO / "configs" / "pretrain" / "resnet110_cifar10_300e_iid.py"  # its data is not there

@@ -32,6 +32,7 @@ def finished(tmp_path_factory):
     return plan, final, lines
 
 
+@pytest.mark.e2e
 def test_the_plan_selects_pretrains_and_transfers_per_target(finished):
     plan, final, lines = finished
     assert [c.name for c in plan.selection] == ["selection/warm_shapes/random_0.25",

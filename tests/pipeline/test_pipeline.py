@@ -55,6 +55,7 @@ def finished(tmp_path_factory):
     return plan, final, lines, report
 
 
+@pytest.mark.e2e
 def test_every_cell_of_the_small_demo_finishes(finished):
     plan, final, lines, _ = finished
     assert len(plan.pretrain) == 2 and len(plan.transfer) == 12
@@ -114,6 +115,7 @@ def test_a_changed_config_reruns_only_its_cells(finished):
         f"transfer/pspnet_tiny/{arm}/seed0" for arm in ("iid", "dar", "random_init")}
 
 
+@pytest.mark.e2e
 def test_a_failed_cell_keeps_its_error_and_does_not_stop_the_others(tmp_path):
     experiment = tmp_path / "failing.py"
     experiment.write_text(
@@ -140,6 +142,7 @@ def test_experiment_config_errors_name_the_key(tmp_path):
         load_experiment(str(tmp_path / "missing.py"))
 
 
+@pytest.mark.e2e
 def test_cli_dry_run_and_status_print_every_cell(tmp_path):
     for flag in ("--dry-run", "--status"):
         out = subprocess.run([sys.executable, str(REPO / "tools" / "pipeline.py"), DEMO, flag,
@@ -176,6 +179,7 @@ def write_controls_experiment(path: Path, tasks: str = "dict()") -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_controls_are_planned_at_the_arm_s_cost_through_every_task(tmp_path):
     experiment = write_controls_experiment(tmp_path / "controls.py", "dict(pspnet_tiny=dict(), fpn_tiny=dict())")
     plan = make_plan(load_experiment(str(experiment)), tmp_path)
@@ -197,6 +201,7 @@ def test_controls_are_planned_at_the_arm_s_cost_through_every_task(tmp_path):
     assert "pretrain/dar-random_drop/seed0" in dry.stdout
 
 
+@pytest.mark.e2e
 def test_an_arm_with_controls_is_compared_with_them_at_equal_cost(tmp_path):
     plan = make_plan(load_experiment(str(write_controls_experiment(tmp_path / "controls.py"))), tmp_path)
     final = run_plan(plan, log=lambda line: None)
@@ -212,6 +217,7 @@ def test_an_arm_with_controls_is_compared_with_them_at_equal_cost(tmp_path):
     assert len(control_rows) == 2 and all(v.n == 2 for r in control_rows for v in r.values)  # paired, with intervals
 
 
+@pytest.mark.e2e
 def test_the_budgeted_cifar_experiment_plans_every_method_at_every_budget(tmp_path):
     experiment = str(REPO / "configs" / "experiments" / "budgeted_cifar.py")
     plan = make_plan(load_experiment(experiment), tmp_path)
@@ -238,6 +244,7 @@ def test_the_budgeted_cifar_experiment_plans_every_method_at_every_budget(tmp_pa
         assert name in dry.stdout
 
 
+@pytest.mark.e2e
 def test_a_tiny_budgeted_experiment_gathers_methods_by_budgets(tmp_path):
     presets = REPO / "configs" / "pretrain"
     experiment = tmp_path / "budgeted.py"

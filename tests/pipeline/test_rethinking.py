@@ -29,6 +29,7 @@ FAST = {
 }
 
 
+@pytest.mark.e2e
 def test_a_gn_pretrained_backbone_fine_tunes_in_mask_rcnn_gn_at_two_schedules(tmp_path):
     cfg = load_experiment(str(EXPERIMENTS / "rethinking_scratch_tiny.py"), FAST)
     cfg.demo_data = None  # the real COCO sample in ../shared/data, the tiny config's default
@@ -53,6 +54,7 @@ def test_a_gn_pretrained_backbone_fine_tunes_in_mask_rcnn_gn_at_two_schedules(tm
     assert "| Mask R-CNN (GN) (tiny) 2x | R-18 (i.i.d.) |" in text
 
 
+@pytest.mark.e2e
 def test_the_dry_runs_print_the_scaled_iterations_of_1x_3x_6x(tmp_path):
     tiny = make_plan(load_experiment(str(EXPERIMENTS / "rethinking_scratch_tiny.py")), tmp_path)
     lines = {c.name: schedule_text(c) for c in tiny.transfer}

@@ -47,6 +47,7 @@ def test_an_export_of_another_arch_is_refused(tmp_path):
         load_feature_network(path)
 
 
+@pytest.mark.e2e
 def test_tsne_tool_draws_one_panel_per_export(tmp_path):
     a, b = export(tmp_path / "iid"), export(tmp_path / "dar", arm="dar")
     out = tmp_path / "tsne.png"

@@ -193,6 +193,7 @@ class LossDriven(Method):
         return None
 
 
+@pytest.mark.e2e
 def test_a_method_without_a_plan_says_its_cost_comes_after_the_run(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="only known after it"):
         Budget.control_for({"name": "loss_driven"}, LossDriven(None, 10))
@@ -337,6 +338,7 @@ def test_augment_settings_are_checked():
         augment_settings({"augment": {"randaugment": {"num_ops": 2, "magnitdue": 4}}})
 
 
+@pytest.mark.e2e
 def test_schedule_tool_prints_dar_s_plan_for_random_drop_and_the_budget_for_budget():
     def plan_of(preset):
         out = subprocess.run([sys.executable, str(REPO / "tools" / "schedule.py"),

@@ -109,6 +109,7 @@ def test_knn_monitor_leaves_each_image_out():
     assert knn_leave_one_out(features, torch.tensor([0, 1, 0, 1]), k=1) == 0.0
 
 
+@pytest.mark.e2e
 def test_tiny_moco_trains_and_exports_the_query_backbone_in_torchvision_layout(tmp_path):
     meta = train(moco_cfg(), str(tmp_path))
     state, saved = load_backbone(tmp_path / "export")
@@ -141,6 +142,7 @@ class Interrupt(Hook):
             raise KeyboardInterrupt(f"stopped after epoch {self.stop}")
 
 
+@pytest.mark.e2e
 def test_dar_drops_by_infonce_and_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
     full = train(moco_cfg(**FAST_DAR), str(tmp_path / "full"))
     assert [r["trained"] for r in full["history"]] == [64, 64, 48]  # drop after epoch 2 (warm-up 1, interval 1)

@@ -24,6 +24,7 @@ def test_forward_backward(arch, size):
 
 
 @pytest.mark.parametrize("arch", ["resnet50", "resnet101", "resnet152", "densenet121", "densenet169"])
+@pytest.mark.e2e
 def test_imagenet_archs_are_torchvision_models(arch):
     ours = build_network(arch, 1000).state_dict()
     reference = getattr(torchvision.models, arch)().state_dict()

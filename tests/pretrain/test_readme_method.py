@@ -43,6 +43,7 @@ def test_the_readme_method_is_complete_in_at_most_40_lines():
     assert len(readme_method().strip().splitlines()) <= 40
 
 
+@pytest.mark.e2e
 def test_schedule_tool_prints_its_plan(method_dir):
     _, config = method_dir
     out = subprocess.run([sys.executable, str(REPO / "tools" / "schedule.py"), str(config), "--json"],

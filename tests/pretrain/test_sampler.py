@@ -54,6 +54,7 @@ def test_bad_subset_is_rejected():
         s.set_subset([])
 
 
+@pytest.mark.e2e
 def test_two_ranks_reduce_losses_and_derive_the_identical_subset(tmp_path, free_port):
     worker = Path(__file__).with_name("dist_loss_table_worker.py")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",

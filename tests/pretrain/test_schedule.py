@@ -110,6 +110,7 @@ def test_cost_matched_presets_cost_what_the_paper_reports(preset, cost):
     assert plan.cost == pytest.approx(cost, abs=0.005)
 
 
+@pytest.mark.e2e
 def test_schedule_tool_solves_for_a_target_cost():
     out = subprocess.run([sys.executable, str(REPO / "tools" / "schedule.py"),
                           str(REPO / "configs" / "pretrain" / "resnet50_imagenet_120e_dar.py"),

@@ -82,6 +82,7 @@ def target(tmp_path_factory):
     return root
 
 
+@pytest.mark.e2e
 def test_every_method_selects_on_generated_data_and_the_subset_file_round_trips(target, tmp_path):
     torch.set_num_threads(1)
     cfg = load_config(SOURCE, SMALL_SOURCE)
@@ -113,6 +114,7 @@ def test_every_method_selects_on_generated_data_and_the_subset_file_round_trips(
         read_subset(broken)
 
 
+@pytest.mark.e2e
 def test_select_subset_tool_answers_help_and_writes_the_file(target, tmp_path):
     tool = str(REPO / "tools" / "select_subset.py")
     help_text = subprocess.run([sys.executable, tool, "--help"], capture_output=True, text=True, check=True).stdout

@@ -43,6 +43,7 @@ def tiny_cfg(arm="iid", **extra):
 
 
 @pytest.mark.parametrize("arm", ARMS)
+@pytest.mark.e2e
 def test_every_tiny_preset_trains_and_exports_its_measured_cost(arm, tmp_path):
     cfg = tiny_cfg(arm)
     meta = train(cfg, str(tmp_path))
@@ -99,6 +100,7 @@ def test_linear_schedule_trains_its_last_iteration_above_zero_and_ends_at_zero_a
     assert record.after == 0.0
 
 
+@pytest.mark.e2e
 def test_an_in_batch_method_with_mixing_resumes_to_the_same_weights(tmp_path):
     options = {"augment": {"mix": "mixup", "randaugment": {"num_ops": 2, "magnitude": 4}}, "arm.budget": 0.75}
     full = train(tiny_cfg("selective_backprop", **options), str(tmp_path / "full"))
@@ -115,6 +117,7 @@ def test_an_in_batch_method_with_mixing_resumes_to_the_same_weights(tmp_path):
     assert all(torch.equal(got[k], v) for k, v in ref.items())
 
 
+@pytest.mark.e2e
 def test_budget_run_compresses_the_lr_schedule_into_its_epochs(tmp_path):
     runner = build_runner(tiny_cfg("budget", **{"train.milestones": [2], "train.warmup_epochs": 0}), str(tmp_path))
     runner.train()
@@ -135,6 +138,7 @@ class Interrupt(Hook):
             raise KeyboardInterrupt(f"stopped after epoch {self.stop}")
 
 
+@pytest.mark.e2e
 def test_resume_after_any_epoch_reproduces_the_uninterrupted_run(tmp_path):
     full = train(tiny_cfg("dar"), str(tmp_path / "full"))
     ref = torch.load(tmp_path / "full" / "epoch_4.pth", weights_only=False)
@@ -154,6 +158,7 @@ def test_resume_after_any_epoch_reproduces_the_uninterrupted_run(tmp_path):
             assert torch.equal(got["state_dict"][key], value), f"stopped after epoch {stop}: {key} differs"
 
 
+@pytest.mark.e2e
 def test_export_from_any_checkpoint(tmp_path):
     train(tiny_cfg("dar"), str(tmp_path))
     path = export_checkpoint(str(tmp_path / "epoch_3.pth"), str(tmp_path / "e3"))
@@ -178,6 +183,7 @@ def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(tmp_
     assert not (tmp_path / "export").exists()
 
 
+@pytest.mark.e2e
 def test_two_process_ddp_run_counts_forwards_over_both_ranks(tmp_path, free_port):
     """torchrun, 2 CPU processes on gloo, through tools/pretrain.py and mmengine's DDP wrapper."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
@@ -204,6 +210,7 @@ def test_the_global_batch_is_split_over_the_processes():
         per_process_batch(256, 3)
 
 
+@pytest.mark.e2e
 def test_a_groupnorm_run_records_its_norm_in_the_export(tmp_path):
     cfg = load_config(str(REPO / "configs/pretrain/resnet18_shapes_tiny_iid_gn.py"),
                       {**FAST, "arch": "resnet18", "train.epochs": 1, "val_interval": 1})
@@ -232,6 +239,7 @@ class RecordDtypes(Hook):
         self.losses.add(loss._record.losses.dtype)
 
 
+@pytest.mark.e2e
 def test_a_bf16_cpu_run_autocasts_the_network_and_ranks_float32_losses(tmp_path):
     runner = build_runner(tiny_cfg("dar", **{"train.amp": True}), str(tmp_path))
     dtypes = RecordDtypes()

@@ -54,6 +54,7 @@ def test_a_training_checkpoint_as_backbone_points_to_the_export_tool(finished_ru
         build_run(TransferRequest("pspnet_tiny", str(finished_run / "epoch_1.pth"), arch="resnet18"))
 
 
+@pytest.mark.e2e
 def test_a_truncated_checkpoint_given_to_export_is_one_sentence_naming_it(finished_run, tmp_path):
     broken = tmp_path / "epoch_1.pth"
     broken.write_bytes((finished_run / "epoch_1.pth").read_bytes()[:5000])

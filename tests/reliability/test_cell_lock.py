@@ -109,6 +109,7 @@ def test_release_removes_only_our_own_lock(tmp_path):
     assert json.loads((tmp_path / LOCK_FILE).read_text()) == other
 
 
+@pytest.mark.e2e
 def test_of_processes_started_together_exactly_one_gets_the_lock(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "3"], stdout=subprocess.PIPE,
                               text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -135,6 +136,7 @@ def test_status_tells_running_from_interrupted(tmp_path):
     assert "interrupted" in status_table(plan)
 
 
+@pytest.mark.e2e
 def test_two_pipelines_started_together_both_succeed_and_share_the_cells(tmp_path):
     experiment = tmp_path / "two.py"
     experiment.write_text(

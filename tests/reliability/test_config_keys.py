@@ -55,6 +55,7 @@ def test_transfer_overrides_that_a_section_takes_are_accepted():
     assert cfg.model.backbone.norm_cfg.eps == 1e-3 and cfg.train_cfg.max_iters == 2
 
 
+@pytest.mark.e2e
 def test_the_transfer_cli_says_it_in_one_sentence(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "transfer.py"), "--task", "pspnet_tiny", "--backbone",
                            "none", "--dry-run", "--cfg-options", "train.max_iters=2"],

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +47,7 @@ def weights(path: Path) -> dict:
     return state.get("state_dict", state)
 
 
+@pytest.mark.e2e
 def test_a_run_killed_anywhere_resumes_to_bit_identical_weights(tmp_path):
     reference = start(tmp_path / "reference")
     wait_for_training(reference)

@@ -52,6 +52,7 @@ def marker(tmp_path) -> Path:
     return tmp_path / "marker"
 
 
+@pytest.mark.e2e
 def test_tools_export_refuses_it_in_one_line(tmp_path, marker):
     ckpt = poison(tmp_path / "epoch_1.pth", {"state_dict": {"net.w": torch.zeros(1)}, "sampling": {}}, marker)
     with pytest.raises(UnsafeCheckpoint, match=f"refused to load {ckpt}: its pickle names builtins.exec"):

@@ -41,6 +41,7 @@ def test_a_finished_pretraining_is_neither_overwritten_nor_resumed_with_another_
     assert meta["epochs"] == 1 and json.loads((tmp_path / "config.json").read_text())["train"]["lr"] == 0.5
 
 
+@pytest.mark.e2e
 def test_the_cli_refuses_in_one_sentence(tmp_path):
     claim_work_dir(tmp_path, {"arch": "resnet10"}, resume=False, overwrite=False)
     (tmp_path / "epoch_1.pth").write_bytes(b"stands for the checkpoint of the run that was here")

@@ -49,6 +49,7 @@ def test_arch_mismatch_is_a_contract_error(tmp_path):
         run_transfer(TransferRequest("finegrained_linear_tiny", str(export), dry_run=True))
 
 
+@pytest.mark.e2e
 def test_linear_probe_keeps_the_backbone_and_writes_results(export_r18, target, tmp_path):
     results = run_transfer(TransferRequest("finegrained_linear_tiny", str(export_r18), work_dir=tmp_path / "lin",
                                            data_root=target, cfg_options={"train.epochs": 3}))
@@ -61,6 +62,7 @@ def test_linear_probe_keeps_the_backbone_and_writes_results(export_r18, target, 
     assert "verified unchanged" in results["notes"][0]
 
 
+@pytest.mark.e2e
 def test_fine_tuning_refuses_to_resume_with_another_config(target, tmp_path):
     # the fine-grained tasks claim their work dir like every other task (issue 22): a checkpoint
     # would train on with the old epochs while the outputs recorded the new ones

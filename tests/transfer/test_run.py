@@ -42,6 +42,7 @@ def run_log(work_dir: Path) -> str:
 # The four tasks run one after another in this one process (mmdet, mmseg, mmpose registries
 # and mmengine's global logger/visualizer instances must not leak between runs).
 @pytest.mark.parametrize("task", TINY_TASKS)
+@pytest.mark.e2e
 def test_tiny_task_trains_tests_and_writes_results(task, export_r18, shared_data, tmp_path):
     work_dir = tmp_path / task
     returned = run_transfer(TransferRequest(task, export_r18, seed=1, work_dir=work_dir))
@@ -69,6 +70,7 @@ def test_tiny_task_trains_tests_and_writes_results(task, export_r18, shared_data
     assert "Iter(train) [4/4]" in log
 
 
+@pytest.mark.e2e
 def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tmp_path):
     random_dir = tmp_path / "random"
     run_transfer(TransferRequest("pspnet_tiny", "none", seed=0, work_dir=random_dir))
@@ -84,6 +86,7 @@ def test_random_init_arm_runs_with_the_same_protocol(export_r18, shared_data, tm
     assert "backbone contract" not in run_log(random_dir)
 
 
+@pytest.mark.e2e
 def test_data_root_points_a_tiny_task_at_standard_layout_data(export_r18, coco2017_copy,
                                                               tmp_path):
     # how the pipeline runs the tiny tasks on generated data (transfer/synthetic.py)
@@ -103,6 +106,7 @@ def test_missing_data_fails_before_the_runner(export_r18, tmp_path):
 
 
 @pytest.mark.parametrize("task", ["fpn", "mask_rcnn", "pspnet", "simplebaseline"])
+@pytest.mark.e2e
 def test_paper_scale_dry_run_random_init(task, tmp_path):
     summary = run_transfer(TransferRequest(task, "none", work_dir=tmp_path / "run", dry_run=True))
     assert summary["dry_run"] and summary["arm"] == "random_init"
@@ -111,6 +115,7 @@ def test_paper_scale_dry_run_random_init(task, tmp_path):
 
 
 @pytest.mark.parametrize("task", ["fpn", "mask_rcnn", "pspnet"])
+@pytest.mark.e2e
 def test_paper_scale_dry_run_from_a_resnet50_export(task, export_r50):
     summary = run_transfer(TransferRequest(task, export_r50, dry_run=True))
     assert summary["arch"] == "resnet50" and summary["arm"] == "dar"
@@ -119,6 +124,7 @@ def test_paper_scale_dry_run_from_a_resnet50_export(task, export_r50):
 
 
 @pytest.mark.parametrize("task", ["simplebaseline", "simplebaseline_xiao"])
+@pytest.mark.e2e
 def test_paper_scale_simplebaseline_dry_run_from_a_resnet101_export(task, export_r101):
     summary = run_transfer(TransferRequest(task, export_r101, dry_run=True))
     assert summary["arch"] == "resnet101" and summary["backbone_tensors_verified"] == 520
@@ -130,6 +136,7 @@ def _cli(*args: str, timeout: int = 300, cwd: Path = REPO_ROOT) -> subprocess.Co
                           capture_output=True, timeout=timeout)
 
 
+@pytest.mark.e2e
 def test_cli_list_and_dry_run_from_any_directory(export_r18, tmp_path):
     listing = _cli(str(REPO_ROOT / "tools" / "transfer.py"), "--list", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
@@ -151,6 +158,7 @@ def test_cli_list_and_dry_run_from_any_directory(export_r18, tmp_path):
     assert bad.returncode != 0 and "resnet18 but task 'fpn' builds a resnet50" in bad.stderr
 
 
+@pytest.mark.e2e
 def test_two_process_cpu_run_with_torchrun(export_r18, shared_data, tmp_path):
     work_dir = tmp_path / "ddp"
     proc = _cli("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
@@ -169,6 +177,7 @@ def test_slurm_on_cpu_is_refused_clearly():
         init_cpu_process_group("slurm")
 
 
+@pytest.mark.e2e
 def test_a_stopped_run_resumes_from_its_last_checkpoint_with_its_own_config_only(export_r18, shared_data,
                                                                                   tmp_path):
     keep = {"default_hooks.checkpoint.interval": 1, "default_hooks.checkpoint.save_last": True,
@@ -185,6 +194,7 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint_with_its_own_config_only
     validate_results(resumed)
 
 
+@pytest.mark.e2e
 def test_cli_resume_continues_a_killed_run_from_any_directory(export_r18, shared_data, tmp_path):
     """tools/transfer.py --resume, started from another directory: a run killed (SIGKILL) after
     its first checkpoint continues from it and finishes, without redoing the first iterations."""
@@ -216,6 +226,7 @@ def test_cli_resume_continues_a_killed_run_from_any_directory(export_r18, shared
     validate_results(read_results(work_dir))
 
 
+@pytest.mark.e2e
 def test_a_batch_other_than_the_recipe_s_is_noted_or_scaled(export_r18, shared_data, tmp_path):
     # pspnet_tiny's recipe: lr for 4 crops per step. 8 crops per step: noted, or the lr doubled.
     eight = {"train_dataloader.batch_size": 8, "train_cfg.max_iters": 1}
@@ -240,6 +251,7 @@ def test_a_gn_task_dry_run_at_6x_and_a_bn_export_refused(export_r18, tmp_path):
         run_transfer(TransferRequest("pspnet_tiny", "none", dry_run=True, schedule="3x"))
 
 
+@pytest.mark.e2e
 def test_amp_transfer_trains_in_bfloat16_on_the_cpu_and_records_it(export_r18, shared_data, tmp_path):
     work_dir = tmp_path / "run"
     done = _cli("tools/transfer.py", "--task", "pspnet_tiny", "--backbone", str(export_r18),
@@ -260,6 +272,7 @@ def test_amp_on_the_cpu_refuses_tasks_whose_ops_have_no_bfloat16_kernels(export_
         build_run(TransferRequest("simplebaseline_tiny", export_r18, amp=True))
 
 
+@pytest.mark.e2e
 def test_a_diverging_run_stops_at_its_first_nan_loss_naming_the_iteration(shared_data, tmp_path):
     # lr 1e4 and no clipping: the detector's loss is non-finite within a few steps. Without the
     # check mmdet trains on, tests a poisoned model and records AP 0 as if it were a result.

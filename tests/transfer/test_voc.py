@@ -47,6 +47,7 @@ def test_voc_scenes_have_the_vocdevkit_layout(voc_scenes):
         assert set(np.unique(mask)) <= {0, *(CLASSES.index(n) + 1 for n in names)}
 
 
+@pytest.mark.e2e
 def test_c4_dry_run_loads_res5_from_the_export_s_layer4(export_r18, export_r50, voc_scenes):
     tiny = run_transfer(TransferRequest("faster_rcnn_c4_voc_tiny", export_r18, data_root=voc_scenes, dry_run=True))
     # all 100 tensors of the ResNet-18 export: conv1..layer3 into the backbone, layer4 into res5

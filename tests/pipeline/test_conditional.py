@@ -45,6 +45,7 @@ def test_the_plan_selects_pretrains_and_transfers_per_target(finished):
     assert set(final.values()) == {DONE}, "\n".join(lines)
 
 
+@pytest.mark.e2e  # its module fixture runs the pipeline
 def test_the_export_carries_the_subset_and_the_selection_cost(finished):
     plan, _, _ = finished
     meta = json.loads((plan.pretrain[1].export_dir / "backbone.json").read_text())
@@ -58,6 +59,7 @@ def test_the_export_carries_the_subset_and_the_selection_cost(finished):
     assert random_meta["selection_cost"]["forwards"] == 0 and random_meta["total_cost"] == pytest.approx(0.25)
 
 
+@pytest.mark.e2e  # its module fixture runs the pipeline
 def test_a_conditional_method_beats_random_at_the_same_fraction(finished, capsys):
     plan, _, _ = finished
     tables, _ = gather_tables(plan.root)

@@ -67,6 +67,7 @@ def test_every_cell_of_the_small_demo_finishes(finished):
         assert results["pretrain"]["cost"] == pytest.approx(expected_cost, abs=0.01)
 
 
+@pytest.mark.e2e  # its module fixture runs the pipeline
 def test_report_has_the_four_tables_and_the_random_init_comparison(finished):
     plan, _, _, report = finished
     text = report.read_text()
@@ -78,6 +79,7 @@ def test_report_has_the_four_tables_and_the_random_init_comparison(finished):
     assert list(report.parent.glob("*.png"))
 
 
+@pytest.mark.e2e  # its module fixture runs the pipeline
 def test_progress_lines_print_each_tasks_headline_metric(finished):
     _, _, lines, _ = finished
     done = {task: [ln for ln in lines if f"transfer/{task}/" in ln and ": done in " in ln]
@@ -99,6 +101,7 @@ def test_the_demo_crosses_two_backbones_per_arm_with_two_seeds_and_one_from_scra
         assert values == expected, (task, arm)
 
 
+@pytest.mark.e2e  # its module fixture runs the pipeline
 def test_rerun_skips_finished_cells(finished):
     plan, _, _, _ = finished
     lines = []
@@ -107,6 +110,7 @@ def test_rerun_skips_finished_cells(finished):
     assert all(line.endswith("done, skipped") for line in lines), lines
 
 
+@pytest.mark.e2e  # its module fixture runs the pipeline
 def test_a_changed_config_reruns_only_its_cells(finished):
     plan, _, _, _ = finished
     changed = small_plan(plan.root.parent, {**FOUR_TASKS, "pspnet_tiny": dict(cfg_options={"train_cfg.max_iters": 3})})

@@ -32,20 +32,19 @@ import submitit
 from submitit.local.local import LocalJob
 
 from common.files import write_json_atomic
-from pipeline.experiment import Plan, PretrainCell
+from pipeline.cells import Cell
+from pipeline.experiment import Plan
 from pipeline.locks import LOCK_FILE, lock_holder
 from pipeline.run import (
     DONE,
     FAILED,
     RUNNING,
     _print,
-    _run_pretrain,
-    _run_transfer,
-    cell_hash,
     ensure_demo_data,
     ensure_targets,
     read_status,
     run_one,
+    run_work,
     state_of,
     wait_until_free,
 )
@@ -152,11 +151,11 @@ def sbatch_lines(params: dict, folder: Path) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("#SBATCH")]
 
 
-def job_dir(plan: Plan, cell) -> Path:
+def job_dir(plan: Plan, cell: Cell) -> Path:
     return plan.root / "submitit" / cell.name
 
 
-def read_job(plan: Plan, cell) -> dict:
+def read_job(plan: Plan, cell: Cell) -> dict:
     try:
         return json.loads((job_dir(plan, cell) / JOB_FILE).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -195,7 +194,7 @@ def job_is_active(record: dict, state: str | None, now: float | None = None) -> 
     return state in ACTIVE_STATES
 
 
-def release_lock_of_ended_job(plan: Plan, cell, log=_print) -> bool:
+def release_lock_of_ended_job(plan: Plan, cell: Cell, log=_print) -> bool:
     """Remove the lock of a cell whose Slurm job has ended without releasing it (killed at its time
     limit or with its node): a lock from another host is otherwise trusted as live for good.
     Only when the lock's holder is the process that recorded that job id in status.json."""
@@ -233,10 +232,7 @@ class CellJob(submitit.helpers.Checkpointable):
         if rank != 0:
             if state_of(cell, plan) == DONE:  # then rank 0 returns at once too (a requeued job)
                 return DONE
-            if isinstance(cell, PretrainCell):
-                _run_pretrain(cell, plan, launcher)
-            else:
-                _run_transfer(cell, plan, data_roots, launcher)
+            run_work(cell, plan, data_roots, launcher)
             return DONE
         _release_lock_of_earlier_run_of(job, cell)
         while True:
@@ -250,7 +246,7 @@ class CellJob(submitit.helpers.Checkpointable):
         return state
 
 
-def _release_lock_of_earlier_run_of(job: dict, cell) -> None:
+def _release_lock_of_earlier_run_of(job: dict, cell: Cell) -> None:
     """A requeued job finds the lock its own killed first run left (maybe on another node)."""
     holder = lock_holder(cell.work_dir)
     status = read_status(cell)
@@ -281,9 +277,9 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
     cells = plan.cells
     for i, cell in enumerate(cells, start=1):
         prefix = f"[{i}/{len(cells)}] {cell.name}"
-        stage = "pretrain" if isinstance(cell, PretrainCell) else "transfer"
+        stage = cell.job_stage
         release_lock_of_ended_job(plan, cell, log)
-        hash_ = cell_hash(cell, plan)
+        hash_ = cell.hash(plan)
         state = state_of(cell, plan, hash_)
         record = read_job(plan, cell)
         if record.get("hash") != hash_:
@@ -300,20 +296,14 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
                 f"{' as job ' + str(record['job_id']) + f' ({jstate})' if record else ' elsewhere'}, skipped")
             outcome[cell.name] = RUNNING
             continue
-        dependency = None
-        # what the cell needs first: a transfer cell its pretraining, a pretraining cell on a
-        # selected subset its selection (conditional pre-training)
-        source = getattr(cell, "source", None) or getattr(cell, "selection", None)
-        if source is not None and outcome.get(source.name) == FAILED:
-            log(f"{prefix}: its pretraining cell {source.name} failed; not submitted")
+        blocked = _blocking_input(cell, plan, outcome, job_ids)
+        if blocked:
+            log(f"{prefix}: {blocked}; not submitted")
             outcome[cell.name] = FAILED
             continue
-        if source is not None and executor == "slurm" and source.name in job_ids:
-            dependency = f"afterok:{job_ids[source.name]}"
-        elif source is not None and state_of(source, plan) != DONE and source.name not in job_ids:
-            log(f"{prefix}: its pretraining cell {source.name} is neither done nor submitted; not submitted")
-            outcome[cell.name] = FAILED
-            continue
+        # slurm: the job starts once its inputs' jobs succeeded (locally they ran before it)
+        submitted = [job_ids[source.name] for source in cell.depends_on if source.name in job_ids]
+        dependency = "afterok:" + ":".join(submitted) if submitted and executor == "slurm" else None
         folder = job_dir(plan, cell)
         folder.mkdir(parents=True, exist_ok=True)
         launcher = "slurm" if executor == "slurm" and processes(resources[stage]) > 1 else "none"
@@ -344,7 +334,19 @@ def submit_plan(plan: Plan, executor: str, resources: dict[str, dict], log=_prin
     return outcome
 
 
-def wait_for_local_job(job, cell, plan: Plan, hash_: str, prefix: str, log=_print) -> tuple[str, str]:
+def _blocking_input(cell: Cell, plan: Plan, outcome: dict[str, str], job_ids: dict[str, str]) -> str | None:
+    """Why `cell` cannot be submitted: an input cell that failed in this submission, or one that is
+    neither done nor submitted; None when every input is done or has a job."""
+    for source in cell.depends_on:
+        if outcome.get(source.name) == FAILED:
+            return f"its {source.noun} cell {source.name} failed"
+    for source in cell.depends_on:
+        if source.name not in job_ids and state_of(source, plan) != DONE:
+            return f"its {source.noun} cell {source.name} is neither done nor submitted"
+    return None
+
+
+def wait_for_local_job(job, cell: Cell, plan: Plan, hash_: str, prefix: str, log=_print) -> tuple[str, str]:
     """(DONE or FAILED, what submitit said of the job): the cell's own state once no process runs
     it any more. A local job is a wrapper (submitit's controller) and a worker it starts; a
     wrapper killed alone leaves its worker running the cell, under the cell's lock, so the job's
@@ -363,7 +365,7 @@ def wait_for_local_job(job, cell, plan: Plan, hash_: str, prefix: str, log=_prin
     return (DONE if state_of(cell, plan, hash_) == DONE else FAILED), failure
 
 
-def _job_name(plan: Plan, cell) -> str:
+def _job_name(plan: Plan, cell: Cell) -> str:
     return f"{plan.name}:{cell.name}"
 
 
@@ -372,9 +374,9 @@ def dry_run_lines(plan: Plan, resources: dict[str, dict]) -> list[str]:
     depends on its pretraining cell's job, whose id is known only once submitted)."""
     lines = []
     for cell in plan.cells:
-        stage = "pretrain" if isinstance(cell, PretrainCell) else "transfer"
-        source = getattr(cell, "source", None)
-        dependency = f"afterok:<job of {source.name}>" if source is not None else None
+        stage = cell.job_stage
+        inputs = cell.depends_on
+        dependency = "afterok:" + ":".join(f"<job of {source.name}>" for source in inputs) if inputs else None
         state = state_of(cell, plan)
         params = sbatch_parameters(resources[stage], _job_name(plan, cell), dependency)
         launch = "torch.distributed, --launcher slurm" if processes(resources[stage]) > 1 else "one process"

@@ -54,7 +54,7 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    data.subset and data.image_size), labelled "<method>_<fraction>_<size>px_<target>",
                    transferred on every task on its own target only; the `arms` (e.g. i.i.d. on the
                    whole source, random init) are transferred on every target.
-The plan is pure: cells with their directories; pipeline.run executes them.
+The plan is pure: cells (pipeline.cells) with their directories; pipeline.run executes them.
 
 An experiment file is Python, run when it is loaded (also for --dry-run and --status): load only
 files you trust. The names that become directories (the experiment's name, arms, variants,
@@ -74,6 +74,7 @@ from mmengine.config import Config
 from common.keys import unknown_keys_message
 from common.provenance import REPO_ROOT
 from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES, TINY_SUFFIX, VOC_DATA_TASKS
+from pipeline.cells import Cell, PretrainCell, SelectionCell, TransferCell
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
                    "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "filename"}
@@ -121,77 +122,6 @@ def check_inside(root: str | Path, plan: Plan) -> None:
 
 
 @dataclass
-class SelectionCell:
-    """One subset selection (conditional pre-training): target × method × fraction."""
-
-    target: str
-    method: str
-    fraction: float
-    seed: int
-    config: str  # the source's pretraining config
-    settings: dict  # k, feature_backbone, feature_size
-    target_spec: dict  # dict(root=...) or dict(generate=...)
-    work_dir: Path
-
-    @property
-    def name(self) -> str:
-        return f"selection/{self.target}/{self.method}_{self.fraction:g}"
-
-    @property
-    def subset_file(self) -> Path:
-        return self.work_dir / "subset.json"
-
-
-@dataclass
-class PretrainCell:
-    """One pretraining run: an arm (× variant) × seed."""
-
-    arm: str
-    variant: str
-    seed: int  # the experiment's pretraining seed (the pairing key across arms)
-    config: str
-    options: dict  # its "seed" is `seed` + the arm's seed_offset
-    work_dir: Path
-    selection: SelectionCell | None = None  # the subset it trains on (data.subset)
-
-    @property
-    def name(self) -> str:
-        return f"pretrain/{self.variant + '_' if self.variant else ''}{self.arm}/seed{self.seed}"
-
-    @property
-    def export_dir(self) -> Path:
-        return self.work_dir / "export"
-
-
-@dataclass
-class TransferCell:
-    """One transfer run: task × arm × seed, from a pretraining cell (None = random init)."""
-
-    task: str
-    arm: str
-    seed: int
-    cfg_options: dict
-    source: PretrainCell | None
-    work_dir: Path
-    data_kind: str | None = None  # "coco" / "cityscapes" when the demo data is used
-    schedule: str | None = None  # "3x" etc. (transfer.schedule); None: the task config's own
-    target: str | None = None  # conditional pre-training: the target (its data root: Plan.target_roots)
-    several_backbones: bool = False  # the arm has several pretraining seeds: the name says which
-
-    @property
-    def pretrain_seed(self) -> int | None:
-        """The experiment's pretraining seed of the backbone (None: random init)."""
-        return self.source.seed if self.source else None
-
-    @property
-    def name(self) -> str:
-        where = f"{self.target}/" if self.target else ""
-        schedule = f"{self.schedule}/" if self.schedule else ""
-        backbone = f"pretrain{self.pretrain_seed}/" if self.several_backbones and self.source else ""
-        return f"transfer/{self.task}/{where}{schedule}{self.arm}/{backbone}seed{self.seed}"
-
-
-@dataclass
 class Plan:
     name: str
     root: Path
@@ -201,13 +131,22 @@ class Plan:
     demo_data: dict | None = None
     selection: list[SelectionCell] = field(default_factory=list)
     targets: dict = field(default_factory=dict)  # conditional pre-training: {name: dict(root=) or dict(generate=)}
-    # cell hashes and resolved configs remembered by pipeline.run.memoized, when set to a dict: for
+    # cell hashes and resolved configs remembered by `memoized`, when set to a dict: for
     # read-only uses of a plan (--dry-run, --status) while no config file changes
     memo: dict | None = None
 
     @property
-    def cells(self) -> list:
+    def cells(self) -> list[Cell]:
         return [*self.selection, *self.pretrain, *self.transfer]
+
+    def memoized(self, key: tuple, compute):
+        """compute(), remembered in `memo` when the caller turned it on (a dry run or a status of a
+        large plan reads every config once, not once per cell that uses it)."""
+        if self.memo is None:
+            return compute()
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def target_root(self, target: str) -> Path:
         """A target's data folder: as configured, or generated under the run directory."""

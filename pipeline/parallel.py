@@ -27,7 +27,8 @@ import os
 import sys
 import time
 
-from pipeline.experiment import Plan, PretrainCell, TransferCell
+from pipeline.cells import Cell
+from pipeline.experiment import Plan
 from pipeline.run import (
     DONE,
     FAILED,
@@ -42,21 +43,12 @@ from pipeline.run import (
 )
 
 
-def inputs_of(cell) -> list:
-    """The cells whose artifacts `cell` reads."""
-    if isinstance(cell, PretrainCell):
-        return [cell.selection] if cell.selection is not None else []
-    if isinstance(cell, TransferCell):
-        return [cell.source] if cell.source is not None else []
-    return []
-
-
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """torch threads for each of `jobs` workers on `cores` cores (at least 1)."""
     return max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
 
 
-def settled(cell, plan: Plan, since: float) -> str | None:
+def settled(cell: Cell, plan: Plan, since: float) -> str | None:
     """DONE if the cell is done; FAILED if it failed in this run (status finished after
     `since`); None otherwise (pending, interrupted, running, or failed in an earlier run)."""
     state = state_of(cell, plan)
@@ -80,7 +72,7 @@ def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, v
             if settled(cell, plan, since) is not None:
                 pending.remove(cell)
                 continue
-            if any(settled(source, plan, since) is None for source in inputs_of(cell)):
+            if any(settled(source, plan, since) is None for source in cell.depends_on):
                 continue  # its input is still pending or being made elsewhere: come back to it
             prefix = f"[{index[cell.name]}/{len(plan.cells)} {tag}] {cell.name}"
             state = run_one(cell, plan, data_roots, prefix, verbose, log=_print)

@@ -14,8 +14,8 @@ from gather.headline import headline_section
 from gather.plots import plot_all, plot_tsne
 from gather.tables import build_tables, render
 from gather.variance import variance_lines, variance_report
-from pipeline.experiment import Plan, TransferCell
-from pipeline.run import DONE, artifact, cell_hash, state_of, status_table
+from pipeline.experiment import Plan
+from pipeline.run import DONE, state_of, status_table
 
 
 def tsne_figure(plan: Plan, out: Path) -> Path | None:
@@ -46,9 +46,10 @@ def tsne_figure(plan: Plan, out: Path) -> Path | None:
 def current_artifacts(plan: Plan) -> tuple[list[Path], list[Path]]:
     """(results.json, backbone.json) of the plan's cells that are done under the current config:
     never a run of an earlier config (a `*.stale` directory, another hash) or of another plan."""
-    done = [cell for cell in plan.cells if state_of(cell, plan, cell_hash(cell, plan)) == DONE]
-    return ([artifact(c) for c in done if isinstance(c, TransferCell)],
-            [artifact(c) for c in done if not isinstance(c, TransferCell)])
+    def done(cells):
+        return [cell.artifact for cell in cells if state_of(cell, plan) == DONE]
+
+    return done(plan.transfer), done(plan.pretrain)
 
 
 def _headline_lines(transfer_rows, baseline: str) -> list[str]:

@@ -1,7 +1,8 @@
 """Execute a plan: pretrain → export → transfer for every cell, resumably.
 
 Each cell directory holds `status.json` ({"state", "hash", "pid", "host", "started",
-"finished", "error"}) and, once finished, its artifact (export/backbone.json or results.json).
+"finished", "error"}) and, once finished, its artifact (subset.json, export/backbone.json or
+results.json; pipeline.cells).
 A cell whose artifact exists for the same hash is skipped; a half-finished one resumes from its
 last checkpoint; a failed one keeps its traceback in `error.txt` and does not stop the
 others (they run, and the pipeline exits non-zero at the end). A cell directory left by a
@@ -28,10 +29,8 @@ import traceback
 from pathlib import Path
 
 from common.files import write_json_atomic
-from common.provenance import config_hash
-from common.vocab import BACKBONE_META, RESULTS_FILE
-from gather.headline import format_headline
-from pipeline.experiment import Plan, PretrainCell, SelectionCell, TransferCell
+from pipeline.cells import Cell
+from pipeline.experiment import Plan
 from pipeline.locks import CellBusy, CellLock, describe, held_by_this_process, lock_holder
 
 STATUS_FILE = "status.json"
@@ -41,95 +40,7 @@ STATES = (DONE, RUNNING, INTERRUPTED, FAILED, PENDING)
 WAIT_POLL_S = 2.0  # how often a pipeline looks whether a cell running elsewhere has finished
 
 
-def selection_hash(cell: SelectionCell) -> str:
-    """What decides a subset: the source's resolved config, the target, method, fraction, seed
-    and the selection settings."""
-    from pretrain.config import load_config
-    from pretrain.trainer import plain_config
-
-    return config_hash({"source": plain_config(load_config(cell.config)), "target": cell.target_spec,
-                        "method": cell.method, "fraction": cell.fraction, "seed": cell.seed, **cell.settings})
-
-
-def pretrain_hash(cell: PretrainCell) -> str:
-    """The config hash stage 1 writes into its export (pretrain.trainer.plain_config); for a run
-    on a selected subset also the selection's hash (the subset file's path alone says nothing)."""
-    from pretrain.config import load_config
-    from pretrain.trainer import plain_config
-
-    plain = config_hash(plain_config(load_config(cell.config, cell.options)))
-    return plain if cell.selection is None else config_hash([plain, selection_hash(cell.selection)])
-
-
-def memoized(plan: Plan, key: tuple, compute):
-    """compute(), remembered in plan.memo when the caller turned it on (a dry run or a status of
-    a large plan reads every config once, not once per cell that uses it)."""
-    if plan.memo is None:
-        return compute()
-    if key not in plan.memo:
-        plan.memo[key] = compute()
-    return plan.memo[key]
-
-
-def _recipe_hash(cell: TransferCell) -> str:
-    from transfer.build import recipe_hash, resolve_task_config
-    from transfer.classification import SCOPE, classification_recipe_hash
-
-    task, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
-    return classification_recipe_hash(cfg) if task.scope == SCOPE else recipe_hash(cfg)
-
-
-def transfer_hash(cell: TransferCell, plan: Plan) -> str:
-    """What decides a transfer cell's result: the resolved task config (every `_base_` level,
-    the overrides and the schedule), seed, generated data, backbone."""
-    recipe = memoized(plan, ("recipe", cell.task, json.dumps(cell.cfg_options, sort_keys=True, default=str),
-                             cell.schedule), lambda: _recipe_hash(cell))
-    backbone = memoized(plan, ("pretrain", cell.source.name), lambda: pretrain_hash(cell.source)) \
-        if cell.source else "none"
-    return config_hash({
-        "task": cell.task, "recipe": recipe, "seed": cell.seed,
-        "data": plan.demo_data.get(cell.data_kind) if cell.data_kind else None,
-        "backbone": backbone,
-        **({"target": plan.targets[cell.target]} if cell.target else {}),
-    })
-
-
-def schedule_text(cell, plan: Plan | None = None) -> str:
-    """"3x: 270000 iterations, lr x0.1 at 210000, 250000 (1x: ...)" for a detection transfer
-    cell (its scaled schedule, as the run will train it); "" for any other cell."""
-    from common.vocab import SCHEDULED_FAMILIES
-    from transfer.build import resolve_task_config
-    from transfer.schedule import recorded_schedule
-    from transfer.tasks import get_task
-
-    if not isinstance(cell, TransferCell) or get_task(cell.task).family not in SCHEDULED_FAMILIES:
-        return ""
-
-    def describe() -> str:
-        _, cfg = resolve_task_config(cell.task, cell.cfg_options or None, schedule=cell.schedule)
-        return recorded_schedule(cfg).describe()
-
-    if plan is None:
-        return describe()
-    return memoized(plan, ("schedule", cell.task, json.dumps(cell.cfg_options, sort_keys=True, default=str),
-                           cell.schedule), describe)
-
-
-def cell_hash(cell, plan: Plan) -> str:
-    if isinstance(cell, SelectionCell):
-        return memoized(plan, ("selection", cell.name), lambda: selection_hash(cell))
-    if isinstance(cell, PretrainCell):
-        return memoized(plan, ("pretrain", cell.name), lambda: pretrain_hash(cell))
-    return memoized(plan, ("transfer", cell.name), lambda: transfer_hash(cell, plan))
-
-
-def artifact(cell) -> Path:
-    if isinstance(cell, SelectionCell):
-        return cell.subset_file
-    return cell.export_dir / BACKBONE_META if isinstance(cell, PretrainCell) else cell.work_dir / RESULTS_FILE
-
-
-def read_status(cell) -> dict:
+def read_status(cell: Cell) -> dict:
     path = cell.work_dir / STATUS_FILE
     try:
         return json.loads(path.read_text())
@@ -137,15 +48,15 @@ def read_status(cell) -> dict:
         return {}
 
 
-def state_of(cell, plan: Plan, hash_: str | None = None) -> str:
+def state_of(cell: Cell, plan: Plan, hash_: str | None = None) -> str:
     """done / running / interrupted / failed / pending, from the cell's files and its lock."""
-    hash_ = hash_ or cell_hash(cell, plan)
+    hash_ = hash_ or cell.hash(plan)
     status = read_status(cell)
     holder = lock_holder(cell.work_dir)
     if holder is not None and not held_by_this_process(holder):
         return RUNNING  # whatever status.json says: another live process is at it right now
     if status.get("hash") == hash_:
-        if status.get("state") == DONE and artifact(cell).is_file():
+        if status.get("state") == DONE and cell.artifact.is_file():
             return DONE
         if status.get("state") == RUNNING:
             return INTERRUPTED
@@ -160,7 +71,7 @@ def wait_until_free(cell_dir: Path, poll_s: float = WAIT_POLL_S) -> None:
         time.sleep(poll_s)
 
 
-def _write_status(cell, **fields) -> None:
+def _write_status(cell: Cell, **fields) -> None:
     write_json_atomic(cell.work_dir / STATUS_FILE, {**read_status(cell), **fields})
 
 
@@ -235,46 +146,18 @@ def ensure_targets(plan: Plan) -> None:
             write_shapes_folder(plan.target_root(name), **dict(spec["generate"]))
 
 
-def _run_selection(cell: SelectionCell, plan: Plan) -> str:
-    from pretrain.config import load_config
-    from pretrain.selection import select_subset
-    from pretrain.subset import write_subset
-
-    record = select_subset(load_config(cell.config), cell.config, str(plan.target_root(cell.target)), cell.method,
-                           cell.fraction, seed=cell.seed, cache_dir=str(plan.root / "selection" / "features"),
-                           **cell.settings)
-    write_subset(cell.subset_file, record)
-    return (f"kept {record['size']} of {record['source']['size']}, {record['cost']['forwards']} forwards, "
-            f"{record['cost']['wall_clock_s']:.0f} s")
-
-
-def _run_pretrain(cell: PretrainCell, plan: Plan, launcher: str = "none") -> str:
-    from pretrain.config import load_config
-    from pretrain.trainer import train
-
-    if cell.selection is not None and state_of(cell.selection, plan) != DONE:
-        raise RuntimeError(f"its selection cell {cell.selection.name} has no subset file "
-                           f"(state: {state_of(cell.selection, plan)})")
-    meta = train(load_config(cell.config, cell.options), str(cell.work_dir), launcher=launcher, resume=True)
-    return f"top-1 {meta['top1']:.1f}%, cost {100 * meta['cost']:.1f}%" if meta["top1"] is not None else ""
-
-
-def _run_transfer(cell: TransferCell, plan: Plan, data_roots: dict, launcher: str = "none") -> str:
-    from transfer.request import TransferRequest
-    from transfer.run import run_transfer
-
-    source_state = state_of(cell.source, plan) if cell.source is not None else DONE
-    if source_state == RUNNING:  # another pipeline pretrains it: wait rather than fail
-        wait_until_free(cell.source.work_dir)
-        source_state = state_of(cell.source, plan)
-    if source_state != DONE:
-        raise RuntimeError(f"its pretraining cell {cell.source.name} has no export (state: {source_state})")
-    backbone = str(cell.source.export_dir) if cell.source else "none"
-    data_root = plan.target_root(cell.target) if cell.target else data_roots.get(cell.data_kind)
-    results = run_transfer(TransferRequest(cell.task, backbone, seed=cell.seed, work_dir=str(cell.work_dir),
-                                           cfg_options=cell.cfg_options or None, data_root=data_root, resume=True,
-                                           schedule=cell.schedule, launcher=launcher))
-    return format_headline(cell.task, results["metrics"])
+def run_work(cell: Cell, plan: Plan, data_roots: dict, launcher: str = "none") -> str:
+    """Run a cell once its inputs are done (waiting for one that another process makes right
+    now); its one-line summary. Raises if an input is not done."""
+    for source in cell.depends_on:
+        source_state = state_of(source, plan)
+        if source_state == RUNNING:  # another pipeline makes it: wait rather than fail
+            wait_until_free(source.work_dir)
+            source_state = state_of(source, plan)
+        if source_state != DONE:
+            raise RuntimeError(f"its {source.noun} cell {source.name} has no {source.artifact_noun} "
+                               f"(state: {source_state})")
+    return cell.run(plan, data_roots, launcher)
 
 
 def _print(message: str) -> None:
@@ -292,7 +175,7 @@ def run_plan(plan: Plan, verbose: bool = False, log=_print) -> dict[str, str]:
     return final
 
 
-def run_one(cell, plan: Plan, data_roots: dict, prefix: str, verbose: bool = False, log=_print,
+def run_one(cell: Cell, plan: Plan, data_roots: dict, prefix: str, verbose: bool = False, log=_print,
             launcher: str = "none", job: dict | None = None) -> str:
     """Run one cell under its lock, or skip it if another process holds the lock; its final
     state. What every executor calls: run_plan here, and each job of pipeline.cluster (`job`:
@@ -305,10 +188,10 @@ def run_one(cell, plan: Plan, data_roots: dict, prefix: str, verbose: bool = Fal
         return RUNNING
 
 
-def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, verbose: bool, log,
+def _run_cell(cell: Cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, verbose: bool, log,
               launcher: str = "none", job: dict | None = None) -> str:
     """Run one cell whose lock we hold; return its final state."""
-    hash_ = cell_hash(cell, plan)
+    hash_ = cell.hash(plan)
     state = state_of(cell, plan, hash_)
     if state == DONE:
         log(f"{prefix}: {state}, skipped")
@@ -330,12 +213,7 @@ def _run_cell(cell, plan: Plan, data_roots: dict, prefix: str, lock: CellLock, v
     started = time.perf_counter()
     try:
         with _captured(cell.work_dir / "pipeline.log", verbose):
-            if isinstance(cell, SelectionCell):
-                summary = _run_selection(cell, plan)
-            elif isinstance(cell, PretrainCell):
-                summary = _run_pretrain(cell, plan, launcher)
-            else:
-                summary = _run_transfer(cell, plan, data_roots, launcher)
+            summary = run_work(cell, plan, data_roots, launcher)
     except Exception as exc:  # one failed cell must not stop the others
         (cell.work_dir / "error.txt").write_text(traceback.format_exc())
         _write_status(cell, state=FAILED, finished=time.time(), error=f"{type(exc).__name__}: {exc}")

@@ -7,25 +7,19 @@ the pipeline ran it, its hash and lock included). Pure reading: nothing is run o
 
 from __future__ import annotations
 
-import json
-
 from common.timing import EVAL_PHASES, STARTUP_PHASES
-from pipeline.experiment import Plan, PretrainCell, SelectionCell
-from pipeline.run import artifact, read_status
+from pipeline.cells import Cell
+from pipeline.experiment import Plan
+from pipeline.run import read_status
 
 COLUMNS = ("cell_s", "startup_s", "train_s", "data_s", "compute_s", "other_s", "eval_s", "outside_s")
 
 
-def cell_timing(cell) -> dict | None:
+def cell_timing(cell: Cell) -> dict | None:
     """{column: seconds} of one finished cell, or None when it recorded no timing (not run
     yet, a selection cell, or written before timings were recorded)."""
-    if isinstance(cell, SelectionCell):
-        return None
-    try:
-        timing = json.loads(artifact(cell).read_text()).get("timing")
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    if not timing:
+    timing = cell.timing()
+    if timing is None:
         return None
     status = read_status(cell)
 
@@ -36,9 +30,6 @@ def cell_timing(cell) -> dict | None:
     row = {"startup_s": sum(get(k) for k in STARTUP_PHASES), "train_s": get("train_s"),
            "data_s": get("train_data_s"), "compute_s": get("train_compute_s"), "other_s": get("train_other_s"),
            "eval_s": sum(get(k) for k in EVAL_PHASES)}
-    if isinstance(cell, PretrainCell):
-        # a pretraining run's timing ends when it writes its export (the run's end), not at return
-        run_s = row["startup_s"] + row["train_s"] + row["eval_s"]
     if status.get("started") and status.get("finished"):
         row["cell_s"] = float(status["finished"]) - float(status["started"])
         row["outside_s"] = row["cell_s"] - run_s  # the pipeline's own work and what the run did not time
@@ -57,7 +48,7 @@ def timing_table(plan: Plan) -> str:
     for cell in plan.cells:
         row = cell_timing(cell)
         if row is None:
-            if not isinstance(cell, SelectionCell):
+            if cell.records_timing:
                 missing.append(cell.name)
             continue
         for column in COLUMNS:

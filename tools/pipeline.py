@@ -32,7 +32,7 @@ from mmengine.config import DictAction
 from common.errors import errors_as_one_line
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
-from pipeline.run import DONE, FAILED, RUNNING, cell_hash, run_plan, schedule_text, state_of, status_table
+from pipeline.run import DONE, FAILED, RUNNING, run_plan, state_of, status_table
 
 
 def main() -> int:
@@ -100,17 +100,7 @@ def main() -> int:
         print(f"experiment {plan.name}: {selection}{len(plan.pretrain)} pretraining + {len(plan.transfer)} transfer "
               f"cells in {plan.root}")
         for cell in plan.cells:
-            origin = ""
-            if hasattr(cell, "task"):
-                origin = f"  <- {cell.source.name if cell.source else 'random init'}"
-                origin += f", data: {cell.data_kind} (generated)" if cell.data_kind else ""
-                origin += f", schedule {schedule}" if (schedule := schedule_text(cell, plan)) else ""
-                origin += f", target: {plan.target_root(cell.target)}" if cell.target else ""
-            elif hasattr(cell, "method"):  # a subset selection
-                origin = f"  {cell.config} -> {plan.target_root(cell.target)} {cell.settings}"
-            else:
-                origin = f"  {cell.config} {cell.options or ''}"
-            print(f"{state_of(cell, plan):<8} {cell.name} [{cell_hash(cell, plan)}]{origin}")
+            print(f"{state_of(cell, plan):<8} {cell.name} [{cell.hash(plan)}]{cell.describe(plan)}")
         return 0
 
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cpu_bench import step_ratios
-from pipeline.parallel import inputs_of, threads_per_job
+from pipeline.parallel import threads_per_job
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,15 +26,6 @@ def test_the_ratios_say_what_two_threads_two_processes_and_channels_last_buy():
 
 def test_threads_are_shared_out_among_the_jobs():
     assert threads_per_job(2, cores=2) == 1 and threads_per_job(2, cores=8) == 4 and threads_per_job(4, cores=2) == 1
-
-
-def test_a_cell_waits_for_the_cells_it_reads():
-    from pipeline.experiment import PretrainCell, TransferCell
-
-    source = PretrainCell("iid", "", 0, "c.py", {}, Path("p"))
-    assert inputs_of(source) == []
-    assert inputs_of(TransferCell("fpn_tiny", "iid", 0, {}, source, Path("t"))) == [source]
-    assert inputs_of(TransferCell("fpn_tiny", "random_init", 0, {}, None, Path("r"))) == []
 
 
 @pytest.mark.e2e

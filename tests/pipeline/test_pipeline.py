@@ -15,7 +15,7 @@ import torch
 from gather.tables import gather_tables, render
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
-from pipeline.run import DONE, FAILED, PENDING, cell_hash, run_plan, state_of, status_table
+from pipeline.run import DONE, FAILED, PENDING, run_plan, state_of, status_table
 from pretrain.config import load_config
 from transfer.tasks import TASKS
 
@@ -165,11 +165,11 @@ def test_a_change_in_a_base_config_file_changes_the_cell_hash(tmp_path, monkeypa
     experiment = tmp_path / "one.py"
     experiment.write_text("arms = dict(random_init=None)\ntasks = dict(fpn_tiny=dict())\n")
     plan = make_plan(load_experiment(str(experiment)), tmp_path)
-    before = cell_hash(plan.transfer[0], plan)
-    assert cell_hash(plan.transfer[0], plan) == before
+    before = plan.transfer[0].hash(plan)
+    assert plan.transfer[0].hash(plan) == before
     with open(tmp_path / base_name, "a") as base:
         base.write("\nlog_level = 'DEBUG'\n")
-    assert cell_hash(plan.transfer[0], plan) != before
+    assert plan.transfer[0].hash(plan) != before
 
 
 def write_controls_experiment(path: Path, tasks: str = "dict()") -> Path:

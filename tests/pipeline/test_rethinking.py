@@ -15,7 +15,7 @@ from gather.plots import iteration_curves
 from gather.tables import build_tables, render
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
-from pipeline.run import DONE, run_plan, schedule_text
+from pipeline.run import DONE, run_plan
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "configs" / "experiments"
@@ -57,7 +57,7 @@ def test_a_gn_pretrained_backbone_fine_tunes_in_mask_rcnn_gn_at_two_schedules(tm
 @pytest.mark.e2e
 def test_the_dry_runs_print_the_scaled_iterations_of_1x_3x_6x(tmp_path):
     tiny = make_plan(load_experiment(str(EXPERIMENTS / "rethinking_scratch_tiny.py")), tmp_path)
-    lines = {c.name: schedule_text(c) for c in tiny.transfer}
+    lines = {c.name: c.schedule_text() for c in tiny.transfer}
     assert lines["transfer/mask_rcnn_gn_tiny/1x/iid/seed0"] == "1x: 9 iterations, lr x0.1 at 6, 8"
     assert lines["transfer/mask_rcnn_gn_tiny/3x/random_init/seed0"] == (
         "3x: 27 iterations, lr x0.1 at 21, 25 (1x: 9, at 6, 8)")

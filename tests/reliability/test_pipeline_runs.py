@@ -10,7 +10,7 @@ import pytest
 from gather.collect import find_result_files
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import current_artifacts
-from pipeline.run import STATUS_FILE, cell_hash
+from pipeline.run import STATUS_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_IID = "configs/pretrain/resnet18_shapes_tiny_iid.py"
@@ -36,7 +36,7 @@ def test_the_report_reads_only_the_current_config_s_finished_cells(tmp_path):
                           "tasks = dict(pspnet_tiny=dict(cfg_options={'train_cfg.max_iters': 1}))\n")
     plan = make_plan(load_experiment(str(experiment)), tmp_path)
     current, earlier, unfinished = plan.transfer
-    for cell, hash_ in ((current, cell_hash(current, plan)), (earlier, "0" * 16), (unfinished, None)):
+    for cell, hash_ in ((current, current.hash(plan)), (earlier, "0" * 16), (unfinished, None)):
         cell.work_dir.mkdir(parents=True)
         (cell.work_dir / "results.json").write_text("{}")
         if hash_:

@@ -27,6 +27,7 @@ from common.vocab import (
     RESULTS_FORMAT,
     SCHEDULED_FAMILIES,
     TASK_FAMILIES,
+    UNRANKED,
 )
 
 Warn = Callable[[str], None]
@@ -35,6 +36,16 @@ Warn = Callable[[str], None]
 def warn_stderr(message: str) -> None:
     """Default warning sink: one line on stderr."""
     print(f"gather: warning: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class MethodShown:
+    """A pretraining method as its export names it for tables: backbone.json `method` (its
+    name), `method_label` and `method_order` (pretrain.methods.base.Method label, order)."""
+
+    name: str
+    label: str
+    order: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class TransferRow:
     pretrain_seed: int | None = None
     wall_clock_s: float | None = None  # the fine-tuning run's (results.json)
     pretrain_wall_clock_s: float | None = None  # its backbone's pretraining run's (the export's)
+    method: MethodShown | None = None  # how the backbone's method is named in tables (the export's)
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class PretrainRow:
     control_of: str | None = None  # the arm this run is an equal-cost control of
     budget: float | None = None  # the method's `budget` parameter, if it has one
     pretrain_seed: int | None = None  # the experiment's pretraining seed it replicates (`replicate`, else seed)
+    method: MethodShown | None = None  # how its method is named in tables (the export's)
 
 
 class ParseError(ValueError):
@@ -135,6 +148,15 @@ def _conditional(obj: dict, pretrain: dict) -> dict:
     }
 
 
+def _method_shown(meta: dict) -> MethodShown | None:
+    """The export's method label and order; None for exports written before them (the tables
+    fall back to common.vocab.EARLIER_METHOD_LABELS)."""
+    name, label, order = _optional_text(meta, "method"), _optional_text(meta, "method_label"), meta.get("method_order")
+    if name is None or label is None:
+        return None
+    return MethodShown(name, label, order if isinstance(order, int) and not isinstance(order, bool) else UNRANKED)
+
+
 def _pretrain_seed(pretrain: dict) -> int | None:
     seed = pretrain.get("replicate", pretrain.get("seed"))
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
@@ -176,7 +198,8 @@ def parse_results(obj, path: str = "") -> TransferRow:
                        else None,
                        conditional=_conditional(obj, pretrain), pretrain_seed=_pretrain_seed(pretrain),
                        wall_clock_s=_number(obj.get("wall_clock_s")),
-                       pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")))
+                       pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")),
+                       method=_method_shown(pretrain))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -200,7 +223,7 @@ def parse_backbone(obj, path: str = "") -> PretrainRow:
                        metrics=metrics, history=[r for r in history if isinstance(r, dict)],
                        epochs=epochs if isinstance(epochs, int) else None, path=str(path),
                        control_of=_optional_text(obj, "control_of"), budget=_budget(obj),
-                       pretrain_seed=_pretrain_seed(obj))
+                       pretrain_seed=_pretrain_seed(obj), method=_method_shown(obj))
 
 
 STALE_SUFFIX = ".stale"  # a run directory the pipeline moved aside (made by an earlier config)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from common.vocab import (
     BOX_METRICS,
+    EARLIER_METHOD_LABELS,
     IID,
     KEYPOINT_METRICS,
     MASK_METRICS,
@@ -41,7 +42,7 @@ from common.vocab import (
     RANDOM_INIT,
     SCHEDULES,
     TINY_SUFFIX,
-    TORCHVISION,
+    UNRANKED,
     VOC_BOX_METRICS,
 )
 from gather.collect import PretrainRow, TransferRow, Warn, collect, warn_stderr
@@ -140,20 +141,24 @@ TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
                "faster_rcnn_c4_voc": ("VOC", "Faster R-CNN R50-C4"), "psanet_voc": ("VOC", "PSANet")}
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
                   "synthetic": "Synthetic"}
-ARM_NAMES = {IID: "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
-             "random_drop": "random drop", "budget": "budget", "unif_sgd": "unif-SGD", "p_sgd": "p-SGD",
-             "c_sgd": "c-SGD", "selective_backprop": "selective backprop", "infobatch": "InfoBatch",
-             RANDOM_INIT: "random init", TORCHVISION: "torchvision"}
-ARM_ORDER = (IID, TORCHVISION, "dar", "dap", "reweight", "budget", "unif_sgd", "p_sgd", "c_sgd",
-             "selective_backprop", "infobatch", RANDOM_INIT)
 # Arazo et al.'s augmentation arms: a budgeted method's arm named "<method>_<augmentation>"
 AUGMENT_NAMES = {"ricap": "RICAP", "mixup": "mixup", "randaugment": "RandAugment"}
+MethodNames = dict[str, tuple[str, int]]  # {method (or random_init, torchvision): (label, table order)}
 
 
-def split_augment(arm: str) -> tuple[str, str | None]:
+def method_names(rows: Iterable = ()) -> MethodNames:
+    """How the rows' methods are named and ordered: as their exports say (backbone.json
+    method_label, method_order: a new method needs no entry here), else as common.vocab says
+    for exports written before those keys and for the arms that are no method."""
+    names = dict(EARLIER_METHOD_LABELS)
+    names.update({r.method.name: (r.method.label, r.method.order) for r in rows if r.method is not None})
+    return names
+
+
+def split_augment(arm: str, names: MethodNames = EARLIER_METHOD_LABELS) -> tuple[str, str | None]:
     """("unif_sgd", "ricap") for "unif_sgd_ricap"; (arm, None) for an arm without one."""
     base, _, suffix = arm.rpartition("_")
-    return (base, suffix) if suffix in AUGMENT_NAMES and base in ARM_NAMES else (arm, None)
+    return (base, suffix) if suffix in AUGMENT_NAMES and base in names else (arm, None)
 
 
 def task_table(task: str) -> tuple[str, str] | None:
@@ -181,36 +186,41 @@ def run_arm(arm: str, budget: float | None, control_of: str | None) -> str:
     return arm if budget is None or control_of else f"{arm}@{budget:g}"
 
 
-def arm_name(arm: str, control_of: str | None = None) -> str:
-    """Display name of an arm: iid -> i.i.d., dar -> DaR; unknown arms as they are. An
-    equal-cost control (label "<arm>-<method>") reads "random drop at DaR cost", a budgeted
-    run ("unif_sgd@0.3") "unif-SGD at budget 0.3"."""
+def arm_name(arm: str, control_of: str | None = None, names: MethodNames = EARLIER_METHOD_LABELS) -> str:
+    """Display name of an arm: iid -> i.i.d., dar -> DaR (its method's label in `names`);
+    unknown arms as they are. An equal-cost control (label "<arm>-<method>") reads "random drop
+    at DaR cost", a budgeted run ("unif_sgd@0.3") "unif-SGD at budget 0.3"."""
     if "@" in arm:
         base, budget = arm.rsplit("@", 1)
-        return f"{arm_name(base)} at budget {budget}"
+        return f"{arm_name(base, names=names)} at budget {budget}"
     matched = re.fullmatch(r"(.+)_cost(\d+)", arm)
     if matched:  # a preset solved for a reported cost, e.g. dar_cost86
-        return f"{arm_name(matched.group(1))} (cost-matched {matched.group(2)}%)"
-    base, augment = split_augment(arm)
+        return f"{arm_name(matched.group(1), names=names)} (cost-matched {matched.group(2)}%)"
+    base, augment = split_augment(arm, names)
     if augment:
-        return f"{arm_name(base)} + {AUGMENT_NAMES[augment]}"
+        return f"{arm_name(base, names=names)} + {AUGMENT_NAMES[augment]}"
     if control_of and arm.startswith(control_of + "-"):
         method = arm[len(control_of) + 1:]
-        return f"{ARM_NAMES.get(method, method)} at {ARM_NAMES.get(control_of, control_of)} cost"
-    return ARM_NAMES.get(arm, arm)
+        return f"{_label(method, names)} at {_label(control_of, names)} cost"
+    return _label(arm, names)
 
 
-def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None) -> list[str]:
-    """The baseline first, then the known arms in ARM_ORDER, then the others alphabetically;
-    each equal-cost control (`controls`: {control: its arm}) right after its arm."""
-    rank = {a: i for i, a in enumerate(ARM_ORDER)}
+def _label(method: str, names: MethodNames) -> str:
+    return names[method][0] if method in names else method
+
+
+def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None,
+               names: MethodNames = EARLIER_METHOD_LABELS) -> list[str]:
+    """The baseline first, then the arms by their method's order in `names`, then the others
+    alphabetically; each equal-cost control (`controls`: {control: its arm}) right after its arm."""
     controls = controls or {}
 
     def key(a):
         parent = controls.get(a, a)
         base, _, budget = parent.partition("@")
-        method, augment = split_augment(base)  # an augmentation arm right after its method's
-        return (parent != baseline, rank.get(method, len(rank)), method, augment or "", float(budget or "inf"),
+        method, augment = split_augment(base, names)  # an augmentation arm right after its method's
+        rank = names[method][1] if method in names else UNRANKED
+        return (parent != baseline, rank, method, augment or "", float(budget or "inf"),
                 a in controls, a)
 
     return sorted(set(arms), key=key)
@@ -320,7 +330,7 @@ def delta_notes(group: str, rows: list[Row]) -> list[str]:
 
 
 def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
-                baseline: str) -> tuple[list[Row], list[str]]:
+                baseline: str, names: MethodNames = EARLIER_METHOD_LABELS) -> tuple[list[Row], list[str]]:
     """Rows (arms, then Δ rows) and notes of one (task or dataset, arch) group."""
     group = f"{method} {arch_name(arch)}" if method else arch_name(arch)
     by_arm: dict[str, list[Run]] = defaultdict(list)
@@ -329,9 +339,9 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
     controls = {r.arm: r.control_of for r in runs if r.control_of}
 
     def name(a: str) -> str:
-        return arm_name(a, controls.get(a))
+        return arm_name(a, controls.get(a), names)
 
-    arms = order_arms(by_arm, baseline, controls)
+    arms = order_arms(by_arm, baseline, controls, names)
     lead = (method,) if spec.has_method else ()
     rows, notes = [], []
     for arm in arms:
@@ -376,7 +386,7 @@ def provenance_notes(group: str, provenance: list[dict]) -> list[str]:
     return notes
 
 
-def _group_tables(entries, baseline: str) -> list[Table]:
+def _group_tables(entries, baseline: str, names: MethodNames) -> list[Table]:
     """Tables from (table key, sort key, method, arch, Run, provenance) entries."""
     grouped: dict = defaultdict(list)
     for key, order, method, arch, run, provenance in entries:
@@ -386,7 +396,7 @@ def _group_tables(entries, baseline: str) -> list[Table]:
         key, _, method, arch = group_key
         table = tables.setdefault(key, Table(SPECS[key]))
         members = grouped[group_key]
-        rows, notes = build_group(table.spec, method, arch, [m[0] for m in members], baseline)
+        rows, notes = build_group(table.spec, method, arch, [m[0] for m in members], baseline, names)
         table.rows.extend(rows)
         table.notes.extend(notes + provenance_notes(rows[0].group, [m[1] for m in members]))
     return [tables[k] for k in SPECS if k in tables]
@@ -401,6 +411,7 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
     methods as rows, budgets as columns, the headline metric (top-1; box AP, keypoint AP, mIoU)
     as mean ± std over seeds with the runs' measured cost. Runs of methods without a budget
     (i.i.d., DaR, its controls, InfoBatch) fill an "own cost" column."""
+    names = method_names([*transfer, *pretrain])
     groups: dict = defaultdict(list)
     for r in pretrain:
         if r.dataset in DATASET_TABLES:
@@ -428,7 +439,7 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
                          tuple(Metric(metric.key, OWN_COST if c is None else f"budget {c:g}", metric.scale)
                                for c in columns), has_method=True, labels=("Method", "Backbone"))
         table = Table(spec)
-        for arm in order_arms(by_arm, baseline, controls):
+        for arm in order_arms(by_arm, baseline, controls, names):
             cells = []
             for column in columns:
                 runs = by_arm[arm].get(column, [])
@@ -437,7 +448,7 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
                 cells.append(CostedSummary(summarize(v for v in values if v is not None) if runs else None,
                                            sum(costs) / len(costs) if costs else None))
             table.rows.append(Row("arm", f"{what} {arch_name(arch)}", arm,
-                                  (arm_name(arm, controls.get(arm)), arch_name(arch)), tuple(cells)))
+                                  (arm_name(arm, controls.get(arm), names), arch_name(arch)), tuple(cells)))
         table.notes.append(f"{what} {arch_name(arch)}: mean ± std (ddof=1) over seeds; in parentheses the "
                            "measured pre-training cost (i.i.d. = 100%).")
         tables.append(table)
@@ -480,6 +491,7 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
     the measured costs as shares of i.i.d. pretraining on the whole source at full resolution:
     the selection's (feature passes, FLOPs), the pretraining's (pixel-weighted), their sum, and
     the wall-clock hours of both (mean over the row's runs)."""
+    names = method_names(transfer)
     groups: dict = defaultdict(list)
     for r in transfer:
         base = r.task.removesuffix(TINY_SUFFIX)
@@ -520,7 +532,7 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
             cells += [Cost(mean("selection_cost")), Cost(mean("pretrain_cost")), Cost(mean("total_cost")),
                       None if hours is None else f"{hours / 3600:.3g}",
                       f"{seconds / reference:.2f}×" if seconds is not None and reference else None]
-            label = SELECTION_NAMES.get(method) or arm_name(method)
+            label = SELECTION_NAMES.get(method) or arm_name(method, names=names)
             table.rows.append(Row("arm", f"{task} {arch_name(arch)}", method,
                                   (label, None if method == RANDOM_INIT else f"{100 * fraction:g}%",
                                    f"{size} px" if size else None), tuple(cells)))
@@ -538,6 +550,7 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
                  baseline: str = IID) -> tuple[list[Table], list[str]]:
     """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
     warnings, entries = [], []
+    names = method_names([*transfer, *pretrain])
     task_rank = {t: i for i, t in enumerate(TASK_TABLES)}
     conditional = build_conditional_tables(transfer)
     transfer = [r for r in transfer if r.task.removesuffix(TINY_SUFFIX) not in CONDITIONAL_TASKS]
@@ -563,7 +576,7 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
         # a pretraining run measured by itself: its own seed is the unit
         run = Run(run_arm(r.arm, r.budget, r.control_of), None, r.cost, r.metrics, r.control_of, r.pretrain_seed)
         entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
-    return (_group_tables(entries, baseline) + build_budget_tables(transfer, pretrain, baseline) + conditional,
+    return (_group_tables(entries, baseline, names) + build_budget_tables(transfer, pretrain, baseline) + conditional,
             warnings)
 
 

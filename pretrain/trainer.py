@@ -242,6 +242,9 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "replicate": int(cfg.get("replicate", seed)),  # the pairing key across arms (gather.stats)
         "label": cfg.get("label") or cfg["arm"]["name"],
         "control_of": cfg.get("control_of"),
+        # how gather names and orders the method (it does not import pretrain)
+        "method_label": method.label or method.name,
+        "method_order": method.order,
         "augment": augment,
         "world_size": world_size,
         "batch_size_per_process": batch_size,

@@ -38,7 +38,7 @@ from mmengine.hooks import Hook
 from common.provenance import REPO_ROOT
 from common.timing import LoopTimerHook
 from common.vocab import IID
-from pretrain.config import load_config
+from pretrain.config import load_config, train_settings
 from pretrain.hook import MethodHook
 from pretrain.methods import available_methods, get_method
 from pretrain.models import build_network
@@ -150,7 +150,7 @@ def bench_method(method: str, samples: int, image_size: int, epochs: int, batch_
             train_set = runner.train_dataloader.dataset
             torch.manual_seed(0)
             net = build_network(cfg["arch"], train_set.num_classes).train()
-            t = cfg["train"]
+            t = train_settings(cfg["train"])
             optimizer = torch.optim.SGD(net.parameters(), lr=t["lr"], momentum=t["momentum"],
                                         weight_decay=t["weight_decay"])
 

@@ -15,19 +15,17 @@ from collections import defaultdict
 
 from common.vocab import RANDOM_INIT, SCHEDULES, TASK_FAMILIES, TINY_SUFFIX
 from gather.collect import TransferRow
+from gather.render import MD, format_delta, format_summary
 from gather.stats import PRETRAINING_RUNS, method_delta, summarize
 from gather.tables import (
     BOX,
     KEYPOINTS,
     MASK,
-    MD,
     MIOU_COLUMN,
     TOP1,
     MethodNames,
     Metric,
     arm_name,
-    format_delta,
-    format_summary,
     method_names,
     order_arms,
     run_arm,

@@ -12,7 +12,8 @@ from common.vocab import BACKBONE_META
 from gather.collect import collect_files
 from gather.headline import headline_section
 from gather.plots import plot_all, plot_tsne
-from gather.tables import build_tables, render
+from gather.render import render
+from gather.tables import build_tables
 from gather.variance import variance_lines, variance_report
 from pipeline.experiment import Plan, TransferCell
 from pipeline.run import DONE, artifact, cell_hash, state_of, status_table

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gather.collect import PretrainRow, collect, parse_backbone
-from gather.tables import render_all
+from gather.render import render_all
 
 REPO = Path(__file__).resolve().parents[2]
 COSTS = {"iid": 1.0, "dar": 0.86, "random_init": 0.0}

@@ -17,7 +17,8 @@ import pytest
 
 from common.vocab import EARLIER_METHOD_LABELS, IID, RANDOM_INIT, TORCHVISION
 from gather.collect import collect
-from gather.tables import build_tables, render
+from gather.render import render
+from gather.tables import build_tables
 from pipeline.experiment import load_experiment, make_plan
 from pretrain.benchmark import _config, benchmark_methods
 from pretrain.config import load_config

@@ -116,8 +116,7 @@ def check_config(cfg: dict) -> None:
 
 def train_settings(train: dict) -> dict:
     """`train` with every default of TRAIN filled in (milestones as a list)."""
-    settings = {key: train.get(key, default) for key, (default, _) in TRAIN.items() if default is not REQUIRED}
-    settings.update(train)
+    settings = {**{key: default for key, (default, _) in TRAIN.items() if default is not REQUIRED}, **train}
     settings["milestones"] = list(settings["milestones"])
     return settings
 
@@ -126,8 +125,7 @@ def resolve_config(cfg: dict) -> dict:
     """Every value a pretraining run uses, the defaults of CONFIG and TRAIN filled in, `augment`
     and `objective` as full dicts, `label` and `replicate` derived when unset: what the trainer
     reads. A plain dict apart from the config, whose hash covers only what it sets."""
-    settings = {key: cfg.get(key, default) for key, (default, _) in CONFIG.items() if default is not REQUIRED}
-    settings.update({key: cfg[key] for key in ("arch", "data", "arm")})
+    settings = {key: cfg[key] if default is REQUIRED else cfg.get(key, default) for key, (default, _) in CONFIG.items()}
     settings["train"] = train_settings(cfg["train"])
     settings["augment"] = augment_settings(cfg)
     settings["objective"] = objective_settings(cfg)

@@ -80,7 +80,11 @@ DATA_KEYS = {
     "imagenet": {"type", "image_size", "root", "subset"},
     "imagenet_lt": {"type", "image_size", "root", "train_list", "val_list", "subset"},
 }
-OPTIONAL_DATA_KEYS = {"data_seed", "render_size", "shape_mix", "classes", "hues", "subset"}
+# The optional keys of `data` (those its data.type takes), with their defaults; None: unset
+# (render_size: image_size; shape_mix, classes, hues: make_shapes' own; subset: the whole set).
+DATA_DEFAULTS = {"data_seed": 0, "render_size": None, "shape_mix": None, "classes": None, "hues": None,
+                 "subset": None}
+OPTIONAL_DATA_KEYS = set(DATA_DEFAULTS)
 AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
 RANDAUGMENT_KEYS = {"num_ops", "magnitude", "variant"}  # variant: "torchvision" or "arazo"
 MIXES = (None, "mixup", "ricap")
@@ -122,10 +126,11 @@ def train_settings(train: dict) -> dict:
 
 
 def resolve_config(cfg: dict) -> dict:
-    """Every value a pretraining run uses, the defaults of CONFIG and TRAIN filled in, `augment`
-    and `objective` as full dicts, `label` and `replicate` derived when unset: what the trainer
-    reads. A plain dict apart from the config, whose hash covers only what it sets."""
+    """Every value a pretraining run uses, the defaults of CONFIG, TRAIN and DATA_DEFAULTS filled
+    in, `augment` and `objective` as full dicts, `label` and `replicate` derived when unset: what
+    the trainer reads. A plain dict apart from the config, whose hash covers only what it sets."""
     settings = {key: cfg[key] if default is REQUIRED else cfg.get(key, default) for key, (default, _) in CONFIG.items()}
+    settings["data"] = data_settings(cfg["data"])
     settings["train"] = train_settings(cfg["train"])
     settings["augment"] = augment_settings(cfg)
     settings["objective"] = objective_settings(cfg)
@@ -144,6 +149,12 @@ def check_data_keys(data: dict) -> None:
     missing = sorted(DATA_KEYS[kind] - set(data) - OPTIONAL_DATA_KEYS)
     if missing:
         raise KeyError(f"config lacks data.{missing[0]} (data.type {kind!r} needs {sorted(DATA_KEYS[kind])})")
+
+
+def data_settings(data: dict) -> dict:
+    """`data` with the defaults of the optional keys its data.type takes (DATA_DEFAULTS)."""
+    taken = DATA_KEYS.get(data.get("type"), ())
+    return {**{key: default for key, default in DATA_DEFAULTS.items() if key in taken}, **data}
 
 
 def augment_settings(cfg: dict) -> dict:

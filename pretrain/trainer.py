@@ -212,11 +212,12 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     augment = settings["augment"]
     timer = LoopTimerHook()  # where the time goes: the export's `timing`
     started = time.perf_counter()
-    train_set, val_set = build_datasets(cfg["data"], seed, augment["randaugment"])
+    data = settings["data"]
+    train_set, val_set = build_datasets(data, seed, augment["randaugment"])
     objective = settings["objective"]
     moco = objective["name"] == MOCO_V2
     if moco:
-        use_two_views(train_set, int(cfg["data"]["image_size"]))
+        use_two_views(train_set, int(data["image_size"]))
     passes = FORWARD_PASSES[objective["name"]]
     timer.phases["dataset_build_s"] = time.perf_counter() - started
     world_size = get_dist_info()[1]
@@ -232,14 +233,14 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     plain = plain_config(cfg)
     amp = bool(train_cfg["amp"])
     epochs = int(train_cfg["epochs"])
-    size, reference = int(cfg["data"]["image_size"]), reference_image_size(cfg["data"])
+    size, reference = int(data["image_size"]), reference_image_size(data)
     method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
     norm = settings["norm"]
     export_meta = {
         "arch": cfg["arch"],
         "norm": norm,  # stage 2 builds the same (transfer.contract.check_norm)
         "norm_groups": GN_GROUPS if norm == GN else None,
-        "dataset": cfg["data"]["type"],
+        "dataset": data["type"],
         "num_classes": train_set.num_classes,
         "seed": seed,
         "replicate": int(settings["replicate"]),  # the pairing key across arms (gather.stats)
@@ -263,7 +264,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "reference_image_size": reference,
         "pixel_scale": (size / reference) ** 2,
         "source_size": train_set.source_size,
-        **subset_meta(train_set, cfg["data"], cfg["arch"], epochs, passes),
+        **subset_meta(train_set, data, cfg["arch"], epochs, passes),
     }
     loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed,
                         forward_passes=passes)

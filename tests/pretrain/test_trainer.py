@@ -178,6 +178,8 @@ def test_defaults_are_one_table_resolved_for_the_trainer_and_left_out_of_the_has
     cfg = load_config(str(minimal))
     settings = resolve_config(cfg)
     assert set(settings) == set(CONFIG)
+    assert settings["data"] == {"type": "synthetic", "num_train": 8, "num_val": 8, "image_size": 16, "data_seed": 0,
+                                "render_size": None, "shape_mix": None, "classes": None, "hues": None, "subset": None}
     assert settings["train"] == {"epochs": 1, "batch_size": 4, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
                                  "nesterov": False, "milestones": [], "gamma": 0.1, "workers": 0,
                                  "warmup_epochs": 0, "lr_schedule": "step", "amp": False}

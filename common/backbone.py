@@ -20,6 +20,9 @@ An export is a directory with two files:
                  fraction, seed, size, target, source_size) and selection_cost (forwards,
                  FLOPs, wall-clock, and `cost` in the unit of `cost`), and its `cost` is
                  relative to i.i.d. training on the whole source.
+                 Stage 1 also writes method_label and method_order, the method's display
+                 name and rank in tables (pretrain.methods.base.Method label, order; older
+                 exports lack them: common.vocab.EARLIER_METHOD_LABELS, else the method's name).
                  Stage 1 also writes replicate: the experiment's pretraining seed the run
                  replicates (= seed unless the arm has a seed_offset); gather pairs the runs
                  of two arms by it (absent in older exports: seed).

@@ -10,6 +10,17 @@ from __future__ import annotations
 IID = "iid"  # uniform i.i.d. sampling: the baseline every Δ is taken against by default
 RANDOM_INIT = "random_init"  # no pretraining (`--backbone none`): cost 0
 TORCHVISION = "torchvision"  # an official torchvision checkpoint (i.i.d. ImageNet, cost 1)
+# A method's display label and table order come from its class (pretrain.methods.base.Method
+# `label`, `order`) through its exports (backbone.json `method_label`, `method_order`). Exports
+# written before those keys, and the two arms that are no method, read theirs here. Frozen: a
+# new method never goes here (tests/pretrain/test_readme_method.py checks the classes agree).
+UNRANKED = 1000  # the order of a method that sets none: after every ranked one, by name
+EARLIER_METHOD_LABELS: dict[str, tuple[str, int]] = {
+    IID: ("i.i.d.", 0), TORCHVISION: ("torchvision", 10), "dar": ("DaR", 20), "dap": ("DaP", 30),
+    "reweight": ("re-weight", 40), "budget": ("budget", 50), "unif_sgd": ("unif-SGD", 60),
+    "p_sgd": ("p-SGD", 70), "c_sgd": ("c-SGD", 80), "selective_backprop": ("selective backprop", 90),
+    "infobatch": ("InfoBatch", 100), RANDOM_INIT: ("random init", 110), "random_drop": ("random drop", UNRANKED),
+}
 
 # --- files and their format tags --------------------------------------------------------
 BACKBONE_WEIGHTS = "backbone.pth"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.results import ResultsSchemaError, TransferResults
-from common.vocab import BACKBONE_FORMAT, BACKBONE_META, RESULTS_FILE
+from common.vocab import BACKBONE_FORMAT, BACKBONE_META, RESULTS_FILE, UNRANKED
 
 Warn = Callable[[str], None]
 
@@ -29,6 +29,16 @@ Warn = Callable[[str], None]
 def warn_stderr(message: str) -> None:
     """Default warning sink: one line on stderr."""
     print(f"gather: warning: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class MethodShown:
+    """A pretraining method as its export names it for tables: backbone.json `method` (its
+    name), `method_label` and `method_order` (pretrain.methods.base.Method label, order)."""
+
+    name: str
+    label: str
+    order: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class TransferRow:
     pretrain_seed: int | None = None
     wall_clock_s: float | None = None  # the fine-tuning run's (results.json)
     pretrain_wall_clock_s: float | None = None  # its backbone's pretraining run's (the export's)
+    method: MethodShown | None = None  # how the backbone's method is named in tables (the export's)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class PretrainRow:
     control_of: str | None = None  # the arm this run is an equal-cost control of
     budget: float | None = None  # the method's `budget` parameter, if it has one
     pretrain_seed: int | None = None  # the experiment's pretraining seed it replicates (`replicate`, else seed)
+    method: MethodShown | None = None  # how its method is named in tables (the export's)
 
 
 class ParseError(ValueError):
@@ -128,6 +140,15 @@ def _conditional(protocol: dict, pretrain: dict) -> dict:
     }
 
 
+def _method_shown(meta: dict) -> MethodShown | None:
+    """The export's method label and order; None for exports written before them (the tables
+    fall back to common.vocab.EARLIER_METHOD_LABELS)."""
+    name, label, order = _optional_text(meta, "method"), _optional_text(meta, "method_label"), meta.get("method_order")
+    if name is None or label is None:
+        return None
+    return MethodShown(name, label, order if isinstance(order, int) and not isinstance(order, bool) else UNRANKED)
+
+
 def _pretrain_seed(pretrain: dict) -> int | None:
     seed = pretrain.get("replicate", pretrain.get("seed"))
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
@@ -152,7 +173,8 @@ def parse_results(obj, path: str = "") -> TransferRow:
                        schedule=results.schedule, iterations=results.iterations,
                        conditional=_conditional(results.protocol, pretrain), pretrain_seed=_pretrain_seed(pretrain),
                        wall_clock_s=_number(results.wall_clock_s),
-                       pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")))
+                       pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")),
+                       method=_method_shown(pretrain))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
@@ -176,7 +198,7 @@ def parse_backbone(obj, path: str = "") -> PretrainRow:
                        metrics=metrics, history=[r for r in history if isinstance(r, dict)],
                        epochs=epochs if isinstance(epochs, int) else None, path=str(path),
                        control_of=_optional_text(obj, "control_of"), budget=_budget(obj),
-                       pretrain_seed=_pretrain_seed(obj))
+                       pretrain_seed=_pretrain_seed(obj), method=_method_shown(obj))
 
 
 STALE_SUFFIX = ".stale"  # a run directory the pipeline moved aside (made by an earlier config)

@@ -15,18 +15,18 @@ from collections import defaultdict
 
 from common.vocab import RANDOM_INIT, SCHEDULES, TASK_FAMILIES, TINY_SUFFIX
 from gather.collect import TransferRow
+from gather.render import MD, format_delta, format_summary
 from gather.stats import PRETRAINING_RUNS, method_delta, summarize
 from gather.tables import (
     BOX,
     KEYPOINTS,
     MASK,
-    MD,
     MIOU_COLUMN,
     TOP1,
+    MethodNames,
     Metric,
     arm_name,
-    format_delta,
-    format_summary,
+    method_names,
     order_arms,
     run_arm,
 )
@@ -71,9 +71,9 @@ def _runs_text(runs: list[TransferRow]) -> str:
     return _plural(len(runs), "seed")
 
 
-def _delta_sentence(arm: str, baseline: str, values: dict, base_values: dict) -> str:
+def _delta_sentence(arm: str, baseline: str, values: dict, base_values: dict, names: MethodNames) -> str:
     d = method_delta(base_values, values)
-    a, b = arm_name(arm), arm_name(baseline)
+    a, b = arm_name(arm, names=names), arm_name(baseline, names=names)
     what = f"{a} − {b}"
     if d is None:
         return f"{what}: no value on one side."
@@ -150,7 +150,7 @@ def runs_by_arm(rows: list[TransferRow], baseline: str) -> tuple[dict[str, list[
         runs[key].append(row)
         if row.control_of:
             controls[key] = row.control_of
-    return {arm: runs[arm] for arm in order_arms(runs, baseline, controls)}, controls
+    return {arm: runs[arm] for arm in order_arms(runs, baseline, controls, method_names(rows))}, controls
 
 
 def nested_values(runs: list[TransferRow], metric: Metric) -> dict:
@@ -162,6 +162,7 @@ def headline_section(rows: list[TransferRow], baseline: str) -> list[str]:
     """Markdown lines: per task (and schedule) and headline metric, arms over seeds, Δ vs the
     baseline with its interval in words, and each pretrained arm's gap to random init."""
     groups = task_groups(rows)
+    names = method_names(rows)
     lines = []
     for task, schedule in groups:
         label = f"{task} {schedule}" if schedule else task
@@ -176,19 +177,19 @@ def headline_section(rows: list[TransferRow], baseline: str) -> list[str]:
                 summary = summarize(v for v in values[arm].values() if v is not None)
                 costs = [r.cost for r in runs[arm] if r.cost is not None]
                 cost = f", cost {100 * sum(costs) / len(costs):.1f}%" if costs else ""
-                lines.append(f"  - {arm_name(arm, controls.get(arm))}: {format_summary(summary, MD)} "
+                lines.append(f"  - {arm_name(arm, controls.get(arm), names)}: {format_summary(summary, MD)} "
                              f"({_runs_text(runs[arm]) if summary else _plural(0, 'seed')}{cost})")
             if baseline in values:
                 for arm in arms:
                     if arm not in (baseline, RANDOM_INIT):
-                        lines.append("  - " + _delta_sentence(arm, baseline, values[arm], values[baseline]))
+                        lines.append("  - " + _delta_sentence(arm, baseline, values[arm], values[baseline], names))
             scratch = summarize(v for v in (metric.percent(r.metrics.get(metric.key)) for r in anchor)
                                 if v is not None)
             gaps = []
             for arm in arms:
                 mine = summarize(v for v in values[arm].values() if v is not None)
                 if scratch is not None and arm != RANDOM_INIT and mine is not None:
-                    gaps.append(f"{arm_name(arm, controls.get(arm))} {mine.mean - scratch.mean:+.1f}")
+                    gaps.append(f"{arm_name(arm, controls.get(arm), names)} {mine.mean - scratch.mean:+.1f}")
             if gaps:
                 lines.append(f"  - above random init ({scratch.mean:.1f}), difference of means: "
                              + ", ".join(gaps) + (f" ({caveat})." if caveat else "."))

@@ -31,10 +31,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common.files import atomic_path  # noqa: E402
-from common.vocab import BOX_METRICS, IID  # noqa: E402
+from common.vocab import BOX_METRICS, EARLIER_METHOD_LABELS, IID  # noqa: E402
 from gather.collect import PretrainRow, TransferRow  # noqa: E402
 from gather.stats import PRETRAINING_RUNS, Delta, method_delta  # noqa: E402
-from gather.tables import Table, arch_name, arm_name, order_arms  # noqa: E402
+from gather.tables import MethodNames, Table, arch_name, arm_name, method_names, order_arms  # noqa: E402
 
 
 def _save(fig, path: str | Path) -> Path:
@@ -49,7 +49,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
 
 
-def plot_deltas(table: Table, path: str | Path) -> Path | None:
+def plot_deltas(table: Table, path: str | Path, names: MethodNames = EARLIER_METHOD_LABELS) -> Path | None:
     """Δ per metric with 95% intervals, one panel per group; None if the table has no Δ row."""
     groups: dict[str, list] = defaultdict(list)
     for row in table.rows:
@@ -76,7 +76,7 @@ def plot_deltas(table: Table, path: str | Path) -> Path | None:
                 err_lo.append(d.mean - d.low if d.low is not None else 0.0)
                 err_hi.append(d.high - d.mean if d.high is not None else 0.0)
             ax.errorbar(xs, ys, yerr=[err_lo, err_hi], fmt="o", capsize=3,
-                        label=arm_name(row.arm))
+                        label=arm_name(row.arm, names=names))
         ax.axhline(0.0, color="0.5", linewidth=0.8)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, fontsize=8, rotation=30 if len(labels) > 6 else 0)
@@ -89,7 +89,8 @@ def plot_deltas(table: Table, path: str | Path) -> Path | None:
     return _save(fig, path)
 
 
-def plot_kept_fraction(exports: dict[str, dict], path: str | Path, title: str = "") -> Path:
+def plot_kept_fraction(exports: dict[str, dict], path: str | Path, title: str = "",
+                       names: MethodNames = EARLIER_METHOD_LABELS) -> Path:
     """Kept fraction per epoch for each arm ({arm: backbone.json metadata with "history"})."""
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=120)
     for arm, meta in exports.items():
@@ -99,7 +100,7 @@ def plot_kept_fraction(exports: dict[str, dict], path: str | Path, title: str = 
         # the measured cost of the export, the number the tables print, not a recomputation
         shown = f" (cost {100 * cost:.1f}%)" if cost is not None else ""
         ax.step(epochs, [row["fraction"] for row in history], where="mid",
-                label=arm_name(arm) + shown)
+                label=arm_name(arm, names=names) + shown)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("kept fraction")
@@ -112,13 +113,14 @@ def plot_kept_fraction(exports: dict[str, dict], path: str | Path, title: str = 
     return _save(fig, path)
 
 
-def plot_training_curves(exports: dict[str, dict], path: str | Path, title: str = "") -> Path:
+def plot_training_curves(exports: dict[str, dict], path: str | Path, title: str = "",
+                         names: MethodNames = EARLIER_METHOD_LABELS) -> Path:
     """Mean training loss per epoch for each arm ({arm: backbone.json metadata})."""
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=120)
     for arm, meta in exports.items():
         history = [row for row in meta.get("history") or [] if row.get("mean_loss") is not None]
         ax.plot([row["epoch"] for row in history], [row["mean_loss"] for row in history],
-                marker=".", label=arm_name(arm))
+                marker=".", label=arm_name(arm, names=names))
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean training loss (kept samples)")
@@ -176,18 +178,18 @@ def iteration_curves(transfer: list[TransferRow], metric: str = BOX_METRICS[0], 
             continue  # one schedule: no curve to draw, the tables say it all
         curves[group] = {arm: [CurvePoint(it, schedule, sum(v) / len(v), len(v))
                                for (it, schedule), v in sorted(arms[arm].items())]
-                         for arm in order_arms(arms, baseline)}
+                         for arm in order_arms(arms, baseline, names=method_names(transfer))}
     return curves
 
 
 def plot_ap_vs_iterations(curves: dict[str, list[CurvePoint]], path: str | Path, title: str = "",
-                          ylabel: str = "box AP (%)") -> Path:
+                          ylabel: str = "box AP (%)", names: MethodNames = EARLIER_METHOD_LABELS) -> Path:
     """AP against training iterations, one curve per initialisation (arm), each point labelled
     with its schedule: the layout of "Rethinking ImageNet Pre-training"'s Figure 1."""
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
     for arm, points in curves.items():
         xs, ys = [p.iterations for p in points], [p.ap for p in points]
-        ax.plot(xs, ys, marker="o", label=arm_name(arm))
+        ax.plot(xs, ys, marker="o", label=arm_name(arm, names=names))
         for p in points:
             ax.annotate(p.schedule, (p.iterations, p.ap), textcoords="offset points", xytext=(4, 4),
                         fontsize=7)
@@ -221,6 +223,7 @@ def frontier_points(rows: list[TransferRow], baseline: str, metric) -> list[Fron
     if baseline not in runs:
         return []
     base = nested_values(runs[baseline], metric)
+    names = method_names(rows)
     points = []
     for arm, arm_runs in runs.items():
         costs = [r.cost for r in arm_runs if r.cost is not None]
@@ -231,7 +234,8 @@ def frontier_points(rows: list[TransferRow], baseline: str, metric) -> list[Fron
         d = None if arm == baseline else method_delta(base, nested_values(arm_runs, metric))
         if arm != baseline and d is None:
             continue
-        points.append(FrontierPoint(arm, arm_name(arm, controls.get(arm)), kind, 100 * sum(costs) / len(costs), d))
+        points.append(FrontierPoint(arm, arm_name(arm, controls.get(arm), names), kind,
+                                    100 * sum(costs) / len(costs), d))
     return points
 
 
@@ -300,7 +304,8 @@ def exports_by_group(pretrain: list[PretrainRow], baseline: str = IID
         arms = groups[(row.dataset, row.arch)]
         if row.arm not in arms and row.history:
             arms[row.arm] = {"history": row.history, "cost": row.cost}
-    return {k: {a: v[a] for a in order_arms(v, baseline)} for k, v in groups.items() if v}
+    names = method_names(pretrain)
+    return {k: {a: v[a] for a in order_arms(v, baseline, names=names)} for k, v in groups.items() if v}
 
 
 def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Path,
@@ -308,20 +313,20 @@ def plot_all(tables: list[Table], pretrain: list[PretrainRow], out_dir: str | Pa
     """Every figure: deltas_<table>.png, kept_fraction_/training_curves_<dataset>_<arch>.png,
     and ap_vs_iterations_<task>_<arch>.png for tasks run at several schedules."""
     out_dir = Path(out_dir)
+    names = method_names([*pretrain, *(transfer or [])])
     written = []
     for table in tables:
-        path = plot_deltas(table, out_dir / f"deltas_{_slug(table.spec.key)}.png")
+        path = plot_deltas(table, out_dir / f"deltas_{_slug(table.spec.key)}.png", names)
         if path is not None:
             written.append(path)
     for (dataset, arch), exports in exports_by_group(pretrain, baseline).items():
         title = f"{dataset} {arch_name(arch)}"
         name = f"{_slug(dataset)}_{_slug(arch)}"
-        written.append(plot_kept_fraction(exports, out_dir / f"kept_fraction_{name}.png", title))
-        written.append(plot_training_curves(exports, out_dir / f"training_curves_{name}.png",
-                                            title))
+        written.append(plot_kept_fraction(exports, out_dir / f"kept_fraction_{name}.png", title, names))
+        written.append(plot_training_curves(exports, out_dir / f"training_curves_{name}.png", title, names))
     written += plot_frontiers(transfer or [], out_dir, baseline)
     for (task, arch), curves in iteration_curves(transfer or [], baseline=baseline).items():
         written.append(plot_ap_vs_iterations(
             curves, out_dir / f"ap_vs_iterations_{_slug(task)}_{_slug(arch)}.png",
-            f"{task} {arch_name(arch)}: box AP against iterations, one curve per initialisation"))
+            f"{task} {arch_name(arch)}: box AP against iterations, one curve per initialisation", names=names))
     return written

@@ -1,4 +1,4 @@
-"""The paper's tables (T2-T8) from collected runs: pure construction, then md / csv / tex text.
+"""The paper's tables (T2-T8) from collected runs: pure construction (rows, columns, Δ rows).
 
 Every table has the same shape, whatever the task: rows grouped by (task or dataset, backbone
 arch), so that different architectures are never compared; in a group one row per pretraining
@@ -12,20 +12,11 @@ backbone per arm.
 Scales come from one table, METRICS below, never from the values: mmdet and mmpose report COCO
 AP as fractions (x100, and -1 means "no ground truth of that size"), mmseg reports percent.
 
-Text formats (`render(tables, fmt)`):
-  md   GitHub pipe tables, a "### T5 ..." heading, notes as a list; unicode −, ±, –, Δ, †.
-  csv  per table a "# T5 ..." line, one header row, the rows, "# note" lines, a blank line.
-       A cell stays one string, in ASCII: "35.8 +/- 0.3", Δ "+0.4 +/- 0.2 [-0.1, +0.9]",
-       missing "-", unpaired Δ marked "*", conditional Δ "^". (Split on " +/- " and "[" to get
-       the numbers.)
-  tex  per table a "% T5 ..." comment and a booktabs tabular; "$\\pm$", "--" for missing,
-       ASCII "-" for minus, notes as "% " comments.
+Rendering the built tables as md / csv / tex text: gather/render.py.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,6 +25,7 @@ from pathlib import Path
 
 from common.vocab import (
     BOX_METRICS,
+    EARLIER_METHOD_LABELS,
     IID,
     KEYPOINT_METRICS,
     MASK_METRICS,
@@ -41,7 +33,7 @@ from common.vocab import (
     RANDOM_INIT,
     SCHEDULES,
     TINY_SUFFIX,
-    TORCHVISION,
+    UNRANKED,
     VOC_BOX_METRICS,
 )
 from gather.collect import PretrainRow, TransferRow, Warn, collect, warn_stderr
@@ -140,20 +132,24 @@ TASK_TABLES = {"fpn": ("T5", "FPN"), "mask_rcnn": ("T5", "Mask R-CNN"),
                "faster_rcnn_c4_voc": ("VOC", "Faster R-CNN R50-C4"), "psanet_voc": ("VOC", "PSANet")}
 DATASET_TABLES = {"cifar10": "T2", "cifar100": "T3", "imagenet": "T4", "imagenet_lt": "T8",
                   "synthetic": "Synthetic"}
-ARM_NAMES = {IID: "i.i.d.", "dar": "DaR", "dap": "DaP", "reweight": "re-weight",
-             "random_drop": "random drop", "budget": "budget", "unif_sgd": "unif-SGD", "p_sgd": "p-SGD",
-             "c_sgd": "c-SGD", "selective_backprop": "selective backprop", "infobatch": "InfoBatch",
-             RANDOM_INIT: "random init", TORCHVISION: "torchvision"}
-ARM_ORDER = (IID, TORCHVISION, "dar", "dap", "reweight", "budget", "unif_sgd", "p_sgd", "c_sgd",
-             "selective_backprop", "infobatch", RANDOM_INIT)
 # Arazo et al.'s augmentation arms: a budgeted method's arm named "<method>_<augmentation>"
 AUGMENT_NAMES = {"ricap": "RICAP", "mixup": "mixup", "randaugment": "RandAugment"}
+MethodNames = dict[str, tuple[str, int]]  # {method (or random_init, torchvision): (label, table order)}
 
 
-def split_augment(arm: str) -> tuple[str, str | None]:
+def method_names(rows: Iterable = ()) -> MethodNames:
+    """How the rows' methods are named and ordered: as their exports say (backbone.json
+    method_label, method_order: a new method needs no entry here), else as common.vocab says
+    for exports written before those keys and for the arms that are no method."""
+    names = dict(EARLIER_METHOD_LABELS)
+    names.update({r.method.name: (r.method.label, r.method.order) for r in rows if r.method is not None})
+    return names
+
+
+def split_augment(arm: str, names: MethodNames = EARLIER_METHOD_LABELS) -> tuple[str, str | None]:
     """("unif_sgd", "ricap") for "unif_sgd_ricap"; (arm, None) for an arm without one."""
     base, _, suffix = arm.rpartition("_")
-    return (base, suffix) if suffix in AUGMENT_NAMES and base in ARM_NAMES else (arm, None)
+    return (base, suffix) if suffix in AUGMENT_NAMES and base in names else (arm, None)
 
 
 def task_table(task: str) -> tuple[str, str] | None:
@@ -181,36 +177,41 @@ def run_arm(arm: str, budget: float | None, control_of: str | None) -> str:
     return arm if budget is None or control_of else f"{arm}@{budget:g}"
 
 
-def arm_name(arm: str, control_of: str | None = None) -> str:
-    """Display name of an arm: iid -> i.i.d., dar -> DaR; unknown arms as they are. An
-    equal-cost control (label "<arm>-<method>") reads "random drop at DaR cost", a budgeted
-    run ("unif_sgd@0.3") "unif-SGD at budget 0.3"."""
+def arm_name(arm: str, control_of: str | None = None, names: MethodNames = EARLIER_METHOD_LABELS) -> str:
+    """Display name of an arm: iid -> i.i.d., dar -> DaR (its method's label in `names`);
+    unknown arms as they are. An equal-cost control (label "<arm>-<method>") reads "random drop
+    at DaR cost", a budgeted run ("unif_sgd@0.3") "unif-SGD at budget 0.3"."""
     if "@" in arm:
         base, budget = arm.rsplit("@", 1)
-        return f"{arm_name(base)} at budget {budget}"
+        return f"{arm_name(base, names=names)} at budget {budget}"
     matched = re.fullmatch(r"(.+)_cost(\d+)", arm)
     if matched:  # a preset solved for a reported cost, e.g. dar_cost86
-        return f"{arm_name(matched.group(1))} (cost-matched {matched.group(2)}%)"
-    base, augment = split_augment(arm)
+        return f"{arm_name(matched.group(1), names=names)} (cost-matched {matched.group(2)}%)"
+    base, augment = split_augment(arm, names)
     if augment:
-        return f"{arm_name(base)} + {AUGMENT_NAMES[augment]}"
+        return f"{arm_name(base, names=names)} + {AUGMENT_NAMES[augment]}"
     if control_of and arm.startswith(control_of + "-"):
         method = arm[len(control_of) + 1:]
-        return f"{ARM_NAMES.get(method, method)} at {ARM_NAMES.get(control_of, control_of)} cost"
-    return ARM_NAMES.get(arm, arm)
+        return f"{_label(method, names)} at {_label(control_of, names)} cost"
+    return _label(arm, names)
 
 
-def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None) -> list[str]:
-    """The baseline first, then the known arms in ARM_ORDER, then the others alphabetically;
-    each equal-cost control (`controls`: {control: its arm}) right after its arm."""
-    rank = {a: i for i, a in enumerate(ARM_ORDER)}
+def _label(method: str, names: MethodNames) -> str:
+    return names[method][0] if method in names else method
+
+
+def order_arms(arms: Iterable[str], baseline: str, controls: dict | None = None,
+               names: MethodNames = EARLIER_METHOD_LABELS) -> list[str]:
+    """The baseline first, then the arms by their method's order in `names`, then the others
+    alphabetically; each equal-cost control (`controls`: {control: its arm}) right after its arm."""
     controls = controls or {}
 
     def key(a):
         parent = controls.get(a, a)
         base, _, budget = parent.partition("@")
-        method, augment = split_augment(base)  # an augmentation arm right after its method's
-        return (parent != baseline, rank.get(method, len(rank)), method, augment or "", float(budget or "inf"),
+        method, augment = split_augment(base, names)  # an augmentation arm right after its method's
+        rank = names[method][1] if method in names else UNRANKED
+        return (parent != baseline, rank, method, augment or "", float(budget or "inf"),
                 a in controls, a)
 
     return sorted(set(arms), key=key)
@@ -320,7 +321,7 @@ def delta_notes(group: str, rows: list[Row]) -> list[str]:
 
 
 def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
-                baseline: str) -> tuple[list[Row], list[str]]:
+                baseline: str, names: MethodNames = EARLIER_METHOD_LABELS) -> tuple[list[Row], list[str]]:
     """Rows (arms, then Δ rows) and notes of one (task or dataset, arch) group."""
     group = f"{method} {arch_name(arch)}" if method else arch_name(arch)
     by_arm: dict[str, list[Run]] = defaultdict(list)
@@ -329,9 +330,9 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
     controls = {r.arm: r.control_of for r in runs if r.control_of}
 
     def name(a: str) -> str:
-        return arm_name(a, controls.get(a))
+        return arm_name(a, controls.get(a), names)
 
-    arms = order_arms(by_arm, baseline, controls)
+    arms = order_arms(by_arm, baseline, controls, names)
     lead = (method,) if spec.has_method else ()
     rows, notes = [], []
     for arm in arms:
@@ -376,7 +377,7 @@ def provenance_notes(group: str, provenance: list[dict]) -> list[str]:
     return notes
 
 
-def _group_tables(entries, baseline: str) -> list[Table]:
+def _group_tables(entries, baseline: str, names: MethodNames) -> list[Table]:
     """Tables from (table key, sort key, method, arch, Run, provenance) entries."""
     grouped: dict = defaultdict(list)
     for key, order, method, arch, run, provenance in entries:
@@ -386,7 +387,7 @@ def _group_tables(entries, baseline: str) -> list[Table]:
         key, _, method, arch = group_key
         table = tables.setdefault(key, Table(SPECS[key]))
         members = grouped[group_key]
-        rows, notes = build_group(table.spec, method, arch, [m[0] for m in members], baseline)
+        rows, notes = build_group(table.spec, method, arch, [m[0] for m in members], baseline, names)
         table.rows.extend(rows)
         table.notes.extend(notes + provenance_notes(rows[0].group, [m[1] for m in members]))
     return [tables[k] for k in SPECS if k in tables]
@@ -401,6 +402,7 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
     methods as rows, budgets as columns, the headline metric (top-1; box AP, keypoint AP, mIoU)
     as mean ± std over seeds with the runs' measured cost. Runs of methods without a budget
     (i.i.d., DaR, its controls, InfoBatch) fill an "own cost" column."""
+    names = method_names([*transfer, *pretrain])
     groups: dict = defaultdict(list)
     for r in pretrain:
         if r.dataset in DATASET_TABLES:
@@ -428,7 +430,7 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
                          tuple(Metric(metric.key, OWN_COST if c is None else f"budget {c:g}", metric.scale)
                                for c in columns), has_method=True, labels=("Method", "Backbone"))
         table = Table(spec)
-        for arm in order_arms(by_arm, baseline, controls):
+        for arm in order_arms(by_arm, baseline, controls, names):
             cells = []
             for column in columns:
                 runs = by_arm[arm].get(column, [])
@@ -437,7 +439,7 @@ def build_budget_tables(transfer: list[TransferRow], pretrain: list[PretrainRow]
                 cells.append(CostedSummary(summarize(v for v in values if v is not None) if runs else None,
                                            sum(costs) / len(costs) if costs else None))
             table.rows.append(Row("arm", f"{what} {arch_name(arch)}", arm,
-                                  (arm_name(arm, controls.get(arm)), arch_name(arch)), tuple(cells)))
+                                  (arm_name(arm, controls.get(arm), names), arch_name(arch)), tuple(cells)))
         table.notes.append(f"{what} {arch_name(arch)}: mean ± std (ddof=1) over seeds; in parentheses the "
                            "measured pre-training cost (i.i.d. = 100%).")
         tables.append(table)
@@ -480,6 +482,7 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
     the measured costs as shares of i.i.d. pretraining on the whole source at full resolution:
     the selection's (feature passes, FLOPs), the pretraining's (pixel-weighted), their sum, and
     the wall-clock hours of both (mean over the row's runs)."""
+    names = method_names(transfer)
     groups: dict = defaultdict(list)
     for r in transfer:
         base = r.task.removesuffix(TINY_SUFFIX)
@@ -520,7 +523,7 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
             cells += [Cost(mean("selection_cost")), Cost(mean("pretrain_cost")), Cost(mean("total_cost")),
                       None if hours is None else f"{hours / 3600:.3g}",
                       f"{seconds / reference:.2f}×" if seconds is not None and reference else None]
-            label = SELECTION_NAMES.get(method) or arm_name(method)
+            label = SELECTION_NAMES.get(method) or arm_name(method, names=names)
             table.rows.append(Row("arm", f"{task} {arch_name(arch)}", method,
                                   (label, None if method == RANDOM_INIT else f"{100 * fraction:g}%",
                                    f"{size} px" if size else None), tuple(cells)))
@@ -538,6 +541,7 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
                  baseline: str = IID) -> tuple[list[Table], list[str]]:
     """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
     warnings, entries = [], []
+    names = method_names([*transfer, *pretrain])
     task_rank = {t: i for i, t in enumerate(TASK_TABLES)}
     conditional = build_conditional_tables(transfer)
     transfer = [r for r in transfer if r.task.removesuffix(TINY_SUFFIX) not in CONDITIONAL_TASKS]
@@ -563,178 +567,8 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
         # a pretraining run measured by itself: its own seed is the unit
         run = Run(run_arm(r.arm, r.budget, r.control_of), None, r.cost, r.metrics, r.control_of, r.pretrain_seed)
         entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
-    return (_group_tables(entries, baseline) + build_budget_tables(transfer, pretrain, baseline) + conditional,
+    return (_group_tables(entries, baseline, names) + build_budget_tables(transfer, pretrain, baseline) + conditional,
             warnings)
-
-
-# --- formatting ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Glyphs:
-    """The characters a format prints for minus, ±, a missing cell, % and the unpaired mark."""
-
-    minus: str
-    pm: str
-    missing: str
-    percent: str
-    unpaired: str
-    delta: str
-    conditional: str
-
-
-MD = Glyphs(minus="−", pm="±", missing="–", percent="%", unpaired="†", delta="Δ", conditional="‡")
-CSV = Glyphs(minus="-", pm="+/-", missing="-", percent="%", unpaired="*", delta="Delta", conditional="^")
-TEX = Glyphs(minus="-", pm="$\\pm$", missing="--", percent="\\%", unpaired="$^\\dagger$",
-             delta="$\\Delta$", conditional="$^\\ddagger$")
-
-
-def format_number(x: float, g: Glyphs, signed: bool = False, decimals: int = 1) -> str:
-    """x to `decimals` places; signed adds "+" to positives; a value rounding to 0 is "0.0"."""
-    text = f"{abs(x):.{decimals}f}"
-    if float(text) == 0.0:
-        return text
-    if x < 0:
-        return g.minus + text
-    return ("+" if signed else "") + text
-
-
-def format_summary(s: Summary | None, g: Glyphs) -> str:
-    """"35.8" for one seed, "35.8 ± 0.3" for several, the missing glyph for none."""
-    if s is None:
-        return g.missing
-    if s.std is None:
-        return format_number(s.mean, g)
-    return f"{format_number(s.mean, g)} {g.pm} {format_number(s.std, g)}"
-
-
-def format_delta(d: Delta | None, g: Glyphs) -> str:
-    """"+0.4" (one pair), "+0.4 ± 0.2 [−0.1, +0.9]" (several), "+0.4†" (unpaired means), a
-    trailing "‡" when the Δ is conditional on one backbone per arm."""
-    if d is None:
-        return g.missing
-    head = format_number(d.mean, g, signed=True)
-    mark = g.conditional if d.conditional else ""
-    if not d.paired:
-        return head + g.unpaired
-    if d.std is None:
-        return head + mark
-    return (f"{head} {g.pm} {format_number(d.std, g)} "
-            f"[{format_number(d.low, g, True)}, {format_number(d.high, g, True)}]{mark}")
-
-
-def format_cost(c: Cost, g: Glyphs) -> str:
-    """A cost in percent, at most one decimal, "%": 1.0 -> "100%", Δ -0.14 -> "−14%"."""
-    if c.value is None:
-        return g.missing
-    text = format_number(100.0 * c.value, g, signed=c.signed).removesuffix(".0")
-    return text + g.percent
-
-
-def format_cell(cell, g: Glyphs) -> str:
-    """Any cell of a Row as text in the glyphs of one format."""
-    if isinstance(cell, CostedSummary):
-        if cell.summary is None:
-            return g.missing
-        cost = f" ({format_cost(Cost(cell.cost), g)})" if cell.cost is not None else ""
-        return format_summary(cell.summary, g) + cost
-    if isinstance(cell, Cost):
-        return format_cost(cell, g)
-    if isinstance(cell, Delta):
-        return format_delta(cell, g)
-    if isinstance(cell, Summary) or cell is None:
-        return format_summary(cell, g)
-    return glyph_text(str(cell), g)
-
-
-def glyph_text(text: str, g: Glyphs) -> str:
-    """Free text (labels) with the unicode Δ and − swapped for the format's glyphs."""
-    return text.replace("Δ", g.delta).replace("−", g.minus)
-
-
-def text_rows(table: Table, g: Glyphs) -> list[list[str]]:
-    """The table's rows as strings in the glyphs of one format."""
-    return [[format_cell(c, g) for c in row.labels + row.values] for row in table.rows]
-
-
-def _ascii(note: str) -> str:
-    return (note.replace("Δ", "Delta").replace("−", "-").replace("±", "+/-")
-            .replace("†", "*").replace("‡", "^").replace("×", "x"))
-
-
-def render_md(table: Table) -> str:
-    """A GitHub pipe table under a "### T5 ..." heading, notes as a list."""
-    spec = table.spec
-    align = [":--"] * len(spec.label_columns) + ["--:"] * len(spec.metrics)
-    lines = [f"### {spec.heading}", "", "| " + " | ".join(spec.columns) + " |",
-             "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in text_rows(table, MD)]
-    if table.notes:
-        lines += [""] + [f"- {note}" for note in table.notes]
-    return "\n".join(lines) + "\n"
-
-
-def render_csv(table: Table) -> str:
-    """"# T5 ..." then one header row and the rows (ASCII cells), then "# note" lines."""
-    out = io.StringIO()
-    out.write(f"# {table.spec.heading}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.spec.columns)
-    writer.writerows(text_rows(table, CSV))
-    for note in table.notes:
-        out.write(f"# {_ascii(note)}\n")
-    return out.getvalue()
-
-
-_TEX_SPECIAL = {"_": "\\_", "%": "\\%", "&": "\\&", "#": "\\#"}
-
-
-def tex_header(label: str) -> str:
-    """A column header in TeX: "AP50^bb" -> "AP50$^{bb}$", "Pre-train Cost" unchanged."""
-    base, _, sup = label.partition("^")
-    return base + (f"$^{{{sup}}}$" if sup else "")
-
-
-def _tex_text(cell: str) -> str:
-    # only free text (arm and arch names) can carry TeX specials; numbers come from TEX glyphs
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in cell)
-
-
-def render_tex(table: Table) -> str:
-    """A booktabs tabular under a "% T5 ..." comment; a midrule between groups."""
-    spec = table.spec
-    n_labels = len(spec.label_columns)
-    align = "l" * n_labels + "r" * len(spec.metrics)
-    lines = [f"% {spec.heading}", f"\\begin{{tabular}}{{{align}}}",
-             "\\toprule", " & ".join(tex_header(c) for c in spec.columns) + " \\\\", "\\midrule"]
-    previous = None
-    for row in table.rows:
-        if previous is not None and row.group != previous:
-            lines.append("\\midrule")
-        previous = row.group
-        # escape the free text before the glyphs add TeX of their own ($\Delta$)
-        cells = [glyph_text(_tex_text(c), TEX) if isinstance(c, str) else format_cell(c, TEX)
-                 for c in row.labels]
-        cells += [format_cell(v, TEX) for v in row.values]
-        lines.append(" & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    lines += [f"% {_ascii(note)}" for note in table.notes]
-    return "\n".join(lines) + "\n"
-
-
-RENDERERS = {"md": render_md, "csv": render_csv, "tex": render_tex}
-
-
-def render(tables: list[Table], fmt: str = "md") -> str:
-    """All tables in one format ("md", "csv" or "tex"), separated by blank lines."""
-    if fmt not in RENDERERS:
-        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(RENDERERS)}")
-    return "\n".join(RENDERERS[fmt](t) for t in tables)
-
-
-def render_all(results_dir: str | Path, baseline: str = IID, fmt: str = "md",
-               warn: Warn = warn_stderr) -> str:
-    """Collect every run under `results_dir` and render every table with data."""
-    tables, _ = gather_tables(results_dir, baseline, warn)
-    return render(tables, fmt)
 
 
 def gather_tables(results_dir: str | Path, baseline: str = IID, warn: Warn = warn_stderr

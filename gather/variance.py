@@ -20,7 +20,7 @@ from gather.collect import TransferRow
 from gather.headline import NAMES, headline_metrics
 from gather.planner import MAX_FINETUNE_SEEDS, cheapest_design, minimum_detectable_effect
 from gather.stats import VarianceComponents, mean, pooled_components, replicated, variance_components
-from gather.tables import arm_name, run_arm
+from gather.tables import arm_name, method_names, run_arm
 
 VARIANCE_FORMAT = "transfer-suite/variance/1"
 REPORT_EFFECT = 1.0  # the report plans for a 1-point effect (tools/plan_seeds.py takes any)
@@ -133,18 +133,18 @@ def planner_sentence(spread: TaskSpread, effect: float = REPORT_EFFECT, target_p
 
 def variance_lines(rows: list[TransferRow]) -> list[str]:
     """Markdown: per task and headline metric, each arm's components, the pooled ones and the plan."""
-    lines = []
+    lines, names = [], method_names(rows)
     for spread in task_spreads(rows):
         lines += [f"**{spread.task}, {spread.metric}**", "",
                   "| arm | backbones | runs | σ_pretrain (df) | σ_finetune (df) |", "|---|---|---|---|---|"]
         for arm, c in spread.arms.items():
-            lines.append(f"| {arm_name(arm)} | {c.backbones if arm != RANDOM_INIT else '–'} | {c.runs} | "
+            lines.append(f"| {arm_name(arm, names=names)} | {c.backbones if arm != RANDOM_INIT else '–'} | {c.runs} | "
                          f"{_sigma(c.sigma_pretrain, c.df_pretrain) if arm != RANDOM_INIT else '–'} | "
                          f"{_sigma(c.sigma_finetune, c.df_finetune)} |")
         if spread.pooled is not None and len(spread.pooled_arms) > 1:
             p = spread.pooled
-            names = ", ".join(arm_name(a) for a in spread.pooled_arms)
-            lines.append(f"| pooled ({names}) | {p.backbones} | {p.runs} | "
+            pooled = ", ".join(arm_name(a, names=names) for a in spread.pooled_arms)
+            lines.append(f"| pooled ({pooled}) | {p.backbones} | {p.runs} | "
                          f"{_sigma(p.sigma_pretrain, p.df_pretrain)} | {_sigma(p.sigma_finetune, p.df_finetune)} |")
         lines += ["", f"Seed planner (pooled spreads, measured wall-clock): {planner_sentence(spread)}.", ""]
     return lines

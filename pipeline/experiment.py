@@ -229,11 +229,11 @@ def arm_runs(arm: str, config: str, options: dict, controls: list[str], budgets:
     """(cell label, options) of every pretraining run an arm asks for: the arm itself (once per
     budget if its method takes one and the experiment sweeps `budgets`), then its equal-cost
     controls, each configured from the arm (e.g. budget=<the arm's planned cost>)."""
-    from pretrain.config import load_config
+    from pretrain.config import load_config, resolve_config
     from pretrain.methods import build_method, get_method
 
     arm_cfg = load_config(config, options)  # once: the budget check and every control read it
-    method = build_method(arm_cfg["arm"], None, int(arm_cfg["train"]["epochs"]), int(arm_cfg.get("seed", 0)))
+    method = build_method(arm_cfg["arm"], None, int(arm_cfg["train"]["epochs"]), int(resolve_config(arm_cfg)["seed"]))
     if budgets and "budget" in method.defaults:
         runs = [(f"{arm}_b{b:g}", {**options, "arm.budget": b, "label": arm}) for b in budgets]
     else:

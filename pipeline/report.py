@@ -12,7 +12,8 @@ from common.vocab import BACKBONE_META
 from gather.collect import collect_files
 from gather.headline import headline_section
 from gather.plots import plot_all, plot_tsne
-from gather.tables import build_tables, render
+from gather.render import render
+from gather.tables import build_tables
 from gather.variance import variance_lines, variance_report
 from pipeline.experiment import Plan
 from pipeline.run import DONE, state_of, status_table
@@ -22,7 +23,7 @@ def tsne_figure(plan: Plan, out: Path) -> Path | None:
     """The DaR paper's Figure 2 for an experiment pretrained on the synthetic shapes: t-SNE of
     the baseline's and DaR's penultimate features on their own val set (first variant and
     seed); None when the experiment has no such pair of exports."""
-    from pretrain.config import load_config
+    from pretrain.config import load_config, resolve_config
     from pretrain.data import build_datasets
     from pretrain.features import load_feature_network, penultimate_features
 
@@ -33,7 +34,7 @@ def tsne_figure(plan: Plan, out: Path) -> Path | None:
     cfg = load_config(first[0].config, first[0].options)
     if cfg["data"]["type"] != "synthetic":
         return None  # real datasets: tools/tsne.py, with the data at hand
-    _, val = build_datasets(cfg["data"], int(cfg.get("seed", 0)))
+    _, val = build_datasets(cfg["data"], int(resolve_config(cfg)["seed"]))
     panels = []
     for cell in sorted(first, key=lambda c: c.arm != plan.baseline):
         net, meta = load_feature_network(cell.export_dir)

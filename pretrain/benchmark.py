@@ -38,14 +38,13 @@ from mmengine.hooks import Hook
 from common.provenance import REPO_ROOT
 from common.timing import LoopTimerHook
 from common.vocab import IID
-from pretrain.config import load_config
+from pretrain.config import load_config, train_settings
 from pretrain.hook import MethodHook
+from pretrain.methods import available_methods, get_method
 from pretrain.models import build_network
 from pretrain.trainer import _collate, build_runner
 
 CONFIGS = REPO_ROOT / "configs" / "pretrain"
-DEFAULT_METHODS = ("iid", "dar", "dap", "reweight", "random_drop", "budget", "unif_sgd", "p_sgd", "c_sgd",
-                   "selective_backprop", "infobatch")
 # The drop rule of the benchmark's 10 epochs: kept 1, 1, 1, 0.5, 0.25, 0.25, 1, 0.5, 0.25, 0.25
 # (dap: no refresh). Halving gives whole batches on 1024 samples and savings large enough to
 # measure on a noisy machine (epoch-to-epoch noise is a few %).
@@ -111,13 +110,21 @@ def plain_epoch(net, optimizer, dataset, batch_size: int, epoch: int) -> tuple[f
     return time.perf_counter() - start, images
 
 
+def benchmark_methods() -> list[str]:
+    """Every method of the registry (pretrain.methods, $TRANSFER_SUITE_METHODS included), in
+    table order: a new method's file is all it takes to be benchmarked."""
+    return sorted(available_methods(), key=lambda name: (get_method(name).order, name))
+
+
 def _config(method: str, samples: int, image_size: int, epochs: int, batch_size: int, arch: str):
+    """The method's tiny preset (configs/pretrain/resnet18_shapes_tiny_<method>.py), else the
+    i.i.d. one with arm=dict(name=<method>) (its defaults), shrunk to the benchmark's size."""
     preset = CONFIGS / f"resnet18_shapes_tiny_{method}.py"
-    if not preset.is_file():
-        raise FileNotFoundError(f"no tiny preset for method {method!r}: {preset}")
     options = {"arch": arch, "data.num_train": samples, "data.num_val": 16, "data.image_size": image_size,
                "train.epochs": epochs, "train.batch_size": batch_size, "train.milestones": [epochs - 1],
                "val_interval": epochs + 1, "checkpoint_interval": epochs + 1, "log_interval": 10**6}
+    if not preset.is_file():  # the i.i.d. preset's arm is dict(name="iid"): the method's defaults
+        preset, options["arm.name"] = CONFIGS / f"resnet18_shapes_tiny_{IID}.py", method
     cfg = load_config(str(preset), options)
     if cfg["arm"]["name"] in ("dar", "dap", "random_drop"):
         cfg.merge_from_dict({"arm": {**BENCH_DROP, "refresh": [] if method == "dap" else BENCH_DROP["refresh"]}})
@@ -143,7 +150,7 @@ def bench_method(method: str, samples: int, image_size: int, epochs: int, batch_
             train_set = runner.train_dataloader.dataset
             torch.manual_seed(0)
             net = build_network(cfg["arch"], train_set.num_classes).train()
-            t = cfg["train"]
+            t = train_settings(cfg["train"])
             optimizer = torch.optim.SGD(net.parameters(), lr=t["lr"], momentum=t["momentum"],
                                         weight_decay=t["weight_decay"])
 
@@ -195,11 +202,12 @@ def summarize(run: dict) -> dict:
     return out
 
 
-def run_benchmark(methods=DEFAULT_METHODS, samples: int = 1024, image_size: int = 32, epochs: int = 10,
+def run_benchmark(methods=None, samples: int = 1024, image_size: int = 32, epochs: int = 10,
                   batch_size: int = 64, arch: str = "resnet18", log=print) -> dict:
-    """Every method's run, then the figures; `log` gets one progress line per method."""
+    """Every method's run (default: benchmark_methods()), then the figures; `log` gets one
+    progress line per method."""
     results = []
-    for method in methods:
+    for method in methods or benchmark_methods():
         start = time.perf_counter()
         run = bench_method(method, samples, image_size, epochs, batch_size, arch, with_plain=method == IID)
         results.append(summarize(run))

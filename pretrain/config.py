@@ -8,38 +8,66 @@ from pathlib import Path
 from mmengine.config import Config
 
 from common.keys import check_keys
-from common.vocab import NORMS
+from common.vocab import BN, NORMS
 from pretrain.methods import build_method
 from pretrain.moco import SUPERVISED, objective_settings
 
-# Every key a pretraining config may set, with its meaning; anything else is an error.
-CONFIG_KEYS = {
-    "arch": "network name, see pretrain.models.ARCHS",
-    "norm": "'bn' (default) or 'gn': GroupNorm of 32 groups in every norm layer (the ResNets); recorded in "
-            "the export, and stage 2 must build the same norm",
-    "data": "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...; subset=<subset file "
-            "of tools/select_subset.py>; synthetic: render_size, classes, hues, shape_mix)",
-    "arm": "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)",
-    "objective": "'supervised' (default: cross-entropy on the labels) or dict(name='moco_v2', dim=128, "
-                 "queue_size=65536, momentum=0.999, temperature=0.2, mlp=True, shuffle_bn=True): MoCo v2 "
-                 "self-supervised (pretrain/moco.py); every arm ranks samples by their per-sample training loss",
-    "label": "the arm's name in tables and exports (default: arm.name)",
-    "control_of": "the arm this run is an equal-cost control of (set by experiments' `controls`)",
-    "train": "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
-             "milestones, gamma, workers, amp (mixed precision: float16 + loss scaling on GPU, bfloat16 on CPU), ...)",
-    "seed": "seed of model init, shuffling and augmentation",
-    "replicate": "the experiment's pretraining seed this run replicates (default: seed); set by an experiment "
-                 "arm's seed_offset, recorded in the export, and what gather pairs runs of two arms by",
-    "deterministic": "torch deterministic algorithms (exact resume on CPU)",
-    "augment": "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', mix_alpha=0.3): "
-               "the budgeted-training augmentations, for any method",
-    "val_interval": "evaluate every N epochs (and after the last)",
-    "checkpoint_interval": "save a checkpoint every N epochs",
-    "max_keep_ckpts": "keep the newest N epoch checkpoints",
-    "log_interval": "log every N iterations",
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()  # a key without a default: the config must set it
+
+# Every key a pretraining config may set: (its default, its meaning); anything else is an error.
+# resolve_config fills the defaults for the trainer; the config itself, what its hash and the
+# saved config are made of, keeps only what it sets (a default added here changes no run's hash).
+CONFIG = {
+    "arch": (REQUIRED, "network name, see pretrain.models.ARCHS"),
+    "norm": (BN, "'bn' (default) or 'gn': GroupNorm of 32 groups in every norm layer (the ResNets); recorded "
+                 "in the export, and stage 2 must build the same norm"),
+    "data": (REQUIRED, "dict(type=synthetic|cifar10|cifar100|imagenet|imagenet_lt, image_size, ...; subset=<subset "
+                       "file of tools/select_subset.py>; synthetic: render_size, classes, hues, shape_mix)"),
+    "arm": (REQUIRED, "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)"),
+    "objective": (SUPERVISED, "'supervised' (default: cross-entropy on the labels) or dict(name='moco_v2', dim=128, "
+                              "queue_size=65536, momentum=0.999, temperature=0.2, mlp=True, shuffle_bn=True): MoCo "
+                              "v2 self-supervised (pretrain/moco.py); every arm ranks samples by their per-sample "
+                              "training loss"),
+    "label": (None, "the arm's name in tables and exports (default, also when empty: arm.name)"),
+    "control_of": (None, "the arm this run is an equal-cost control of (set by experiments' `controls`)"),
+    "train": (REQUIRED, "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "
+                        "milestones, gamma, workers, amp (mixed precision: float16 + loss scaling on GPU, bfloat16 "
+                        "on CPU), ...): TRAIN below"),
+    "seed": (0, "seed of model init, shuffling and augmentation"),
+    "replicate": (None, "the experiment's pretraining seed this run replicates (default: seed); set by an "
+                        "experiment arm's seed_offset, recorded in the export, and what gather pairs runs of two "
+                        "arms by"),
+    "deterministic": (False, "torch deterministic algorithms (exact resume on CPU)"),
+    "augment": (None, "dict(randaugment=None or dict(num_ops=2, magnitude=4), mix=None|'mixup'|'ricap', "
+                      "mix_alpha=0.3): the budgeted-training augmentations, for any method (AUGMENT_DEFAULTS)"),
+    "val_interval": (1, "evaluate every N epochs (and after the last)"),
+    "checkpoint_interval": (1, "save a checkpoint every N epochs"),
+    "max_keep_ckpts": (2, "keep the newest N epoch checkpoints"),
+    "log_interval": (50, "log every N iterations"),
 }
-TRAIN_KEYS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "nesterov", "milestones",
-              "gamma", "workers", "warmup_epochs", "lr_schedule", "amp"}
+CONFIG_KEYS = {key: meaning for key, (_, meaning) in CONFIG.items()}
+# The keys of `train`, the same way.
+TRAIN = {
+    "epochs": (REQUIRED, "epochs of the configured schedule (a budgeted method trains fewer)"),
+    "batch_size": (REQUIRED, "the global batch, split evenly over the processes"),
+    "lr": (REQUIRED, "SGD learning rate at that batch"),
+    "momentum": (0.9, "SGD momentum"),
+    "weight_decay": (1e-4, "SGD weight decay"),
+    "nesterov": (False, "Nesterov momentum"),
+    "milestones": ((), "epochs at which a step schedule multiplies the lr by gamma"),
+    "gamma": (0.1, "the step schedule's factor"),
+    "workers": (0, "data loader worker processes"),
+    "warmup_epochs": (0, "linear warm-up from 0.1x the lr over this many epochs"),
+    "lr_schedule": ("step", "step, linear or cosine (LR_SCHEDULES)"),
+    "amp": (False, "mixed precision (common.amp)"),
+}
+TRAIN_KEYS = set(TRAIN)
 # step: ×gamma at each milestone; linear: decay to 0 at the end; cosine: half a cosine to 0 (MoCo v2's --cos)
 LR_SCHEDULES = ("step", "linear", "cosine")
 # The keys of `data` per data.type (pretrain.data.build_datasets reads exactly these).
@@ -52,7 +80,11 @@ DATA_KEYS = {
     "imagenet": {"type", "image_size", "root", "subset"},
     "imagenet_lt": {"type", "image_size", "root", "train_list", "val_list", "subset"},
 }
-OPTIONAL_DATA_KEYS = {"data_seed", "render_size", "shape_mix", "classes", "hues", "subset"}
+# The optional keys of `data` (those its data.type takes), with their defaults; None: unset
+# (render_size: image_size; shape_mix, classes, hues: make_shapes' own; subset: the whole set).
+DATA_DEFAULTS = {"data_seed": 0, "render_size": None, "shape_mix": None, "classes": None, "hues": None,
+                 "subset": None}
+OPTIONAL_DATA_KEYS = set(DATA_DEFAULTS)
 AUGMENT_DEFAULTS = {"randaugment": None, "mix": None, "mix_alpha": 0.3}
 RANDAUGMENT_KEYS = {"num_ops", "magnitude", "variant"}  # variant: "torchvision" or "arazo"
 MIXES = (None, "mixup", "ricap")
@@ -61,20 +93,20 @@ MIXES = (None, "mixup", "ricap")
 def check_config(cfg: dict) -> None:
     """Reject unknown or missing keys with their names (a typo must not be silently ignored)."""
     check_keys(set(cfg) - {"filename", "work_dir", "launcher", "resume"}, CONFIG_KEYS)
-    for key in ("arch", "data", "arm", "train"):
+    for key in (k for k, (default, _) in CONFIG.items() if default is REQUIRED):
         if key not in cfg:
             raise KeyError(f"config lacks required key '{key}' ({CONFIG_KEYS[key]})")
-    if cfg.get("norm", NORMS[0]) not in NORMS:
+    if cfg.get("norm", CONFIG["norm"][0]) not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {cfg['norm']!r}")
     for section in ("data", "train", "arm"):
         if not isinstance(cfg[section], dict):
             raise TypeError(f"config key '{section}' must be a dict, got {cfg[section]!r}")
     check_data_keys(cfg["data"])
     check_keys(cfg["train"], TRAIN_KEYS, "train")
-    for key in ("epochs", "batch_size", "lr"):
-        if key not in cfg["train"]:
+    for key, (default, _) in TRAIN.items():
+        if default is REQUIRED and key not in cfg["train"]:
             raise KeyError(f"config lacks train.{key}")
-    if cfg["train"].get("lr_schedule", "step") not in LR_SCHEDULES:
+    if train_settings(cfg["train"])["lr_schedule"] not in LR_SCHEDULES:
         raise ValueError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {cfg['train']['lr_schedule']!r}")
     augment = augment_settings(cfg)
     if objective_settings(cfg)["name"] != SUPERVISED and (augment["mix"] or augment["randaugment"]):
@@ -83,7 +115,29 @@ def check_config(cfg: dict) -> None:
     if "name" not in cfg["arm"]:
         raise KeyError("config lacks arm.name (the pretraining method)")
     build_method(cfg["arm"], dataset_size=None, epochs=int(cfg["train"]["epochs"]),
-                 seed=int(cfg.get("seed", 0)))  # unknown method or parameter: an error naming it
+                 seed=int(cfg.get("seed", CONFIG["seed"][0])))  # unknown method or parameter: an error naming it
+
+
+def train_settings(train: dict) -> dict:
+    """`train` with every default of TRAIN filled in (milestones as a list)."""
+    settings = {**{key: default for key, (default, _) in TRAIN.items() if default is not REQUIRED}, **train}
+    settings["milestones"] = list(settings["milestones"])
+    return settings
+
+
+def resolve_config(cfg: dict) -> dict:
+    """Every value a pretraining run uses, the defaults of CONFIG, TRAIN and DATA_DEFAULTS filled
+    in, `augment` and `objective` as full dicts, `label` and `replicate` derived when unset: what
+    the trainer reads. A plain dict apart from the config, whose hash covers only what it sets."""
+    settings = {key: cfg[key] if default is REQUIRED else cfg.get(key, default) for key, (default, _) in CONFIG.items()}
+    settings["data"] = data_settings(cfg["data"])
+    settings["train"] = train_settings(cfg["train"])
+    settings["augment"] = augment_settings(cfg)
+    settings["objective"] = objective_settings(cfg)
+    settings["label"] = cfg.get("label") or cfg["arm"]["name"]
+    if settings["replicate"] is None:
+        settings["replicate"] = settings["seed"]
+    return settings
 
 
 def check_data_keys(data: dict) -> None:
@@ -95,6 +149,12 @@ def check_data_keys(data: dict) -> None:
     missing = sorted(DATA_KEYS[kind] - set(data) - OPTIONAL_DATA_KEYS)
     if missing:
         raise KeyError(f"config lacks data.{missing[0]} (data.type {kind!r} needs {sorted(DATA_KEYS[kind])})")
+
+
+def data_settings(data: dict) -> dict:
+    """`data` with the defaults of the optional keys its data.type takes (DATA_DEFAULTS)."""
+    taken = DATA_KEYS.get(data.get("type"), ())
+    return {**{key: default for key, default in DATA_DEFAULTS.items() if key in taken}, **data}
 
 
 def augment_settings(cfg: dict) -> dict:

@@ -24,6 +24,7 @@ import torchvision.transforms as T
 from PIL import Image, UnidentifiedImageError
 
 from common.errors import DataError, DataFileMissing
+from pretrain.config import data_settings
 from pretrain.randaugment import ArazoRandAugment
 from pretrain.synthetic import make_shapes
 
@@ -290,9 +291,10 @@ def build_datasets(data: dict, seed: int, randaugment: dict | None = None):
     `randaugment` adds RandAugment to the training transform (build_transform). `data.subset`
     (a subset file, pretrain.subset) restricts the training set to the samples it lists; the
     full set stays the reference of the cost (`train.source_size`)."""
+    data = data_settings(data)
     train, val = _build_full(data, seed, randaugment)
     train.source_size = len(train)
-    if data.get("subset"):
+    if data["subset"]:
         from pretrain.subset import subset_indices
 
         indices, record = subset_indices(data["subset"], train)
@@ -312,10 +314,10 @@ def _build_full(data: dict, seed: int, randaugment: dict | None = None):
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         render, shapes = native_size(data), shape_options(data)
         train = SyntheticShapes(data["num_train"], render, build_transform("cifar", True, size, mean, std, **ra),
-                                data_seed=data.get("data_seed", 0), seed=seed, **shapes)
+                                data_seed=data["data_seed"], seed=seed, **shapes)
         val = SyntheticShapes(data["num_val"], render,
                               build_transform("cifar", False, size, mean, std, native_size=render),
-                              data_seed=data.get("data_seed", 0) + 1000, seed=seed, **shapes)
+                              data_seed=data["data_seed"] + 1000, seed=seed, **shapes)
     elif kind in ("cifar10", "cifar100"):
         mean, std = CIFAR_NORMALIZATION[kind]
         train = Cifar(data["root"], kind, True, build_transform("cifar", True, size, mean, std, **ra), seed)

@@ -29,14 +29,14 @@ from common.checkpoints import ATOMIC_BACKEND, latest_intact_checkpoint
 from common.distributed import init_cpu_process_group
 from common.provenance import config_hash, versions
 from common.timing import LoopTimerHook
-from common.vocab import BN, GN, GN_GROUPS
+from common.vocab import GN, GN_GROUPS
 from common.workdir import claim_work_dir
-from pretrain.config import CONFIG_KEYS, augment_settings, check_config
+from pretrain.config import CONFIG_KEYS, check_config, resolve_config, train_settings
 from pretrain.data import build_datasets, reference_image_size
 from pretrain.hook import MethodHook
 from pretrain.linear_lr import LinearLRHook, planned_iterations
 from pretrain.methods import build_method
-from pretrain.moco import FORWARD_PASSES, MOCO_V2, KNNAccuracy, MoCoV2, objective_settings, use_two_views
+from pretrain.moco import FORWARD_PASSES, MOCO_V2, KNNAccuracy, MoCoV2, use_two_views
 from pretrain.models import Classifier, build_network, forward_flops
 from pretrain.sampler import SubsetSampler, per_rank_length
 from pretrain.selection import relative_selection_cost
@@ -124,11 +124,12 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
     iterations (a budget's epochs are full but the last). fraction = 1 steps per epoch, whatever
     an epoch's length (a DaR epoch is shorter than an i.i.d. one).
     """
+    train_cfg = train_settings(train_cfg)
     epochs = int(train_cfg["epochs"])
-    warmup = float(train_cfg.get("warmup_epochs", 0))
-    milestones = list(train_cfg.get("milestones", []))
-    gamma = float(train_cfg.get("gamma", 0.1))
-    kind = train_cfg.get("lr_schedule", "step")
+    warmup = float(train_cfg["warmup_epochs"])
+    milestones = train_cfg["milestones"]
+    gamma = float(train_cfg["gamma"])
+    kind = train_cfg["lr_schedule"]
     if kind == "linear":
         return []
     decay = dict(type="CosineAnnealingLR", eta_min=0.0)
@@ -164,9 +165,10 @@ def lr_schedulers(train_cfg: dict, fraction: float, iters_per_epoch: int) -> lis
 def linear_lr_hook(train_cfg: dict, method, world_size: int, batch_size: int, iters_per_epoch: int):
     """The per-iteration linear schedule for `train.lr_schedule="linear"` (pretrain.linear_lr),
     None for a step schedule. Its warm-up spans `warmup_epochs` of the compressed schedule."""
-    if train_cfg.get("lr_schedule", "step") != "linear":
+    train_cfg = train_settings(train_cfg)
+    if train_cfg["lr_schedule"] != "linear":
         return None
-    warmup = float(train_cfg.get("warmup_epochs", 0))
+    warmup = float(train_cfg["warmup_epochs"])
     iterations = planned_iterations(method, world_size, batch_size)
     if iterations is None:  # subsets known only from the losses: progress in epochs
         return LinearLRHook(None, method.train_epochs(), warmup * method.schedule_fraction)
@@ -198,27 +200,29 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     checkpoint (none: a fresh start), `overwrite=True` clears a work dir that holds another run.
     A work dir holding a run is refused otherwise, and so is a resume with a changed config."""
     check_config(cfg)
+    settings = resolve_config(cfg)  # every value with its default (pretrain.config.CONFIG)
     if launcher != "none" and not is_distributed():
         # before building the samplers: they shard by rank
         if torch.cuda.is_available():
             init_dist(launcher, backend="nccl")
         else:
             init_cpu_process_group(launcher)
-    seed = int(cfg.get("seed", 0))
-    train_cfg = cfg["train"]
-    augment = augment_settings(cfg)
+    seed = int(settings["seed"])
+    train_cfg = settings["train"]
+    augment = settings["augment"]
     timer = LoopTimerHook()  # where the time goes: the export's `timing`
     started = time.perf_counter()
-    train_set, val_set = build_datasets(cfg["data"], seed, augment["randaugment"])
-    objective = objective_settings(cfg)
+    data = settings["data"]
+    train_set, val_set = build_datasets(data, seed, augment["randaugment"])
+    objective = settings["objective"]
     moco = objective["name"] == MOCO_V2
     if moco:
-        use_two_views(train_set, int(cfg["data"]["image_size"]))
+        use_two_views(train_set, int(data["image_size"]))
     passes = FORWARD_PASSES[objective["name"]]
     timer.phases["dataset_build_s"] = time.perf_counter() - started
     world_size = get_dist_info()[1]
     batch_size = per_process_batch(int(train_cfg["batch_size"]), world_size)
-    workers = int(train_cfg.get("workers", 0))
+    workers = int(train_cfg["workers"])
     sampler = SubsetSampler(len(train_set), seed=seed, batch_size=batch_size)
     loader_kw = dict(num_workers=workers, persistent_workers=workers > 0, collate_fn=_collate,
                      pin_memory=torch.cuda.is_available())
@@ -227,21 +231,24 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         val_set, batch_size=batch_size, sampler=DefaultSampler(val_set, shuffle=False), **loader_kw)
 
     plain = plain_config(cfg)
-    amp = bool(train_cfg.get("amp", False))
+    amp = bool(train_cfg["amp"])
     epochs = int(train_cfg["epochs"])
-    size, reference = int(cfg["data"]["image_size"]), reference_image_size(cfg["data"])
+    size, reference = int(data["image_size"]), reference_image_size(data)
     method = build_method(cfg["arm"], dataset_size=len(train_set), epochs=epochs, seed=seed)
-    norm = cfg.get("norm", BN)
+    norm = settings["norm"]
     export_meta = {
         "arch": cfg["arch"],
         "norm": norm,  # stage 2 builds the same (transfer.contract.check_norm)
         "norm_groups": GN_GROUPS if norm == GN else None,
-        "dataset": cfg["data"]["type"],
+        "dataset": data["type"],
         "num_classes": train_set.num_classes,
         "seed": seed,
-        "replicate": int(cfg.get("replicate", seed)),  # the pairing key across arms (gather.stats)
-        "label": cfg.get("label") or cfg["arm"]["name"],
-        "control_of": cfg.get("control_of"),
+        "replicate": int(settings["replicate"]),  # the pairing key across arms (gather.stats)
+        "label": settings["label"],
+        "control_of": settings["control_of"],
+        # how gather names and orders the method (it does not import pretrain)
+        "method_label": method.label or method.name,
+        "method_order": method.order,
         "augment": augment,
         "world_size": world_size,
         "batch_size_per_process": batch_size,
@@ -257,7 +264,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         "reference_image_size": reference,
         "pixel_scale": (size / reference) ** 2,
         "source_size": train_set.source_size,
-        **subset_meta(train_set, cfg["data"], cfg["arch"], epochs, passes),
+        **subset_meta(train_set, data, cfg["arch"], epochs, passes),
     }
     loss = TrainingLoss(method, mix=augment["mix"], mix_alpha=augment["mix_alpha"], seed=seed,
                         forward_passes=passes)
@@ -266,7 +273,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     iters_per_epoch = math.ceil(per_rank_length(len(train_set), world_size, batch_size) / batch_size)
     schedulers = lr_schedulers(train_cfg, method.schedule_fraction, iters_per_epoch)
     linear_hook = linear_lr_hook(train_cfg, method, world_size, batch_size, iters_per_epoch)
-    log_interval = int(cfg.get("log_interval", 50))
+    log_interval = int(settings["log_interval"])
     claim_work_dir(work_dir, plain, resume=resume, overwrite=overwrite, write=get_dist_info()[0] == 0)
     resume_from = latest_intact_checkpoint(work_dir, log=lambda m: print(f"resume: {m}", flush=True)) \
         if resume else None
@@ -287,8 +294,8 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
     optimizer = torch.optim.SGD(
         # MoCo's key encoder is not trained by gradient
         [p for p in model.parameters() if p.requires_grad], lr=float(train_cfg["lr"]),
-        momentum=float(train_cfg.get("momentum", 0.9)), weight_decay=float(train_cfg.get("weight_decay", 1e-4)),
-        nesterov=bool(train_cfg.get("nesterov", False)))
+        momentum=float(train_cfg["momentum"]), weight_decay=float(train_cfg["weight_decay"]),
+        nesterov=bool(train_cfg["nesterov"]))
     return Runner(
         model=model,
         work_dir=work_dir,
@@ -296,7 +303,7 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         val_dataloader=val_loader,
         val_evaluator=Evaluator([KNNAccuracy() if moco else TopKAccuracy(getattr(val_set, "shot_groups", None))]),
         train_cfg=dict(by_epoch=True, max_epochs=method.train_epochs(),
-                       val_interval=int(cfg.get("val_interval", 1))),
+                       val_interval=int(settings["val_interval"])),
         val_cfg=dict(),
         # AMP: mmengine's AmpOptimWrapper as is (its zero_grad-after-step order: the speed-up of
         # ZeroGradFirstOptimWrapper is a CPU float32 matter, the updates are the same)
@@ -305,15 +312,15 @@ def build_runner(cfg: Config, work_dir: str, launcher: str = "none", resume: boo
         default_hooks=dict(
             logger=dict(type="LoggerHook", interval=log_interval),
             # common.checkpoints: the new checkpoint and its pointer complete before old ones go
-            checkpoint=dict(type="SafeCheckpointHook", interval=int(cfg.get("checkpoint_interval", 1)),
-                            max_keep_ckpts=int(cfg.get("max_keep_ckpts", 2)),
+            checkpoint=dict(type="SafeCheckpointHook", interval=int(settings["checkpoint_interval"]),
+                            max_keep_ckpts=int(settings["max_keep_ckpts"]),
                             backend_args=dict(ATOMIC_BACKEND)),
         ),
         custom_hooks=[hook, timer] + ([linear_hook] if linear_hook else []),
         launcher=launcher,
         env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if on_gpu else "gloo")),
         cfg=Config(plain if on_gpu else {**plain, "model_wrapper_cfg": cpu_ddp}),
-        randomness=dict(seed=seed, deterministic=bool(cfg.get("deterministic", False))),
+        randomness=dict(seed=seed, deterministic=bool(settings["deterministic"])),
         load_from=resume_from,  # with resume=True: continue from exactly this checkpoint
         resume=resume_from is not None,
         default_scope="mmengine",

@@ -15,13 +15,15 @@ import sys
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
 from common.vocab import IID
-from pretrain.benchmark import DEFAULT_METHODS, format_moco_ratio, format_report, moco_step_ratio, run_benchmark
+from pretrain.benchmark import benchmark_methods, format_moco_ratio, format_report, moco_step_ratio, run_benchmark
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
-                        help="methods with a configs/pretrain/resnet18_shapes_tiny_<method>.py preset")
+    parser.add_argument("--methods", nargs="+", default=benchmark_methods(),
+                        help="methods to run (default: every method of pretrain/methods and $TRANSFER_SUITE_METHODS), "
+                             "each from its configs/pretrain/resnet18_shapes_tiny_<method>.py preset, else the "
+                             "i.i.d. preset with the method's defaults")
     parser.add_argument("--arch", default="resnet18")
     parser.add_argument("--samples", type=int, default=1024)
     parser.add_argument("--image-size", type=int, default=32)

@@ -16,7 +16,8 @@ import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstra
 
 from common.files import atomic_path
 from common.vocab import IID
-from gather.tables import RENDERERS, gather_tables, render
+from gather.render import RENDERERS, render
+from gather.tables import gather_tables
 
 
 def parse_args(argv=None) -> argparse.Namespace:

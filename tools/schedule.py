@@ -18,7 +18,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
-from pretrain.config import load_config
+from pretrain.config import load_config, resolve_config
 from pretrain.methods import build_method
 from pretrain.methods.dar import DropAndRefresh
 from pretrain.schedule import solve_active, solve_keep
@@ -51,7 +51,7 @@ def main() -> int:
             return 2
         solved = {args.solve: getattr(rule, args.solve)}
         cfg["arm"][args.solve] = solved[args.solve]
-    method = build_method(cfg["arm"], args.dataset_size, epochs, int(cfg.get("seed", 0)))
+    method = build_method(cfg["arm"], args.dataset_size, epochs, int(resolve_config(cfg)["seed"]))
     plan = method.plan()
     name = cfg["arm"]["name"]
     if plan is None:

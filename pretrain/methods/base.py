@@ -21,6 +21,9 @@ name. The engine side (pretrain.hook.MethodHook, pretrain.training_loss.Training
                                           the configured epochs (1.0: unchanged)
   state_dict()/load_state_dict()          everything end_epoch depends on, for exact resume
 
+`label` is the method's display name in tables and reports ("DaR"; empty: its `name`) and
+`order` its rank among the arms of a table (lower first, then by name); both travel in the export
+(backbone.json `method_label`, `method_order`) to gather, which does not import this package.
 Parameters are the keys of the config's `arm` dict besides `name`; `defaults` lists every one a
 method takes (an unknown key is an error naming it); `configure()` validates their values and
 derives what the method needs from them.
@@ -36,6 +39,7 @@ import numpy as np
 import torch
 
 from common.keys import unknown_keys_message
+from common.vocab import UNRANKED
 from pretrain.loss_table import LossTable
 from pretrain.schedule import Plan
 
@@ -66,6 +70,8 @@ class Method:
     """Base class: uniform i.i.d. training (the whole set every epoch, reshuffled)."""
 
     name: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # display name in tables ("DaR"); empty: `name`
+    order: ClassVar[int] = UNRANKED  # rank among a table's arms (i.i.d. 0, DaR 20, ...)
     defaults: ClassVar[dict] = {}  # every parameter with its default
     in_batch: ClassVar[bool] = False  # True: select_in_batch picks the samples to back-propagate
     schedule_fraction: float = 1.0

@@ -23,6 +23,8 @@ from pretrain.schedule import Plan
 
 class Budget(Method):
     name = "budget"
+    label = "budget"
+    order = 50
     defaults = {"budget": 1.0}
 
     def configure(self) -> None:

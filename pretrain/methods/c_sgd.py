@@ -12,6 +12,8 @@ from pretrain.methods.unif_sgd import ScoredSubset
 
 class CSGD(ScoredSubset):
     name = "c_sgd"
+    label = "c-SGD"
+    order = 80
 
     def importance(self, mean_miss: np.ndarray) -> np.ndarray:
         return mean_miss * (1.0 - mean_miss)

@@ -10,3 +10,5 @@ from pretrain.methods.dar import DropAndRefresh
 
 class DropAndPick(DropAndRefresh):
     name = "dap"
+    label = "DaP"
+    order = 30

@@ -25,6 +25,8 @@ class DropAndRefresh(Method):
     """DaR; subclasses change only which samples a drop keeps (`keep_at_drop`)."""
 
     name = "dar"
+    label = "DaR"
+    order = 20
     defaults = {f.name: f.default for f in dataclasses.fields(DaRParams)}
 
     def configure(self) -> None:

@@ -10,3 +10,5 @@ class IID(Method):
     """Uniform i.i.d. sampling (the base class's behaviour, under its own name)."""
 
     name = IID
+    label = "i.i.d."
+    order = 0

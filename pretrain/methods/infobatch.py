@@ -30,6 +30,8 @@ from pretrain.methods.base import EpochPlan, Method
 
 class InfoBatch(Method):
     name = "infobatch"
+    label = "InfoBatch"
+    order = 100
     defaults = {"prune_ratio": 0.5, "delta": 0.875}
 
     def configure(self) -> None:

@@ -17,6 +17,8 @@ from pretrain.methods.unif_sgd import ScoredSubset
 
 class PSGD(ScoredSubset):
     name = "p_sgd"
+    label = "p-SGD"
+    order = 70
 
     def importance(self, mean_miss: np.ndarray) -> np.ndarray:
         return mean_miss

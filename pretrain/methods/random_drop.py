@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.vocab import UNRANKED
 from pretrain.loss_table import LossTable
 from pretrain.methods.base import Method
 from pretrain.methods.dar import DAR_KEYS, DropAndRefresh
@@ -17,6 +18,8 @@ from pretrain.methods.dar import DAR_KEYS, DropAndRefresh
 
 class RandomDrop(DropAndRefresh):
     name = "random_drop"
+    label = "random drop"
+    order = UNRANKED  # not DaR's: tabled mostly as a control, right after the arm it controls
 
     def keep_at_drop(self, epoch: int, table: LossTable, keep: int) -> np.ndarray:
         return np.sort(self.rng(epoch, 0xD0).choice(self.subset, size=keep, replace=False))

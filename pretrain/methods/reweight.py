@@ -27,6 +27,8 @@ def reweighting(last_losses: torch.Tensor, power: float = 1.0) -> torch.Tensor:
 
 class ReWeight(Method):
     name = "reweight"
+    label = "re-weight"
+    order = 40
     defaults = {"power": 1.0}
 
     def end_epoch(self, epoch: int, table: LossTable) -> EpochPlan:

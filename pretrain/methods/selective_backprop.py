@@ -38,6 +38,8 @@ from pretrain.methods.budget import Budget
 
 class SelectiveBackprop(Budget):
     name = "selective_backprop"
+    label = "selective backprop"
+    order = 90
     defaults = {"budget": 1.0, "beta": 3.0, "history": 1024}
     in_batch = True
 

@@ -24,6 +24,8 @@ from pretrain.schedule import Plan
 
 class UniformSGD(Method):
     name = "unif_sgd"
+    label = "unif-SGD"
+    order = 60
     defaults = {"budget": 0.3}
 
     def configure(self) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gather.collect import PretrainRow, collect, parse_backbone
-from gather.tables import render_all
+from gather.render import render_all
 
 REPO = Path(__file__).resolve().parents[2]
 COSTS = {"iid": 1.0, "dar": 0.86, "random_init": 0.0}
@@ -113,6 +113,17 @@ def test_parse_backbone_merges_top1_top5_and_long_tail_metrics():
     assert isinstance(row, PretrainRow)
     assert row.metrics == {"top1": 40.0, "top5": 65.0, "many_shot_top1": 60.0,
                            "medium_shot_top1": 33.0, "few_shot_top1": None}
+
+
+def test_a_method_is_named_and_ranked_as_its_export_says_and_older_exports_as_before(tmp_path):
+    write_export(tmp_path, "pretrain/iid")  # written before method_label: common.vocab's label and order
+    write_export(tmp_path, "pretrain/dar", arm="dar", cost=0.9)
+    write_export(tmp_path, "pretrain/mine", arm="mine", method="mine", method_label="my method", method_order=5)
+    write_export(tmp_path, "pretrain/late", arm="late", method="late", method_label="Late", method_order=2000)
+    md = render_all(tmp_path, warn=pytest.fail)
+    assert [line.split(" | ")[0] for line in md.splitlines() if line.startswith("| R-18 (")] == [
+        "| R-18 (i.i.d.)", "| R-18 (my method)", "| R-18 (DaR)", "| R-18 (Late)"]
+    assert "| Δ my method − i.i.d. |" in md
 
 
 def test_render_all_from_files(tmp_path):

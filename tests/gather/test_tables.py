@@ -1,16 +1,12 @@
-"""gather.tables: scales, cell formats and table construction on hand-made rows (no files)."""
+"""gather.tables and gather.render: scales, cell formats and table construction on hand-made rows (no files)."""
 
 import pytest
 
 from gather.collect import PretrainRow, TransferRow
-from gather.stats import Delta, Summary
-from gather.tables import (
+from gather.render import (
     CSV,
     MD,
-    SPECS,
     TEX,
-    Cost,
-    build_tables,
     format_cell,
     format_cost,
     format_delta,
@@ -18,9 +14,10 @@ from gather.tables import (
     format_summary,
     render,
     render_md,
-    task_table,
     tex_header,
 )
+from gather.stats import Delta, Summary
+from gather.tables import SPECS, Cost, build_tables, task_table
 
 COSTS = {"iid": 1.0, "dar": 0.86, "random_init": 0.0}
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gather.tables import gather_tables, render_md
+from gather.render import render_md
+from gather.tables import gather_tables
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.run import DONE, run_plan
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gather.tables import gather_tables, render
+from gather.render import render
+from gather.tables import gather_tables
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
 from pipeline.run import DONE, FAILED, PENDING, run_plan, state_of, status_table

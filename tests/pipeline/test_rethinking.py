@@ -12,7 +12,8 @@ import pytest
 from gather.collect import TransferRow, collect
 from gather.headline import headline_section
 from gather.plots import iteration_curves
-from gather.tables import build_tables, render
+from gather.render import render
+from gather.tables import build_tables
 from pipeline.experiment import load_experiment, make_plan
 from pipeline.report import write_report
 from pipeline.run import DONE, run_plan

@@ -12,10 +12,11 @@ import torch
 from mmengine.hooks import Hook
 
 from common.backbone import REQUIRED_META, load_backbone
-from pretrain.config import load_config
+from common.provenance import config_hash
+from pretrain.config import AUGMENT_DEFAULTS, CONFIG, load_config, resolve_config
 from pretrain.hook import export_checkpoint
 from pretrain.methods import build_method
-from pretrain.trainer import build_runner, per_process_batch, train
+from pretrain.trainer import build_runner, per_process_batch, plain_config, train
 
 TINY = "configs/pretrain/resnet18_shapes_tiny_{}.py"
 FAST = {  # a few seconds per run on 2 cores
@@ -173,6 +174,30 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(str(REPO / TINY.format("iid")), {"arm": dict(name="dar", warmpu=1)})
     with pytest.raises(FileNotFoundError, match="nope.py"):
         load_config(str(tmp_path / "nope.py"))
+
+
+def test_defaults_are_one_table_resolved_for_the_trainer_and_left_out_of_the_hash(tmp_path):
+    minimal = tmp_path / "minimal.py"
+    minimal.write_text("arch = 'resnet10'\ndata = dict(type='synthetic', num_train=8, num_val=8, image_size=16)\n"
+                       "arm = dict(name='iid')\ntrain = dict(epochs=1, batch_size=4, lr=0.1)\n")
+    cfg = load_config(str(minimal))
+    settings = resolve_config(cfg)
+    assert set(settings) == set(CONFIG)
+    assert settings["data"] == {"type": "synthetic", "num_train": 8, "num_val": 8, "image_size": 16, "data_seed": 0,
+                                "render_size": None, "shape_mix": None, "classes": None, "hues": None, "subset": None}
+    assert settings["train"] == {"epochs": 1, "batch_size": 4, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+                                 "nesterov": False, "milestones": [], "gamma": 0.1, "workers": 0,
+                                 "warmup_epochs": 0, "lr_schedule": "step", "amp": False}
+    assert {k: v for k, v in settings.items() if k not in ("arch", "data", "arm", "train")} == {
+        "norm": "bn", "objective": {"name": "supervised"}, "label": "iid", "control_of": None, "seed": 0,
+        "replicate": 0, "deterministic": False, "augment": AUGMENT_DEFAULTS, "val_interval": 1,
+        "checkpoint_interval": 1, "max_keep_ckpts": 2, "log_interval": 50}
+    derived = resolve_config(load_config(str(minimal), {"seed": 3, "label": ""}))
+    assert (derived["replicate"], derived["label"]) == (3, "iid")  # unset: the seed; empty: arm.name
+    # the hash covers what the config sets, not the defaults: the presets hash as before the move
+    assert sorted(plain_config(cfg)) == ["arch", "arm", "data", "train"]
+    hashes = {arm: config_hash(plain_config(load_config(str(REPO / TINY.format(arm))))) for arm in ("iid", "dar")}
+    assert hashes == {"iid": "a39646adf857ba8a", "dar": "002d8c8d709a0a23"}
 
 
 def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(tmp_path):

@@ -123,13 +123,17 @@ def test_an_unknown_control_names_its_arm(tmp_path):
         make_plan(load_experiment(str(experiment)), tmp_path / "runs")
 
 
+# 10 epochs of 2048 images at 32 px: several seconds of training after the kill (with FAST's 8 epochs of
+# 16 images the cell finished before its wrapper was killed, and the wait was never exercised)
+OUTLIVES_THE_KILL = {**FAST, "data.num_train": 2048, "data.image_size": 32, "train.epochs": 10}
+
+
 @pytest.mark.e2e
-@pytest.mark.skip(reason="timing-dependent: on the merge run the 13 s cell finished before its wrapper was "
-                  "killed, so the wait was never exercised (issue 22: the waiting code is in, its test needs a "
-                  "cell that outlives the kill)")
 def test_the_local_executor_waits_for_the_worker_of_a_killed_wrapper(tmp_path):
+    """The wrapper is killed as soon as the cell's training starts; the cell then trains for several
+    seconds more (10 epochs of 2048 images), so its worker outlives the wrapper."""
     experiment = tmp_path / "orphan.py"
-    experiment.write_text(f"arms = {{'iid': '{TINY}'}}\npretrain_options = {json.dumps({**FAST, 'train.epochs': 8})}\n")
+    experiment.write_text(f"arms = {{'iid': '{TINY}'}}\npretrain_options = {json.dumps(OUTLIVES_THE_KILL)}\n")
     proc = subprocess.Popen([sys.executable, str(REPO / "tools" / "pipeline.py"), str(experiment), "--executor",
                              "local", "--runs-root", str(tmp_path / "runs")], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})

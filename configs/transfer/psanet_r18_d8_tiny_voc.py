@@ -6,8 +6,11 @@ _base_ = './psanet_r50_d8_512x512_100e_voc12aug.py'
 
 data_root = 'data/voc_scenes/VOC2012/'  # --data-root ROOT reads ROOT/VOC2012
 crop_size = (128, 128)
-metainfo = dict(classes=('background', 'circle', 'triangle', 'square', 'cross', 'star', 'hexagon', 'arrow',
-                         'ell'),
+# The scenes' SegmentationClass PNGs store shape k (common/shapes.py CLASSES, k = 1..8) as VOC label
+# k, so under the VOC layout they read as VOC's first nine classes; mmseg's PascalVOCDataset accepts
+# only a subset of its own class names (the shapes' names are refused), and with these the label map
+# is the identity on 0-8. The per-class results carry these names: aeroplane = circle, ... cat = ell.
+metainfo = dict(classes=('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat'),
                 palette=[[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128], [128, 0, 128],
                          [0, 128, 128], [128, 128, 128], [64, 0, 0]])
 model = dict(

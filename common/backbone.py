@@ -29,7 +29,7 @@ An export is a directory with two files:
                  `KEY_ORDER` lists every key stage 1 writes, in the file's order.
 `BackboneExport` is the file as one object: stage 1's writers build it and write `to_json()`,
 its readers (`load_backbone` for stage 2, gather) get it from `from_json`, where the rules for
-files of older versions live (`method_shown`, `replicate_seed`).
+files of older versions live (`method_shown`, `replicate_seed`, `trained_norm`).
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).
@@ -50,7 +50,7 @@ from pathlib import Path
 import torch
 
 from common.files import remove_leftover_temporaries, save_torch_atomic, write_json_atomic
-from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, TORCHVISION, UNRANKED
+from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, BN, GN, GN_GROUPS, TORCHVISION, UNRANKED
 
 FORMAT = BACKBONE_FORMAT
 CLASSIFIER_PREFIXES = ("fc.", "classifier.")
@@ -104,6 +104,14 @@ def replicate_seed(meta: dict) -> int | None:
     `replicate` (= seed unless the arm has a seed_offset), absent in older exports: `seed`."""
     seed = meta.get("replicate", meta.get("seed"))
     return seed if _is_int(seed) else None
+
+
+def trained_norm(meta: dict) -> tuple[str, int | None]:
+    """("bn", None) or ("gn", groups): the norm stage 1 trained with, from its metadata (an
+    export's, or the random-init stand-in's); exports from before GroupNorm, and torchvision's,
+    record none: BatchNorm."""
+    norm = meta.get("norm") or BN
+    return norm, (int(meta.get("norm_groups") or GN_GROUPS) if norm == GN else None)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from common.backbone import (
     BackboneSchemaError,
     MethodShown,
     load_backbone,
+    trained_norm,
     write_export,
 )
 from common.vocab import BACKBONE_FORMAT, UNRANKED
@@ -77,6 +78,8 @@ def test_an_older_export_without_the_newest_keys_reads_by_the_compatibility_rule
     export = BackboneExport.from_json(older)
     assert export.method_shown is None  # gather falls back to common.vocab.EARLIER_METHOD_LABELS
     assert export.replicate == 1  # no `replicate`: the seed pairs the runs
+    assert trained_norm(older) == ("bn", None)  # written before GroupNorm: BatchNorm
+    assert trained_norm(stage1_meta(norm="gn", norm_groups=16)) == ("gn", 16)
     current = BackboneExport.from_json(stage1_meta())
     assert (current.method_shown, current.replicate) == (MethodShown("dar", "DaR", 20), 0)
     assert BackboneExport.from_json(stage1_meta(method_order=None)).method_shown.order == UNRANKED

@@ -22,7 +22,8 @@ META = {"arm": "iid", "arm_params": {}, "dataset": "synthetic", "num_classes": 8
 
 def export(path: Path, arch: str = "resnet18", arm: str = "iid") -> Path:
     torch.manual_seed(0)
-    write_export(path, build_network(arch, 8).state_dict(), BackboneExport.from_json({**META, "arch": arch, "arm": arm}))
+    meta = BackboneExport.from_json({**META, "arch": arch, "arm": arm})
+    write_export(path, build_network(arch, 8).state_dict(), meta)
     return path
 
 

@@ -5,7 +5,7 @@ An export is a directory with two files:
                  `layer1.0.bn1.running_mean`, ...), classifier removed (`fc.*` for ResNet
                  and MobileNet-V1, `classifier.*` for DenseNet); float32 tensors, no pickle
                  of project classes.
-  backbone.json  metadata, with at least the keys of `REQUIRED_META`:
+  backbone.json  metadata (`BackboneExport`), with at least the keys of `REQUIRED_META`:
                  arch, arm, arm_params, dataset, num_classes, epochs, seed,
                  cost (sample-forwards / the i.i.d. run's over the same epochs; 1.0 = i.i.d.),
                  forwards, iid_forwards, wall_clock_s, top1, top5 (percent, last evaluation),
@@ -26,6 +26,10 @@ An export is a directory with two files:
                  Stage 1 also writes replicate: the experiment's pretraining seed the run
                  replicates (= seed unless the arm has a seed_offset); gather pairs the runs
                  of two arms by it (absent in older exports: seed).
+                 `KEY_ORDER` lists every key stage 1 writes, in the file's order.
+`BackboneExport` is the file as one object: stage 1's writers build it and write `to_json()`,
+its readers (`load_backbone` for stage 2, gather) get it from `from_json`, where the rules for
+files of older versions live (`method_shown`, `replicate_seed`, `trained_norm`).
 Stage 2 also accepts a plain torchvision checkpoint (the official ImageNet weights): its
 classifier keys are dropped and the metadata is synthesized from `--arch` (cost 1.0, the
 i.i.d. recipe those weights were trained with).
@@ -34,16 +38,19 @@ i.i.d. recipe those weights were trained with).
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 import pickle
 import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from common.files import remove_leftover_temporaries, save_torch_atomic, write_json_atomic
-from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, TORCHVISION
+from common.vocab import BACKBONE_FORMAT, BACKBONE_META, BACKBONE_WEIGHTS, BN, GN, GN_GROUPS, TORCHVISION, UNRANKED
 
 FORMAT = BACKBONE_FORMAT
 CLASSIFIER_PREFIXES = ("fc.", "classifier.")
@@ -55,6 +62,160 @@ REQUIRED_META = (
 IMAGENET_NORMALIZATION = {"mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
 
 
+# Every key stage 1 writes, in the order it writes them: `to_json` writes a file's keys in this
+# order (then any other key, in its own order), so that an export read back and written again is
+# the same file, byte for byte.
+KEY_ORDER = (
+    "format", "arch", "norm", "norm_groups", "dataset", "num_classes", "seed", "replicate", "label",
+    "control_of", "method_label", "method_order", "augment", "world_size", "batch_size_per_process",
+    "global_batch_size", "amp", "amp_dtype", "objective", "forward_passes", "config_hash", "versions",
+    "normalization", "image_size", "reference_image_size", "pixel_scale", "source_size", "subset",
+    "selection_cost", "arm", "method", "arm_params", "epochs", "cost", "cost_pixels", "total_cost",
+    "forwards", "backwards", "iid_forwards", "wall_clock_s", "top1", "top5", "metrics", "history", "timing",
+)
+
+
+class BackboneSchemaError(ValueError):
+    """A backbone.json that does not follow the schema of this module's docstring."""
+
+
+@dataclass(frozen=True)
+class MethodShown:
+    """A pretraining method as its export names it for tables: `method` (its name),
+    `method_label` and `method_order` (pretrain.methods.base.Method label, order)."""
+
+    name: str
+    label: str
+    order: int
+
+
+def method_shown(meta: dict) -> MethodShown | None:
+    """The method label and order of stage-1 metadata (an export's, or results.json `pretrain`);
+    None for exports written before method_label, random init and torchvision checkpoints (their
+    readers fall back to common.vocab.EARLIER_METHOD_LABELS); an order that is no int: UNRANKED."""
+    name, label, order = meta.get("method"), meta.get("method_label"), meta.get("method_order")
+    if not (isinstance(name, str) and name and isinstance(label, str) and label):
+        return None
+    return MethodShown(name, label, order if _is_int(order) else UNRANKED)
+
+
+def replicate_seed(meta: dict) -> int | None:
+    """The experiment's pretraining seed a run replicates, which pairs the runs of two arms:
+    `replicate` (= seed unless the arm has a seed_offset), absent in older exports: `seed`."""
+    seed = meta.get("replicate", meta.get("seed"))
+    return seed if _is_int(seed) else None
+
+
+def trained_norm(meta: dict) -> tuple[str, int | None]:
+    """("bn", None) or ("gn", groups): the norm stage 1 trained with, from its metadata (an
+    export's, or the random-init stand-in's); exports from before GroupNorm, and torchvision's,
+    record none: BatchNorm."""
+    norm = meta.get("norm") or BN
+    return norm, (int(meta.get("norm_groups") or GN_GROUPS) if norm == GN else None)
+
+
+@dataclass(frozen=True)
+class BackboneExport:
+    """backbone.json, the schema of this module's docstring: built by stage 1's writers
+    (pretrain.hook), read by every reader (`load_backbone` for stage 2, gather) through
+    `from_json`, which holds the rules for files written by older versions. The keys of
+    `REQUIRED_META` are fields; every other key is in `extra`, as written."""
+
+    arch: str
+    arm: str
+    dataset: str | None
+    # what every writer fills; a reader of an incomplete file (complete=False) may find them absent
+    arm_params: dict | None = None
+    num_classes: int | None = None
+    epochs: int | None = None
+    seed: int | None = None
+    cost: float | None = None
+    forwards: int | None = None
+    iid_forwards: int | None = None
+    wall_clock_s: float | None = None
+    top1: float | None = None
+    top5: float | None = None
+    config_hash: str | None = None
+    versions: dict | None = None
+    normalization: dict | None = None
+    extra: dict = field(default_factory=dict)  # every other key (norm, method_label, history, ...)
+    format: str = FORMAT
+
+    def to_json(self) -> dict:
+        """The file's object, keys in `KEY_ORDER` (then any other, in `extra`'s order);
+        validated, so a run never writes a file its readers refuse."""
+        values = {"format": self.format, **{key: getattr(self, key) for key in REQUIRED_META}, **self.extra}
+        obj = {key: values.pop(key) for key in KEY_ORDER if key in values}
+        obj.update(values)
+        validate_backbone_meta(obj)
+        return obj
+
+    @classmethod
+    def from_json(cls, obj, complete: bool = True, source: str = BACKBONE_META) -> BackboneExport:
+        """The export of a parsed backbone.json, or of stage 1's metadata (which leaves `format`
+        out: files without it read as this format). complete=True demands every key of
+        `REQUIRED_META`; complete=False, for readers of older or hand-made files (gather), only
+        what names the run (arch, arm, dataset): the rest is read as far as it is there.
+        Raises BackboneSchemaError, one line naming `source`."""
+        validate_backbone_meta(obj, complete, source)
+        return cls(**{key: obj.get(key) for key in REQUIRED_META},
+                   extra={k: v for k, v in obj.items() if k not in REQUIRED_META and k != "format"},
+                   format=obj.get("format", FORMAT))
+
+    @property
+    def method_shown(self) -> MethodShown | None:
+        return method_shown(self.extra)
+
+    @property
+    def replicate(self) -> int | None:
+        return replicate_seed({**self.extra, "seed": self.seed})
+
+    @property
+    def metrics(self) -> dict:
+        """The last evaluation's metrics (`metrics`, absent in older exports: {})."""
+        return self.extra.get("metrics") or {}
+
+    @property
+    def history(self) -> list:
+        """One row per epoch (pretrain.hook.MethodHook; absent in older exports: [])."""
+        return self.extra.get("history") or []
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def validate_backbone_meta(obj, complete: bool = True, source: str = BACKBONE_META) -> None:
+    """Raise BackboneSchemaError (one line naming `source`) listing every way `obj` breaks the
+    backbone.json schema; complete=False checks only what `BackboneExport.from_json` says."""
+    if not isinstance(obj, dict):
+        raise BackboneSchemaError(f"backbone metadata {source} must be a JSON object, got {type(obj).__name__}")
+    missing = [k for k in REQUIRED_META if k not in obj]
+    if complete and missing:
+        raise BackboneSchemaError(f"backbone metadata {source} lacks keys {missing}")
+    problems = []
+    if obj.get("format", FORMAT) != FORMAT:
+        problems.append(f"format is {obj.get('format')!r}, expected {FORMAT!r}")
+    for key in ("arch", "arm", "dataset"):
+        if not isinstance(obj.get(key), str) or not obj[key]:
+            problems.append(f"{key!r} must be a non-empty string, got {obj.get(key)!r}")
+    for key in ("seed", "epochs", "num_classes"):
+        if obj.get(key) is not None and not _is_int(obj[key]):
+            problems.append(f"{key!r} must be an int or null, got {obj[key]!r}")
+    cost = obj.get("cost")
+    if (cost is not None or complete) and not (_is_number(cost) and math.isfinite(cost) and cost >= 0):
+        problems.append(f"'cost' must be a number >= 0, got {cost!r}")
+    for key, kind in (("arm_params", dict), ("metrics", dict), ("history", list)):
+        if obj.get(key) is not None and not isinstance(obj[key], kind):
+            problems.append(f"{key!r} must be a {kind.__name__}, got {type(obj[key]).__name__}")
+    if problems:
+        raise BackboneSchemaError(f"backbone metadata {source}: " + "; ".join(problems))
+
+
 def strip_classifier(state_dict: dict) -> dict:
     """The backbone part of a classifier's state dict (torchvision key layout)."""
     return {
@@ -63,17 +224,15 @@ def strip_classifier(state_dict: dict) -> dict:
     }
 
 
-def write_export(out_dir: str | os.PathLike, classifier_state: dict, meta: dict) -> Path:
+def write_export(out_dir: str | os.PathLike, classifier_state: dict, export: BackboneExport) -> Path:
     """Write backbone.pth and backbone.json atomically into `out_dir`; return the .pth path."""
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        raise ValueError(f"export metadata lacks {missing}")
+    meta = export.to_json()  # validated before anything is written
     out_dir = Path(out_dir)
     if out_dir.is_dir():
         remove_leftover_temporaries(out_dir)  # of an earlier export killed mid-write
     weights = out_dir / BACKBONE_WEIGHTS
     save_torch_atomic(weights, strip_classifier(classifier_state))
-    write_json_atomic(out_dir / BACKBONE_META, {"format": FORMAT, **meta})
+    write_json_atomic(out_dir / BACKBONE_META, meta)
     return weights
 
 
@@ -116,12 +275,10 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
     meta_path = path.with_suffix(".json")
     if meta_path.is_file():
         try:
-            meta = json.loads(meta_path.read_text())
+            obj = json.loads(meta_path.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"backbone metadata {meta_path} is not valid JSON: {exc}") from exc
-        missing = [k for k in REQUIRED_META if k not in meta]
-        if missing:
-            raise ValueError(f"backbone metadata {meta_path} lacks keys {missing}")
+        meta = BackboneExport.from_json(obj, source=str(meta_path)).to_json()
         if arch is not None and meta["arch"] != arch:
             raise ValueError(f"--arch {arch} but {meta_path} says the backbone is {meta['arch']}")
     else:
@@ -133,8 +290,6 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None) -> tuple[dic
         meta = plain_checkpoint_meta(arch)
     meta["path"] = str(path)
     return state, meta
-
-
 
 
 def _unpickler_error(exc: Exception) -> str:

@@ -3,7 +3,8 @@
 Two kinds of files, searched recursively:
   results.json   one transfer run, read through common.results.TransferResults (its schema and
                  the rules for files of older versions) -> TransferRow
-  backbone.json  one pretraining export (schema: common/backbone.py) -> PretrainRow
+  backbone.json  one pretraining export, read through common.backbone.BackboneExport (its schema
+                 and the rules for files of older versions) -> PretrainRow
 Only the keys the tables need are required, because the schemas may still grow; a file
 that cannot be read or lacks those keys is skipped with a warning that names it, so that one
 broken run never hides the others. Metric values stay exactly as the file has them (fractions
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.backbone import BackboneExport, BackboneSchemaError, MethodShown, method_shown, replicate_seed
 from common.results import ResultsSchemaError, TransferResults
-from common.vocab import BACKBONE_FORMAT, BACKBONE_META, RESULTS_FILE, UNRANKED
+from common.vocab import BACKBONE_META, RESULTS_FILE
 
 Warn = Callable[[str], None]
 
@@ -29,16 +31,6 @@ Warn = Callable[[str], None]
 def warn_stderr(message: str) -> None:
     """Default warning sink: one line on stderr."""
     print(f"gather: warning: {message}", file=sys.stderr)
-
-
-@dataclass(frozen=True)
-class MethodShown:
-    """A pretraining method as its export names it for tables: backbone.json `method` (its
-    name), `method_label` and `method_order` (pretrain.methods.base.Method label, order)."""
-
-    name: str
-    label: str
-    order: int
 
 
 @dataclass(frozen=True)
@@ -98,13 +90,6 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _text(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise ParseError(f"{key!r} must be a non-empty string, got {value!r}")
-    return value
-
-
 def _optional_text(obj: dict, key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) and value else None
@@ -140,20 +125,6 @@ def _conditional(protocol: dict, pretrain: dict) -> dict:
     }
 
 
-def _method_shown(meta: dict) -> MethodShown | None:
-    """The export's method label and order; None for exports written before them (the tables
-    fall back to common.vocab.EARLIER_METHOD_LABELS)."""
-    name, label, order = _optional_text(meta, "method"), _optional_text(meta, "method_label"), meta.get("method_order")
-    if name is None or label is None:
-        return None
-    return MethodShown(name, label, order if isinstance(order, int) and not isinstance(order, bool) else UNRANKED)
-
-
-def _pretrain_seed(pretrain: dict) -> int | None:
-    seed = pretrain.get("replicate", pretrain.get("seed"))
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
 def _metrics(value) -> dict:
     if not isinstance(value, dict):
         raise ParseError(f"'metrics' must be a dict, got {type(value).__name__}")
@@ -171,34 +142,25 @@ def parse_results(obj, path: str = "") -> TransferRow:
                        pretrain_dataset=pretrain.get("dataset"), path=str(path),
                        control_of=_optional_text(pretrain, "control_of"), budget=_budget(pretrain),
                        schedule=results.schedule, iterations=results.iterations,
-                       conditional=_conditional(results.protocol, pretrain), pretrain_seed=_pretrain_seed(pretrain),
+                       conditional=_conditional(results.protocol, pretrain), pretrain_seed=replicate_seed(pretrain),
                        wall_clock_s=_number(results.wall_clock_s),
                        pretrain_wall_clock_s=_number(pretrain.get("wall_clock_s")),
-                       method=_method_shown(pretrain))
+                       method=method_shown(pretrain))
 
 
 def parse_backbone(obj, path: str = "") -> PretrainRow:
-    """A PretrainRow from a parsed backbone.json; ParseError says what is missing."""
-    if not isinstance(obj, dict):
-        raise ParseError(f"expected a JSON object, got {type(obj).__name__}")
-    if obj.get("format", BACKBONE_FORMAT) != BACKBONE_FORMAT:
-        raise ParseError(f"format is {obj.get('format')!r}, expected {BACKBONE_FORMAT!r}")
-    seed = obj.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ParseError(f"'seed' must be an int or null, got {seed!r}")
-    metrics = _metrics(obj.get("metrics") or {})
+    """A PretrainRow from a parsed backbone.json, read through common.backbone.BackboneExport (which
+    holds the rules for files of older versions); BackboneSchemaError says what is missing."""
+    export = BackboneExport.from_json(obj, complete=False, source=BACKBONE_META)
+    metrics = _metrics(export.metrics)
     # top1/top5 are the export's required keys; "metrics" (last evaluation) may repeat them
-    metrics.update({k: _number(obj.get(k)) for k in ("top1", "top5") if k in obj})
-    history = obj.get("history") or []
-    if not isinstance(history, list):
-        raise ParseError("'history' must be a list of per-epoch rows")
-    epochs = obj.get("epochs")
-    return PretrainRow(dataset=_text(obj, "dataset"), arch=_text(obj, "arch"),
-                       arm=_text(obj, "arm"), seed=seed, cost=_number(obj.get("cost")),
-                       metrics=metrics, history=[r for r in history if isinstance(r, dict)],
-                       epochs=epochs if isinstance(epochs, int) else None, path=str(path),
-                       control_of=_optional_text(obj, "control_of"), budget=_budget(obj),
-                       pretrain_seed=_pretrain_seed(obj), method=_method_shown(obj))
+    metrics.update({k: _number(v) for k, v in (("top1", export.top1), ("top5", export.top5)) if v is not None})
+    return PretrainRow(dataset=export.dataset, arch=export.arch, arm=export.arm, seed=export.seed,
+                       cost=_number(export.cost), metrics=metrics,
+                       history=[r for r in export.history if isinstance(r, dict)], epochs=export.epochs,
+                       path=str(path), control_of=_optional_text(export.extra, "control_of"),
+                       budget=_budget({"arm_params": export.arm_params}), pretrain_seed=export.replicate,
+                       method=export.method_shown)
 
 
 STALE_SUFFIX = ".stale"  # a run directory the pipeline moved aside (made by an earlier config)
@@ -224,7 +186,7 @@ def _load(path: Path, parse, warn: Warn):
         return None
     try:
         row = parse(obj, str(path))
-    except (ParseError, ResultsSchemaError) as exc:
+    except (ParseError, ResultsSchemaError, BackboneSchemaError) as exc:
         warn(f"skipping {path}: {exc}")
         return None
     missing = missing_cost_key(obj, parse)

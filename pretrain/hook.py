@@ -22,7 +22,7 @@ import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from common.backbone import write_export
+from common.backbone import BackboneExport, write_export
 from common.checkpoints import UnsafeCheckpoint, safe_load
 from common.errors import MethodFailed, check_finite_loss
 from pretrain.loss_table import LossTable
@@ -191,7 +191,8 @@ class MethodHook(Hook):
         if runner.rank != 0:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        path = write_export(self.export_dir, model.net.state_dict(), self.export_meta_now())
+        export = BackboneExport.from_json(self.export_meta_now(), source=f"of the export to {self.export_dir}")
+        path = write_export(self.export_dir, model.net.state_dict(), export)
         runner.logger.info(f"exported backbone to {path} (measured cost {100 * self.cost():.1f}%)")
 
     # --- state -----------------------------------------------------------------------
@@ -290,4 +291,5 @@ def export_checkpoint(checkpoint_path: str, out_dir: str):
     net = {k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
     if not net:
         raise KeyError(f"{checkpoint_path}: state_dict has no 'net.*' keys")
-    return write_export(out_dir, net, meta_from_state(state, int(state["table"]["sum"].numel())))
+    meta = meta_from_state(state, int(state["table"]["sum"].numel()))
+    return write_export(out_dir, net, BackboneExport.from_json(meta, source=f"of the export of {checkpoint_path}"))

@@ -14,7 +14,8 @@ missing keys, so a partly loaded backbone would train silently. Here:
                       tensor equals the checkpoint's.
   the norm            `check_norm` compares the norm stage 1 trained with (backbone.json `norm`,
                       `norm_groups`; BN when absent, as in every export written before GroupNorm
-                      and in torchvision's checkpoints) with the `norm_cfg` the config builds.
+                      and in torchvision's checkpoints: common.backbone.trained_norm) with the
+                      `norm_cfg` the config builds.
 mmdet, mmseg and mmpose `ResNet` (style='pytorch', plain stem) name their tensors exactly as
 torchvision does (`conv1.weight`, `bn1.running_mean`, `layer1.0.downsample.0.weight`, ...),
 and stage 1 exports that layout, so a BN backbone loads without renaming. With GroupNorm the
@@ -31,6 +32,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from common.backbone import trained_norm
 from common.vocab import BN, GN, GN_GROUPS
 
 # The ResNet depths mmdet/mmseg/mmpose can build. Stage 1 also trains resnet10
@@ -77,15 +79,9 @@ def norm_of_backbone_cfg(backbone_cfg: dict) -> tuple[str, int | None]:
     return norm, (int(norm_cfg.get("num_groups", GN_GROUPS)) if norm == GN else None)
 
 
-def norm_of_meta(meta: dict) -> tuple[str, int | None]:
-    """("bn", None) or ("gn", groups): the norm stage 1 trained with, from its metadata."""
-    norm = meta.get("norm") or BN  # exports from before GroupNorm, and torchvision's, are BN
-    return norm, (int(meta.get("norm_groups") or GN_GROUPS) if norm == GN else None)
-
-
 def check_norm(meta: dict, backbone_cfg: dict, task: str) -> str:
     """Fail unless the task builds the norm (and GroupNorm's groups) stage 1 trained with."""
-    trained, built = norm_of_meta(meta), norm_of_backbone_cfg(backbone_cfg)
+    trained, built = trained_norm(meta), norm_of_backbone_cfg(backbone_cfg)
     if trained != built:
         def say(norm):
             return f"GroupNorm ({norm[1]} groups)" if norm[0] == GN else "BatchNorm"

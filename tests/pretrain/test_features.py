@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from common.backbone import load_backbone, write_export
+from common.backbone import BackboneExport, load_backbone, write_export
 from pretrain.data import build_datasets
 from pretrain.features import load_feature_network, penultimate_features
 from pretrain.models import build_network
@@ -22,7 +22,8 @@ META = {"arm": "iid", "arm_params": {}, "dataset": "synthetic", "num_classes": 8
 
 def export(path: Path, arch: str = "resnet18", arm: str = "iid") -> Path:
     torch.manual_seed(0)
-    write_export(path, build_network(arch, 8).state_dict(), {**META, "arch": arch, "arm": arm})
+    meta = BackboneExport.from_json({**META, "arch": arch, "arm": arm})
+    write_export(path, build_network(arch, 8).state_dict(), meta)
     return path
 
 

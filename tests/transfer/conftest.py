@@ -11,7 +11,7 @@ import pytest
 import torch
 import torchvision
 
-from common.backbone import IMAGENET_NORMALIZATION, REQUIRED_META, write_export
+from common.backbone import IMAGENET_NORMALIZATION, REQUIRED_META, BackboneExport, write_export
 
 
 def export_meta(arch: str, arm: str = "iid") -> dict:
@@ -30,7 +30,7 @@ def export_meta(arch: str, arm: str = "iid") -> dict:
 def make_export(out_dir: Path, arch: str, arm: str = "iid") -> Path:
     torch.manual_seed(0)
     model = getattr(torchvision.models, arch)(num_classes=10)
-    write_export(out_dir, model.state_dict(), export_meta(arch, arm))
+    write_export(out_dir, model.state_dict(), BackboneExport.from_json(export_meta(arch, arm)))
     return out_dir
 
 

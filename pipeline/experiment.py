@@ -49,6 +49,9 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                               transfer cells' cfg_options (e.g. the paper's per-target recipe)},
                      methods=[...pretrain.selection.METHODS], fractions=[0.06, 0.12],
                      image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None)
+                   feature_backbone: None (a seeded random-init ResNet-18), an export, or "moco_v2" /
+                   dict(name="moco_v2", epochs=..., ...): MoCo v2 trained on each target's images
+                   first, once per target (pretrain/selection_moco.py), its cost in selection_cost
                    One selection cell per target × method × fraction (tools/select_subset.py), one
                    pretraining cell per selection × image size (the source config with
                    data.subset and data.image_size), labelled "<method>_<fraction>_<size>px_<target>",

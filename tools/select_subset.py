@@ -33,7 +33,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random draw, K-means init, random-init features")
     parser.add_argument("--k", type=int, default=DEFAULT_K, help="K-means clusters of the clustering methods")
     parser.add_argument("--feature-backbone", default="none",
-                        help="export dir or .pth of the feature network; 'none': a seeded random-init ResNet-18")
+                        help="export dir or .pth of the feature network; 'none': a seeded random-init ResNet-18; "
+                        "'moco_v2': a ResNet-18 trained with MoCo v2 on the target's images first, at the published "
+                        "200-epoch recipe (pretrain/selection_moco.py; its cost counts as selection cost)")
     parser.add_argument("--feature-size", type=int, help="resolution of the feature passes (default: the "
                         "config's data.image_size)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override source config keys")

@@ -3,8 +3,8 @@
 # 200-epoch recipe) pretrained on the subset of ImageNet each selection method chooses for each
 # target, at 224 and at 112 px, against MoCo-v2 on the whole of ImageNet and random init; then
 # fine-tuned on the target. Selection by the domain classifier and by clustering (the paper's
-# two), at 6% and 12% of ImageNet, on features of MoCo v2 learnt on the target as the paper's. Targets in train/val class folders (Stanford Cars,
-# Caltech-UCSD Birds, fMoW; docs/data.md). The fine-tuning follows the paper's MoCo
+# two), at 6% and 12% of ImageNet, on features of MoCo v2 learnt on the target as the paper's.
+# Targets in train/val class folders (Stanford Cars, Caltech-UCSD Birds, fMoW; docs/data.md). The fine-tuning follows the paper's MoCo
 # recipe for the fine-grained targets: 100 epochs, lr 0.001, batch 64, SGD (Cars, Birds).
 # Not here yet: the paper's Adam for fMoW (one recipe per task, not per target), and the VOC
 # detection/segmentation targets (faster_rcnn_c4_voc, psanet_voc run on any export, but the

@@ -37,7 +37,10 @@ from pretrain.moco import FORWARD_PASSES, MOCO_V2, MoCoV2, TwoViews, moco_v2_tra
 from pretrain.subset import sample_list_hash
 
 # the published 200-epoch MoCo v2 recipe (main_moco.py --mlp --aug-plus --cos), on the
-# selection's default feature network; a small target wants a smaller queue and batch
+# selection's default feature network; a small target wants a smaller queue and batch, and lr
+# scaled with the batch (at 10-30x the linearly scaled lr, 24-160 shapes collapsed to one
+# direction: InfoNCE at ln(K + 1)). momentum: SGD's; key_momentum: the key encoder's m;
+# workers: DataLoader processes
 FEATURE_TRAINING_DEFAULTS = {"arch": "resnet18", "epochs": 200, "batch_size": 256, "lr": 0.03, "momentum": 0.9,
                              "weight_decay": 1e-4, "dim": 128, "queue_size": 65536, "key_momentum": 0.999,
                              "temperature": 0.2, "workers": 0}

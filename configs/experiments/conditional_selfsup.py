@@ -21,7 +21,10 @@ selection = dict(
     image_sizes=[224, 112],
     seed=0,
     k=200,  # the paper's K
-    feature_backbone=None,  # a seeded random-init ResNet-18; or an export, e.g. a MoCo v2 run on the target
+    # the cheap selector (issue 25 covers this setting): features of a seeded random-init ResNet-18,
+    # or an export, e.g. a MoCo v2 run on the target; "target_trained" is the supervised setting's
+    selector="linear",
+    feature_backbone=None,
     feature_size=112,
 )
 # the task's SGD (transfer/classification.py) with the MoCo recipe's epochs, lr and batch; its

@@ -22,7 +22,7 @@ demo: setup
 # pytest exits 5 when it collects nothing; that alone is not a failure while the suite is
 # young, but any other non-zero exit is.
 test: setup
-	@$(PY) -m pytest -m "not slow" tests; rc=$$?; \
+	@$(PY) -m pytest -m "not slow" --durations=15 tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (not a failure)"; exit 0; fi; exit $$rc
 
 # The edit loop's tier: everything but the end-to-end runs (tests marked e2e: a model trained

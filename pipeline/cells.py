@@ -88,7 +88,7 @@ class SelectionCell(Cell):
     fraction: float
     seed: int
     config: str  # the source's pretraining config
-    settings: dict  # k, feature_backbone, feature_size
+    settings: dict  # k, feature_backbone, feature_size, selector (and its training options)
     target_spec: dict  # dict(root=...) or dict(generate=...)
     work_dir: Path
 
@@ -128,7 +128,7 @@ class SelectionCell(Cell):
                                cache_dir=str(plan.root / "selection" / "features"), **self.settings)
         write_subset(self.subset_file, record)
         return (f"kept {record['size']} of {record['source']['size']}, {record['cost']['forwards']} forwards, "
-                f"{record['cost']['wall_clock_s']:.0f} s")
+                f"{record['cost']['backwards']} backwards, {record['cost']['wall_clock_s']:.0f} s")
 
     def describe(self, plan: Plan) -> str:
         return f"  {self.config} -> {plan.target_root(self.target)} {self.settings}"

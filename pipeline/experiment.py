@@ -48,8 +48,13 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                               optionally task_options={task: {cfg key: value}}: that target's
                               transfer cells' cfg_options (e.g. the paper's per-target recipe)},
                      methods=[...pretrain.selection.METHODS], fractions=[0.06, 0.12],
-                     image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None)
-                   feature_backbone: None (a seeded random-init ResNet-18), an export, or "moco_v2" /
+                     image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None,
+                     selector="linear", selector_epochs=None, selector_lr=None, selector_batch_size=None)
+                   `selector`: "target_trained" (Chakraborty et al.'s networks trained on the target and
+                   source vs target, from `feature_backbone` or a random init, on a short schedule;
+                   their training is counted in the selection's cost) or "linear" (one network's
+                   features and logistic regressions); pretrain.selection.select_subset.
+                   `feature_backbone`: None (a seeded random-init ResNet-18), an export, or "moco_v2" /
                    dict(name="moco_v2", epochs=..., ...): MoCo v2 trained on each target's images
                    first, once per target (pretrain/selection_moco.py), its cost in selection_cost
                    One selection cell per target × method × fraction (tools/select_subset.py), one
@@ -83,7 +88,7 @@ EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_see
                    "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "filename"}
 TASK_KEYS = {"cfg_options", "schedules", "arms", "seeds"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
-                  "feature_size"}
+                  "feature_size", "selector", "selector_epochs", "selector_lr", "selector_batch_size"}
 TARGET_KEYS = {"root", "generate", "task_options"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what a name that becomes a directory may hold
@@ -341,7 +346,9 @@ def _selection_cells(selection: dict | None, plan: Plan, options: dict, pretrain
         return {}
     source = resolve_config_path(selection["source"])
     settings = {"k": int(selection.get("k", 200)), "feature_backbone": selection.get("feature_backbone"),
-                "feature_size": selection.get("feature_size")}
+                "feature_size": selection.get("feature_size"), "selector": selection.get("selector", "linear"),
+                **{key: selection[key] for key in ("selector_epochs", "selector_lr", "selector_batch_size")
+                   if selection.get(key) is not None}}
     sizes = list(selection.get("image_sizes") or [None])
     labels: dict[str, list[str]] = {}
     for target, spec in selection["targets"].items():

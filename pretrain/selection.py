@@ -1,25 +1,31 @@
 """Conditional pre-training's subset selection (Chakraborty et al.): choose, before pretraining,
 the part of the source set that resembles the target.
 
-Every method scores the source images from features of one small network (a seeded random-init
-ResNet-18 by default, or an export / torchvision checkpoint) and keeps the best-scored
-round(fraction × N), ties broken by index:
+Every method scores the source images and keeps the best-scored round(fraction × N), ties
+broken by index:
   random             a uniform draw (the control every conditional method must beat)
-  domain_classifier  logistic regression source (0) vs target (1) on the features; keep the
-                     source images it finds most target-like (highest p(target))
+  domain_classifier  a source (0) vs target (1) classifier; keep the source images it finds most
+                     target-like (highest p(target))
   clustering_avg     K-means (K=200 by default, scikit-learn) on the target's features; keep the
   clustering_min     source images with the smallest average / minimum distance to the centres
-  active             logistic regression on the target's labels; keep the source images where
-  inverse_active     its prediction entropy is highest (active) / lowest (inverse active)
-The paper's domain classifier is a ResNet-18 trained on the images; here it is a linear model on
-the small network's features, which is what makes selection cost a few feature passes instead of
-a training run. The scoring functions are pure (features in, indices out); `select_subset` adds
-the I/O and measures the cost: the feature passes (forwards, FLOPs, wall-clock) and the fit.
+  active             a classifier of the target's labels; keep the source images where its
+  inverse_active     prediction entropy is highest (active) / lowest (inverse active)
+Two selectors give the scores:
+  target_trained  the paper's procedure (pretrain.selection_networks): a ResNet-18 trained on the
+                  target's classes gives the features (clustering) and the entropy (active); the
+                  domain classifier is a ResNet-18 trained source vs target. Their training
+                  (forwards and backwards) and scoring passes are the selection's cost.
+  linear          the cheap variant: the pooled features of one untrained network (a seeded
+                  random-init ResNet-18, or an export / checkpoint) and logistic regressions on
+                  them (domain classifier, active); its cost is two feature passes.
+The scoring functions are pure (features in, indices out); `select_subset` adds the I/O and
+measures the cost: forwards, backwards, FLOPs, wall-clock of training, passes and fit.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from pathlib import Path
 
@@ -32,9 +38,17 @@ from common.provenance import config_hash, versions
 from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder, build_datasets, feature_transform
 from pretrain.models import build_network, forward_flops
 from pretrain.selection_moco import moco_target_features
+from pretrain.selection_networks import (
+    DOMAIN_CLASSIFIER,
+    TARGET_CLASSIFIER,
+    TRAINING_DEFAULTS,
+    TrainedScores,
+    train_and_score,
+)
 from pretrain.subset import SUBSET_FORMAT, sample_list_hash, subset_size
 
 METHODS = ("random", "domain_classifier", "clustering_avg", "clustering_min", "active", "inverse_active")
+SELECTORS = ("target_trained", "linear")
 DEFAULT_K = 200
 FEATURE_ARCH = "resnet18"
 
@@ -73,8 +87,30 @@ def selection_scores(method: str, source: np.ndarray, target: np.ndarray, target
     if len(np.unique(target_labels)) < 2:
         raise ValueError(f"{method} needs a target with at least two classes")
     model = LogisticRegression(max_iter=2000, C=1.0).fit(target, target_labels)
-    p = np.clip(model.predict_proba(source), 1e-12, 1.0)
-    entropy = -(p * np.log(p)).sum(1)
+    entropy = prediction_entropy(model.predict_proba(source))
+    return entropy if method == "active" else -entropy
+
+
+def prediction_entropy(probabilities: np.ndarray) -> np.ndarray:
+    """Entropy (nats) of each row of class probabilities."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    return -(p * np.log(p)).sum(1)
+
+
+def trained_network(method: str) -> str:
+    """The selection network a method of the target_trained selector reads."""
+    return DOMAIN_CLASSIFIER if method == "domain_classifier" else TARGET_CLASSIFIER
+
+
+def trained_selection_scores(method: str, trained, seed: int, k: int = DEFAULT_K) -> np.ndarray:
+    """Per-source-image score of a method from its trained network's outputs (TrainedScores):
+    the domain classifier's p(target), K-means on the target classifier's features, the entropy
+    of its softmax."""
+    if method == "domain_classifier":
+        return trained.source_probabilities[:, 1]
+    if method.startswith("clustering"):
+        return selection_scores(method, trained.source_features, trained.target_features, np.empty(0), seed, k)
+    entropy = prediction_entropy(trained.source_probabilities)
     return entropy if method == "active" else -entropy
 
 
@@ -121,14 +157,23 @@ def target_train_split(root: str) -> str:
 
 def select_subset(source_cfg: dict, source_config_path: str, target_root: str, method: str, fraction: float,
                   seed: int = 0, k: int = DEFAULT_K, feature_backbone: str | None = None,
-                  feature_size: int | None = None, cache_dir: str | None = None) -> dict:
+                  feature_size: int | None = None, cache_dir: str | None = None, selector: str = "linear",
+                  selector_epochs: int | None = None, selector_lr: float | None = None,
+                  selector_batch_size: int | None = None) -> dict:
     """Run one selection; return the subset record (pretrain.subset) with its measured cost.
 
-    `cache_dir`: keep the feature passes there (keyed by network, source, target and size), so
-    that several methods of one experiment share them; each record still carries the passes'
-    measured cost, since each method needs them."""
+    `selector`: "linear" (features of `feature_backbone`, logistic regressions) or
+    "target_trained" (networks trained from `feature_backbone`, or a seeded random init, for
+    `selector_epochs` at `selector_lr` with batches of `selector_batch_size`; defaults
+    pretrain.selection_networks.TRAINING_DEFAULTS). `feature_backbone="moco_v2"` (or a dict, see
+    pretrain.selection_moco): MoCo v2 trained on the target's images gives that network. `cache_dir`: keep the feature passes (and the
+    trained networks' outputs) there, keyed by network, settings, source, target and size, so that
+    several methods of one experiment share them; each record still carries their measured cost,
+    since each method needs them."""
     if method not in METHODS:
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(METHODS)}")
+    if selector not in SELECTORS:
+        raise ValueError(f"unknown selector {selector!r}; known: {', '.join(SELECTORS)}")
     data = copy.deepcopy(dict(source_cfg["data"]))
     if data.pop("subset", None):
         raise ValueError(f"{source_config_path}: the source config already sets data.subset; select from the "
@@ -141,13 +186,15 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     source_hash, target_hash = sample_list_hash(source), sample_list_hash(target)
     started = time.perf_counter()
     features = None
+    # feature_backbone="moco_v2": MoCo v2 trained on the target first (pretrain.selection_moco), the
+    # network either selector then starts from; its training is counted below
+    learnt = (moco_target_features(feature_backbone, target_train_split(target_root), size, seed, cache_dir)
+              if method != "random" else None)
     if method == "random":  # a uniform draw needs no features: it costs nothing
         indices = choose(method, np.empty((len(source), 0)), np.empty((0, 0)), np.empty(0), fraction, seed, k)
-        cost = {"forwards": 0, "flops_per_forward": 0, "flops": 0, "feature_wall_clock_s": 0.0,
-                "fit_wall_clock_s": round(time.perf_counter() - started, 3)}
-    else:
-        # feature_backbone="moco_v2": a network trained on the target first (pretrain.selection_moco)
-        learnt = moco_target_features(feature_backbone, target_train_split(target_root), size, seed, cache_dir)
+        cost = {"forwards": 0, "backwards": 0, "flops_per_forward": 0, "flops": 0, "train_wall_clock_s": 0.0,
+                "feature_wall_clock_s": 0.0, "fit_wall_clock_s": round(time.perf_counter() - started, 3)}
+    elif selector == "linear":
         net, arch, described = learnt[:3] if learnt else feature_network(feature_backbone, seed)
         cache = (Path(cache_dir) / f"features_{config_hash([described, source_hash, target_hash, size])}.npz"
                  if cache_dir else None)
@@ -155,16 +202,38 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
         fit_started = time.perf_counter()
         indices = choose(method, source_features, target_features, target.targets, fraction, seed, k)
         forwards = len(source) + len(target)
-        cost = {"forwards": forwards, "flops_per_forward": flops_each, "flops": forwards * flops_each,
-                "feature_wall_clock_s": round(features_s, 3),
+        cost = {"forwards": forwards, "backwards": 0, "flops_per_forward": flops_each, "flops": forwards * flops_each,
+                "train_wall_clock_s": 0.0, "feature_wall_clock_s": round(features_s, 3),
                 "fit_wall_clock_s": round(time.perf_counter() - fit_started, 3)}
-        if learnt:  # its training is part of the selection: every method reading the features needs it
-            cost["feature_training"] = learnt[3]
-            cost["flops"] += learnt[3]["flops"]
-        features = {"arch": arch, "backbone": described, "image_size": size, "mean": list(IMAGENET_MEAN),
-                    "std": list(IMAGENET_STD)}
-    cost["wall_clock_s"] = round(cost["feature_wall_clock_s"] + cost["fit_wall_clock_s"]
-                                 + cost.get("feature_training", {}).get("wall_clock_s", 0.0), 3)
+        features = {"selector": selector, "arch": arch, "backbone": described, "image_size": size,
+                    "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    else:
+        training = {"epochs": int(selector_epochs or TRAINING_DEFAULTS["epochs"]),
+                    "lr": float(selector_lr or TRAINING_DEFAULTS["lr"]),
+                    "batch_size": int(selector_batch_size or TRAINING_DEFAULTS["batch_size"])}
+        network = trained_network(method)
+        body, arch, described = learnt[:3] if learnt else feature_network(feature_backbone, seed)
+        key = config_hash([network, described, training, seed, source_hash, target_hash, size])
+        cache = Path(cache_dir) / f"trained_{key}.npz" if cache_dir else None
+        trained = _trained(network, body, source, target, size, seed, training, cache)
+        fit_started = time.perf_counter()
+        indices = keep_best(trained_selection_scores(method, trained, seed, k), subset_size(fraction, len(source)))
+        # a training sample-step is one forward and one backward (about two forwards' FLOPs)
+        forwards, backwards = trained.train_forwards + trained.score_forwards, trained.train_forwards
+        cost = {"forwards": forwards, "backwards": backwards, "flops_per_forward": trained.flops_per_forward,
+                "flops": (forwards + 2 * backwards) * trained.flops_per_forward,
+                "train_wall_clock_s": round(trained.train_seconds, 3),
+                "feature_wall_clock_s": round(trained.score_seconds, 3),
+                "fit_wall_clock_s": round(time.perf_counter() - fit_started, 3)}
+        features = {"selector": selector, "network": network, "arch": arch, "backbone": f"{described}, trained",
+                    "init": described, "training": {**training, "train_top1": round(trained.train_top1, 4)},
+                    "image_size": size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    if learnt:  # its training is part of the selection: every method reading the features needs it
+        cost["feature_training"] = learnt[3]
+        cost["flops"] += learnt[3]["flops"]
+        cost["train_wall_clock_s"] = round(cost["train_wall_clock_s"] + learnt[3]["wall_clock_s"], 3)
+    cost["wall_clock_s"] = round(cost["train_wall_clock_s"] + cost["feature_wall_clock_s"]
+                                 + cost["fit_wall_clock_s"], 3)
     return {
         "format": SUBSET_FORMAT, "method": method, "fraction": float(fraction), "seed": int(seed),
         "params": {"k": int(k)} if method.startswith("clustering") else {},
@@ -177,6 +246,21 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
         "versions": versions(),
         "indices": indices.tolist(),
     }
+
+
+def _trained(network: str, body: nn.Module, source, target, size: int, seed: int, training: dict,
+             cache: Path | None) -> TrainedScores:
+    """The outputs and counted cost of one trained selection network, read from `cache` when an
+    earlier selection of the experiment trained it (its measured seconds kept)."""
+    if cache is not None and cache.is_file():
+        with np.load(cache) as stored:
+            return TrainedScores(**{name: stored[name] if stored[name].ndim else stored[name].item()
+                                    for name in stored.files})
+    trained = train_and_score(network, body, source, target, size, seed, **training)
+    if cache is not None:
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **dataclasses.asdict(trained))
+    return trained
 
 
 def _features(net: nn.Module, source, target, size: int, cache: Path | None

@@ -25,7 +25,9 @@ selection = dict(
     # come from a ResNet-18 trained with MoCo v2 on each target's training images at 112 px
     # (pretrain/selection_moco.py: the published 200-epoch recipe, batch 256, lr 0.03; a queue of
     # 4096, under the smallest target's 5994 images, so that no image is its own negative), once
-    # per target; its cost is in each subset's selection_cost
+    # per target; its cost is in each subset's selection_cost. The linear selector reads those
+    # features (clustering, and a logistic-regression domain classifier on them)
+    selector="linear",
     feature_backbone=dict(name="moco_v2", arch="resnet18", epochs=200, batch_size=256, lr=0.03, queue_size=4096,
                           workers=8),
     feature_size=112,

@@ -53,8 +53,13 @@ def test_the_export_carries_the_subset_and_the_selection_cost(finished):
     assert meta["subset"]["method"] == "domain_classifier" and meta["subset"]["size"] == 300
     assert meta["source_size"] == 1200 and meta["cost"] == pytest.approx(0.25)
     selection = meta["selection_cost"]
-    assert selection["forwards"] == 1200 + 160 and selection["flops"] > 0 and selection["wall_clock_s"] > 0
-    assert 0 < selection["cost"] < 0.1  # 1360 feature passes at 32 px vs 12 epochs × 1200 training steps at 48
+    # the target-trained domain classifier: 15 balanced epochs of 160 target + 160 source images
+    # (forward and backward), then a pass over the 1200 source images, all at 48 px
+    assert selection["backwards"] == 15 * 320 and selection["forwards"] == 15 * 320 + 1200
+    assert selection["flops"] == (selection["forwards"] + 2 * selection["backwards"]) * selection["flops_per_forward"]
+    assert selection["train_wall_clock_s"] > 0 and selection["wall_clock_s"] > selection["train_wall_clock_s"]
+    # as a share of i.i.d. pretraining: 30 epochs × 1200 sample-steps × 3 forwards (a 2-way head: ~equal FLOPs)
+    assert selection["cost"] == pytest.approx((15 * 320 * 3 + 1200) / (30 * 1200 * 3), rel=1e-3)
     assert meta["total_cost"] == pytest.approx(meta["cost_pixels"] + selection["cost"])
     random_meta = json.loads((plan.pretrain[0].export_dir / "backbone.json").read_text())
     assert random_meta["selection_cost"]["forwards"] == 0 and random_meta["total_cost"] == pytest.approx(0.25)

@@ -118,7 +118,7 @@ def test_every_method_selects_on_generated_data_and_the_subset_file_round_trips(
 def test_select_subset_tool_answers_help_and_writes_the_file(target, tmp_path):
     tool = str(REPO / "tools" / "select_subset.py")
     help_text = subprocess.run([sys.executable, tool, "--help"], capture_output=True, text=True, check=True).stdout
-    assert "--method" in help_text and "inverse_active" in help_text
+    assert "--method" in help_text and "inverse_active" in help_text and "target_trained" in help_text
     out = tmp_path / "sub" / "random.json"
     done = subprocess.run([sys.executable, tool, SOURCE, "--target", str(target), "--method", "random",
                            "--fraction", "0.06", "--seed", "5", "--out", str(out),

@@ -537,6 +537,51 @@ def build_conditional_tables(transfer: list[TransferRow]) -> list[Table]:
     return tables
 
 
+# Chakraborty et al.'s VOC columns: each VOC task's metrics, side by side in one row per arm
+VOC_TARGETS = {"faster_rcnn_c4_voc": "det", "psanet_voc": "seg"}
+
+
+def build_voc_tables(transfer: list[TransferRow], baseline: str = IID) -> list[Table]:
+    """The paper's layout for the VOC targets, per (scale, arch): one row per pretraining arm
+    (the baseline first), its measured pre-training cost, then detection AP/AP50/AP75 and
+    segmentation mIoU/mAcc/aAcc side by side (mean ± std over seeds). The per-task table "VOC"
+    keeps the Δ rows and their intervals."""
+    names = method_names(transfer)
+    groups: dict = defaultdict(list)
+    for r in transfer:
+        base = r.task.removesuffix(TINY_SUFFIX)
+        if base in VOC_TARGETS:
+            groups[(base != r.task, r.arch)].append(r)
+    voc = SPECS["VOC"]
+    tables = []
+    for (tiny, arch), rows in sorted(groups.items()):
+        columns = [(task, Metric(m.key, f"{short} {m.label}", m.scale)) for task, short in VOC_TARGETS.items()
+                   for m in voc.metrics if (m.key in VOC_BOX_METRICS) == (task == "faster_rcnn_c4_voc")]
+        spec = TableSpec(f"VOC-methods{'-tiny' if tiny else ''}",
+                         f"Pascal VOC detection and segmentation by pretraining method, {arch_name(arch)}"
+                         f"{' (tiny)' if tiny else ''} (Chakraborty et al.'s layout) (%)", tuple(m for _, m in columns), False,
+                         labels=("Pre-training", "Pre-train Cost"))
+        table = Table(spec)
+        by_arm: dict = defaultdict(list)
+        for r in rows:
+            by_arm[r.arm].append(r)
+        for arm in order_arms(by_arm, baseline, None, names):
+            cells = []
+            for task, metric in columns:
+                values = [metric.percent(r.metrics.get(metric.key)) for r in by_arm[arm]
+                          if r.task.removesuffix(TINY_SUFFIX) == task]
+                values = [v for v in values if v is not None]
+                cells.append(summarize(values) if values else None)
+            costs = [r.cost for r in by_arm[arm] if r.cost is not None]
+            table.rows.append(Row("arm", f"VOC {arch_name(arch)}", arm,
+                                  (arm_name(arm, names=names), Cost(sum(costs) / len(costs) if costs else None)),
+                                  tuple(cells)))
+        table.notes.append(f"VOC {arch_name(arch)}: mean ± std (ddof=1) over seeds; pre-train cost in % of the "
+                           "i.i.d. run of the same objective; Δ rows with intervals: table VOC.")
+        tables.append(table)
+    return tables
+
+
 def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
                  baseline: str = IID) -> tuple[list[Table], list[str]]:
     """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
@@ -567,8 +612,8 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
         # a pretraining run measured by itself: its own seed is the unit
         run = Run(run_arm(r.arm, r.budget, r.control_of), None, r.cost, r.metrics, r.control_of, r.pretrain_seed)
         entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
-    return (_group_tables(entries, baseline, names) + build_budget_tables(transfer, pretrain, baseline) + conditional,
-            warnings)
+    return (_group_tables(entries, baseline, names) + build_voc_tables(transfer, baseline)
+            + build_budget_tables(transfer, pretrain, baseline) + conditional, warnings)
 
 
 def gather_tables(results_dir: str | Path, baseline: str = IID, warn: Warn = warn_stderr

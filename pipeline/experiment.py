@@ -53,7 +53,10 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    `selector`: "target_trained" (Chakraborty et al.'s networks trained on the target and
                    source vs target, from `feature_backbone` or a random init, on a short schedule;
                    their training is counted in the selection's cost) or "linear" (one network's
-                   features and logistic regressions); pretrain.selection.select_subset
+                   features and logistic regressions); pretrain.selection.select_subset.
+                   `feature_backbone`: None (a seeded random-init ResNet-18), an export, or "moco_v2" /
+                   dict(name="moco_v2", epochs=..., ...): MoCo v2 trained on each target's images
+                   first, once per target (pretrain/selection_moco.py), its cost in selection_cost
                    One selection cell per target × method × fraction (tools/select_subset.py), one
                    pretraining cell per selection × image size (the source config with
                    data.subset and data.image_size), labelled "<method>_<fraction>_<size>px_<target>",

@@ -132,13 +132,20 @@ def _world() -> int:
 
 
 @torch.no_grad()
-def gather_all(x: torch.Tensor) -> list[torch.Tensor]:
-    """Every process's `x` (first dimensions may differ: padded for all_gather, then trimmed)."""
+def gather_all(x: torch.Tensor, sizes: list[int] | None = None) -> list[torch.Tensor]:
+    """Every process's `x` (first dimensions may differ: padded for all_gather, then trimmed).
+
+    `sizes`: every process's first dimension when the caller knows them (no exchange); else
+    they are all-gathered first. Every process makes the same collectives with tensors of the
+    same shape whatever its share, so uneven shares cannot desynchronize the group."""
     if _world() == 1:
         return [x]
-    sizes = [torch.zeros(1, dtype=torch.long) for _ in range(_world())]
-    dist.all_gather(sizes, torch.tensor([x.shape[0]], dtype=torch.long))
-    sizes = [int(s) for s in sizes]
+    if sizes is None:
+        counts = [torch.zeros(1, dtype=torch.long) for _ in range(_world())]
+        dist.all_gather(counts, torch.tensor([x.shape[0]], dtype=torch.long))
+        sizes = [int(c) for c in counts]
+    if len(sizes) != _world() or sizes[dist.get_rank()] != x.shape[0]:
+        raise ValueError(f"gather_all: this process holds {x.shape[0]} rows, the shares say {sizes}")
     padded = torch.zeros((max(sizes), *x.shape[1:]), dtype=x.dtype, device=x.device)
     padded[:x.shape[0]] = x
     out = [torch.empty_like(padded) for _ in sizes]
@@ -221,7 +228,7 @@ class MoCoV2(BaseModel):
         start = sum(sizes[:rank])
         mine = shuffle[start:start + sizes[rank]]  # this process encodes these (its own count)
         keys = F.normalize(self.key_net(everything[mine]), dim=1)
-        gathered = torch.cat(gather_all(keys))  # keys of everything[shuffle]
+        gathered = torch.cat(gather_all(keys, sizes))  # keys of everything[shuffle]; shares known
         unshuffled = torch.empty_like(gathered)
         unshuffled[shuffle] = gathered
         return unshuffled[start:start + sizes[rank]]

@@ -37,6 +37,7 @@ from common.files import atomic_path
 from common.provenance import config_hash, versions
 from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder, build_datasets, feature_transform
 from pretrain.models import build_network, forward_flops
+from pretrain.selection_moco import moco_target_features
 from pretrain.selection_networks import (
     DOMAIN_CLASSIFIER,
     TARGET_CLASSIFIER,
@@ -164,7 +165,8 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     `selector`: "linear" (features of `feature_backbone`, logistic regressions) or
     "target_trained" (networks trained from `feature_backbone`, or a seeded random init, for
     `selector_epochs` at `selector_lr` with batches of `selector_batch_size`; defaults
-    pretrain.selection_networks.TRAINING_DEFAULTS). `cache_dir`: keep the feature passes (and the
+    pretrain.selection_networks.TRAINING_DEFAULTS). `feature_backbone="moco_v2"` (or a dict, see
+    pretrain.selection_moco): MoCo v2 trained on the target's images gives that network. `cache_dir`: keep the feature passes (and the
     trained networks' outputs) there, keyed by network, settings, source, target and size, so that
     several methods of one experiment share them; each record still carries their measured cost,
     since each method needs them."""
@@ -184,12 +186,16 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     source_hash, target_hash = sample_list_hash(source), sample_list_hash(target)
     started = time.perf_counter()
     features = None
+    # feature_backbone="moco_v2": MoCo v2 trained on the target first (pretrain.selection_moco), the
+    # network either selector then starts from; its training is counted below
+    learnt = (moco_target_features(feature_backbone, target_train_split(target_root), size, seed, cache_dir)
+              if method != "random" else None)
     if method == "random":  # a uniform draw needs no features: it costs nothing
         indices = choose(method, np.empty((len(source), 0)), np.empty((0, 0)), np.empty(0), fraction, seed, k)
         cost = {"forwards": 0, "backwards": 0, "flops_per_forward": 0, "flops": 0, "train_wall_clock_s": 0.0,
                 "feature_wall_clock_s": 0.0, "fit_wall_clock_s": round(time.perf_counter() - started, 3)}
     elif selector == "linear":
-        net, arch, described = feature_network(feature_backbone, seed)
+        net, arch, described = learnt[:3] if learnt else feature_network(feature_backbone, seed)
         cache = (Path(cache_dir) / f"features_{config_hash([described, source_hash, target_hash, size])}.npz"
                  if cache_dir else None)
         source_features, target_features, flops_each, features_s = _features(net, source, target, size, cache)
@@ -206,7 +212,7 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
                     "lr": float(selector_lr or TRAINING_DEFAULTS["lr"]),
                     "batch_size": int(selector_batch_size or TRAINING_DEFAULTS["batch_size"])}
         network = trained_network(method)
-        body, arch, described = feature_network(feature_backbone, seed)
+        body, arch, described = learnt[:3] if learnt else feature_network(feature_backbone, seed)
         key = config_hash([network, described, training, seed, source_hash, target_hash, size])
         cache = Path(cache_dir) / f"trained_{key}.npz" if cache_dir else None
         trained = _trained(network, body, source, target, size, seed, training, cache)
@@ -222,6 +228,10 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
         features = {"selector": selector, "network": network, "arch": arch, "backbone": f"{described}, trained",
                     "init": described, "training": {**training, "train_top1": round(trained.train_top1, 4)},
                     "image_size": size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    if learnt:  # its training is part of the selection: every method reading the features needs it
+        cost["feature_training"] = learnt[3]
+        cost["flops"] += learnt[3]["flops"]
+        cost["train_wall_clock_s"] = round(cost["train_wall_clock_s"] + learnt[3]["wall_clock_s"], 3)
     cost["wall_clock_s"] = round(cost["train_wall_clock_s"] + cost["feature_wall_clock_s"]
                                  + cost["fit_wall_clock_s"], 3)
     return {

@@ -40,7 +40,9 @@ def main(argv=None) -> int:
                         help="linear: features of --feature-backbone; target_trained: networks trained from it")
     parser.add_argument("--feature-backbone", default="none",
                         help="export dir or .pth of the feature network (target_trained: the networks' init); "
-                        "'none': a seeded random-init ResNet-18")
+                        "'none': a seeded random-init ResNet-18; 'moco_v2': a ResNet-18 trained with MoCo v2 on "
+                        "the target's images first, at the published 200-epoch recipe (pretrain/selection_moco.py; "
+                        "its cost counts as selection cost)")
     parser.add_argument("--selector-epochs", type=int, help=f"target_trained: training epochs (default "
                         f"{TRAINING_DEFAULTS['epochs']}; a domain-classifier epoch is the target and as many "
                         "source images)")

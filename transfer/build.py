@@ -350,4 +350,6 @@ def recipe_hash(cfg: Config) -> str:
     for key in RUN_SPECIFIC_KEYS:
         plain.pop(key, None)
     plain["model"]["backbone"].pop("init_cfg", None)
+    # the C4 head's res5 (faster_rcnn_c4_voc) loads the export's file too: the arm's, not the recipe's
+    plain["model"].get("roi_head", {}).get("shared_head", {}).pop("init_cfg", None)
     return config_hash(plain)

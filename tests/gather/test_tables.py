@@ -396,3 +396,20 @@ def test_one_backbone_per_arm_marks_the_delta_conditional_in_every_format():
     assert format_cell(delta_row.values[0], MD).endswith("]‡")
     assert format_cell(delta_row.values[0], CSV).endswith("]^") and "ddagger" in format_cell(delta_row.values[0], TEX)
     assert any("says nothing about the pretraining methods" in n for n in table.notes)
+
+
+def test_voc_targets_sit_side_by_side_in_one_row_per_pretraining_arm():
+    det = {"pascal_voc/mAP": 0.30, "pascal_voc/AP50": 0.60, "pascal_voc/AP75": 0.25}
+    rows = [transfer_row("faster_rcnn_c4_voc_tiny", "dar", 0, det, arch="resnet18"),
+            transfer_row("faster_rcnn_c4_voc_tiny", "iid", 0, {**det, "pascal_voc/AP50": 0.64}, arch="resnet18"),
+            transfer_row("faster_rcnn_c4_voc_tiny", "iid", 1, {**det, "pascal_voc/AP50": 0.62}, arch="resnet18"),
+            transfer_row("psanet_voc_tiny", "iid", 0, {"mIoU": 40.0, "mAcc": 50.0, "aAcc": 90.0}, arch="resnet18"),
+            transfer_row("psanet_voc_tiny", "random_init", 0, {"mIoU": 20.0, "mAcc": 30.0, "aAcc": 80.0},
+                         arch="resnet18")]
+    table = one_table(build_tables(rows, [])[0], "VOC-methods-tiny")
+    assert table.spec.columns == ("Pre-training", "Pre-train Cost", "det AP", "det AP50", "det AP75", "seg mIoU",
+                                  "seg mAcc", "seg aAcc")
+    assert md_cells(table) == [
+        ["i.i.d.", "100%", "30.0 ± 0.0", "63.0 ± 1.4", "25.0 ± 0.0", "40.0", "50.0", "90.0"],
+        ["DaR", "86%", "30.0", "60.0", "25.0", "–", "–", "–"],
+        ["random init", "0%", "–", "–", "–", "20.0", "30.0", "80.0"]]

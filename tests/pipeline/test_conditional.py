@@ -86,3 +86,14 @@ def test_the_paper_scale_plan_fine_tunes_each_target_with_its_recipe(tmp_path):
     assert options[("finegrained_finetune", "cub_200")] == {"train.lr": 0.1}
     assert options[("finegrained_finetune", "fmow")] == {"train.optimizer": "adam", "train.lr": 1e-4}
     assert options[("finegrained_linear", "fmow")] == {}  # the probe keeps its config's recipe
+
+
+def test_the_selfsup_plan_selects_on_moco_v2_features_learnt_on_each_target(tmp_path):
+    from pretrain.selection_moco import moco_feature_settings
+
+    plan = make_plan(load_experiment(str(REPO / "configs" / "experiments" / "conditional_selfsup.py")), tmp_path)
+    assert len(plan.selection) == 3 * 3 * 2  # targets × methods × fractions
+    for cell in plan.selection:
+        settings = moco_feature_settings(cell.settings["feature_backbone"])
+        assert settings is not None and settings["queue_size"] <= 5994  # under the smallest target (CUB)
+    assert {c.selection.target for c in plan.pretrain if c.selection} == {"stanford_cars", "cub_200", "fmow"}

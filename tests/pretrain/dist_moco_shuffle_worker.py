@@ -2,7 +2,8 @@
 
 The key encoder is replaced by a per-sample function (no BN), so the keys that come back through
 the gather, shuffle, encode-elsewhere, gather, unshuffle path must equal the keys encoded in
-place; each rank holds `sizes[rank]` images (unequal: an in-batch selection's shares).
+place; each rank holds `sizes[rank]` images (unequal: an in-batch selection's shares). Then
+three training steps with shares that differ per rank and per step.
 """
 
 import datetime
@@ -27,7 +28,17 @@ def main(out_dir: str, sizes: list[int]) -> None:
         keys = model.encode_keys(images)
         with torch.no_grad():
             direct = F.normalize(model.key_net(images), dim=1)
-        torch.save({"keys": keys, "direct": direct}, f"{out_dir}/rank{rank}.pt")
+        # training steps whose shares differ per process and per step (the last batch of an
+        # in-batch selection): the same collectives on both, and the same queue afterwards
+        torch.manual_seed(0)
+        trained = MoCoV2("resnet10", dim=8, queue_size=6).train()  # the real key encoder, with BN
+        for step, share in enumerate([(3, 2), (2, 4), (4, 2)]):
+            views = torch.randn(share[rank], 2, 3, 8, 8, generator=torch.Generator().manual_seed(10 * step + rank))
+            trained.contrast(views)
+        torch.save({"keys": keys, "direct": direct, "queue": trained.queue, "queue_ptr": trained.queue_ptr,
+                    "steps": trained.steps}, f"{out_dir}/rank{rank}.pt")
+        # no process tears the group down while the other may still be in its last collective
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

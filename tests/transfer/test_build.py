@@ -117,3 +117,13 @@ def test_protocol_requires_explicit_bn_settings():
     del spec.cfg.model.backbone["norm_eval"]
     with pytest.raises(ValueError, match="norm_eval"):
         protocol_of(spec.cfg)
+
+
+def test_the_c4_head_loading_the_export_is_the_arm_not_the_recipe(export_r18):
+    # faster_rcnn_c4_voc's res5 (the shared head) loads the export's file too: two arms of one
+    # recipe still share the hash, which gather reads as "the same protocol"
+    pretrained = build_run(TransferRequest("faster_rcnn_c4_voc_tiny", export_r18, seed=0, work_dir="/tmp/a"))
+    random_init = build_run(TransferRequest("faster_rcnn_c4_voc_tiny", "none", seed=0, work_dir="/tmp/b"))
+    head = pretrained.cfg.to_dict()["model"]["roi_head"]["shared_head"]
+    assert head["init_cfg"]["checkpoint"] == pretrained.cfg.to_dict()["model"]["backbone"]["init_cfg"]["checkpoint"]
+    assert recipe_hash(pretrained.cfg) == recipe_hash(random_init.cfg)

@@ -1,7 +1,7 @@
 # The budgeted comparison at CPU scale on the embedded shapes (ResNet-18, 2400 images of 48 px,
 # 10 epochs): every budgeted method at 0.3 and 0.5, unif-SGD with RICAP / mixup / RandAugment and
 # p-SGD / c-SGD with RICAP at 0.3 and 0.5, InfoBatch, DaR with its equal-cost controls, i.i.d.;
-# two seeds (50 pretraining cells; the 30 without augmentation arms took 18 min on 2 cores).
+# two seeds (50 pretraining cells, 43 min with --jobs 2 on 2 cores; docs/results.md).
 # Then `python tools/gather.py runs/budgeted_tiny`.
 name = "budgeted_tiny"
 arms = dict(

@@ -559,8 +559,8 @@ def build_voc_tables(transfer: list[TransferRow], baseline: str = IID) -> list[T
                    for m in voc.metrics if (m.key in VOC_BOX_METRICS) == (task == "faster_rcnn_c4_voc")]
         spec = TableSpec(f"VOC-methods{'-tiny' if tiny else ''}",
                          f"Pascal VOC detection and segmentation by pretraining method, {arch_name(arch)}"
-                         f"{' (tiny)' if tiny else ''} (Chakraborty et al.'s layout) (%)", tuple(m for _, m in columns), False,
-                         labels=("Pre-training", "Pre-train Cost"))
+                         f"{' (tiny)' if tiny else ''} (Chakraborty et al.'s layout) (%)",
+                         tuple(m for _, m in columns), False, labels=("Pre-training", "Pre-train Cost"))
         table = Table(spec)
         by_arm: dict = defaultdict(list)
         for r in rows:

@@ -166,10 +166,10 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     "target_trained" (networks trained from `feature_backbone`, or a seeded random init, for
     `selector_epochs` at `selector_lr` with batches of `selector_batch_size`; defaults
     pretrain.selection_networks.TRAINING_DEFAULTS). `feature_backbone="moco_v2"` (or a dict, see
-    pretrain.selection_moco): MoCo v2 trained on the target's images gives that network. `cache_dir`: keep the feature passes (and the
-    trained networks' outputs) there, keyed by network, settings, source, target and size, so that
-    several methods of one experiment share them; each record still carries their measured cost,
-    since each method needs them."""
+    pretrain.selection_moco): MoCo v2 trained on the target's images gives that network.
+    `cache_dir`: keep the feature passes (and the trained networks' outputs) there, keyed by
+    network, settings, source, target and size, so that several methods of one experiment share
+    them; each record still carries their measured cost, since each method needs them."""
     if method not in METHODS:
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(METHODS)}")
     if selector not in SELECTORS:
@@ -208,9 +208,10 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
         features = {"selector": selector, "arch": arch, "backbone": described, "image_size": size,
                     "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
     else:
-        training = {"epochs": int(selector_epochs or TRAINING_DEFAULTS["epochs"]),
-                    "lr": float(selector_lr or TRAINING_DEFAULTS["lr"]),
-                    "batch_size": int(selector_batch_size or TRAINING_DEFAULTS["batch_size"])}
+        given = {"epochs": selector_epochs, "lr": selector_lr, "batch_size": selector_batch_size}
+        # a given 0 stays 0, so that train_and_score refuses it by name instead of a default replacing it
+        training = {key: type(default)(default if given[key] is None else given[key])
+                    for key, default in TRAINING_DEFAULTS.items()}
         network = trained_network(method)
         body, arch, described = learnt[:3] if learnt else feature_network(feature_backbone, seed)
         key = config_hash([network, described, training, seed, source_hash, target_hash, size])

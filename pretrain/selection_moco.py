@@ -32,8 +32,8 @@ from common.files import atomic_path
 from common.keys import check_keys
 from common.provenance import config_hash
 from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder
-from pretrain.models import build_network, forward_flops
 from pretrain.moco import FORWARD_PASSES, MOCO_V2, MoCoV2, TwoViews, moco_v2_transform
+from pretrain.models import build_network, forward_flops
 from pretrain.subset import sample_list_hash
 
 # the published 200-epoch MoCo v2 recipe (main_moco.py --mlp --aug-plus --cos), on the

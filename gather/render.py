@@ -8,6 +8,10 @@ Text formats (`render(tables, fmt)`):
        the numbers.)
   tex  per table a "% T5 ..." comment and a booktabs tabular; "$\\pm$", "--" for missing,
        ASCII "-" for minus, notes as "% " comments.
+
+T2-T4 (the DaR paper's layout) put an arm's improvement over the baseline in brackets after its
+mean ± std: "94.1 ± 0.2 (+0.3 [−0.1, +0.6])"; "original paper" cells print the published number
+with two decimals, as recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from common.vocab import IID
 from gather.collect import Warn, warn_stderr
 from gather.stats import Delta, Summary
-from gather.tables import Cost, CostedSummary, Table, gather_tables
+from gather.tables import ArmCell, Cost, CostedSummary, Published, Table, gather_tables
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,18 @@ def format_delta(d: Delta | None, g: Glyphs) -> str:
             f"[{format_number(d.low, g, True)}, {format_number(d.high, g, True)}]{mark}")
 
 
+def format_improvement(d: Delta, g: Glyphs) -> str:
+    """A paper-layout cell's bracket: "+0.4" (one pair), "+0.4 [−0.1, +0.9]" (an interval), marked
+    † (unpaired means) or ‡ (conditional on one backbone per arm) as format_delta marks them."""
+    head = format_number(d.mean, g, signed=True)
+    if not d.paired:
+        return head + g.unpaired
+    mark = g.conditional if d.conditional else ""
+    if d.low is None or d.high is None:
+        return head + mark
+    return f"{head} [{format_number(d.low, g, True)}, {format_number(d.high, g, True)}]{mark}"
+
+
 def format_cost(c: Cost, g: Glyphs) -> str:
     """A cost in percent, at most one decimal, "%": 1.0 -> "100%", Δ -0.14 -> "−14%"."""
     if c.value is None:
@@ -91,6 +107,11 @@ def format_cell(cell, g: Glyphs) -> str:
             return g.missing
         cost = f" ({format_cost(Cost(cell.cost), g)})" if cell.cost is not None else ""
         return format_summary(cell.summary, g) + cost
+    if isinstance(cell, ArmCell):
+        bracket = f" ({format_improvement(cell.improvement, g)})" if cell.improvement is not None else ""
+        return format_summary(cell.summary, g) + bracket
+    if isinstance(cell, Published):  # as printed: two decimals
+        return format_number(cell.value, g, decimals=2)
     if isinstance(cell, Cost):
         return format_cost(cell, g)
     if isinstance(cell, Delta):
@@ -143,9 +164,10 @@ _TEX_SPECIAL = {"_": "\\_", "%": "\\%", "&": "\\&", "#": "\\#"}
 
 
 def tex_header(label: str) -> str:
-    """A column header in TeX: "AP50^bb" -> "AP50$^{bb}$", "Pre-train Cost" unchanged."""
+    """A column header in TeX: "AP50^bb" -> "AP50$^{bb}$", "Pre-train Cost" unchanged, "DaR (73%
+    cost)" -> "DaR (73\\% cost)"."""
     base, _, sup = label.partition("^")
-    return base + (f"$^{{{sup}}}$" if sup else "")
+    return _tex_text(base) + (f"$^{{{sup}}}$" if sup else "")
 
 
 def _tex_text(cell: str) -> str:
@@ -186,7 +208,8 @@ def render(tables: list[Table], fmt: str = "md") -> str:
 
 
 def render_all(results_dir: str | Path, baseline: str = IID, fmt: str = "md",
-               warn: Warn = warn_stderr) -> str:
-    """Collect every run under `results_dir` and render every table with data."""
-    tables, _ = gather_tables(results_dir, baseline, warn)
+               warn: Warn = warn_stderr, original_paper: dict | None = None) -> str:
+    """Collect every run under `results_dir` and render every table with data (`original_paper`:
+    an experiment's published numbers for T2-T4, gather.tables.check_original_paper)."""
+    tables, _ = gather_tables(results_dir, baseline, warn, original_paper)
     return render(tables, fmt)

@@ -1,6 +1,14 @@
 """The paper's tables (T2-T8) from collected runs: pure construction (rows, columns, Δ rows).
 
-Every table has the same shape, whatever the task: rows grouped by (task or dataset, backbone
+T2-T4 (classification) take the DaR paper's layout (build_paper_table): one row per architecture,
+named as the paper prints it (ResNet-110), and the arms as columns beside an "original paper"
+column (the published numbers the experiment config records as `original_paper`); an arm's cell
+holds its improvement over the baseline in brackets, signed as the paper signs it (positive =
+better: arm − baseline for an accuracy, baseline − arm for an error). Each is followed by the same
+runs in the shape of every other table ("T2-arms"), which keeps the Δ rows against the equal-cost
+controls and the Δ std.
+
+Every other table has the same shape, whatever the task: rows grouped by (task or dataset, backbone
 arch), so that different architectures are never compared; in a group one row per pretraining
 arm (the baseline first) and then one Δ row per other arm (arm − baseline). A cell holds
 mean ± sample std over an arm's runs (every backbone × fine-tuning seed); a Δ cell holds the mean ±
@@ -20,7 +28,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from common.vocab import (
@@ -59,6 +67,17 @@ class Metric:
             return None
         value = raw * self.scale
         return 100.0 - value if self.complement else value
+
+    @property
+    def lower_is_better(self) -> bool:
+        """An error rate: the complements here are all errors (T4's top-1 / top-5 err)."""
+        return self.complement
+
+    @property
+    def published_key(self) -> str:
+        """Its key in an experiment's `original_paper` entry: "top1" for an accuracy, "top1_err"
+        for the error the table shows (the number as the paper printed it)."""
+        return f"{self.key}_err" if self.complement else self.key
 
 
 def _coco(key: str, label: str) -> Metric:
@@ -102,12 +121,20 @@ class TableSpec:
         return self.label_columns + tuple(m.label for m in self.metrics)
 
 
-SPECS = {s.key: s for s in [
+ARMS_SUFFIX = "-arms"  # T2-arms: T2's runs with an arm per row and Δ rows, as every other table
+_CLASSIFICATION = [
     TableSpec("T2", "CIFAR-10 test accuracy (%)", (TOP1,), False),
     TableSpec("T3", "CIFAR-100 test accuracy (%)", (TOP1,), False),
     TableSpec("T4", "ImageNet val single-crop error (%)",
               (Metric("top1", "top-1 err", PERCENT, complement=True),
                Metric("top5", "top-5 err", PERCENT, complement=True)), False),
+]
+PAPER_LAYOUT = tuple(s.key for s in _CLASSIFICATION)  # the tables with the DaR paper's own layout
+SPECS = {s.key: s for s in [
+    *(t for spec in _CLASSIFICATION for t in (
+        spec, replace(spec, key=spec.key + ARMS_SUFFIX,
+                      title=spec.title + ": a row per arm, then every arm minus the baseline with its "
+                            "interval"))),
     TableSpec("T5", "COCO val detection and instance segmentation (%)", BOX + MASK, True),
     TableSpec("T6", "COCO val keypoints (%)", KEYPOINTS, True),
     TableSpec("T7", "Cityscapes val semantic segmentation (%)", MIOU_COLUMN, True),
@@ -159,6 +186,28 @@ def task_table(task: str) -> tuple[str, str] | None:
         return None
     key, method = TASK_TABLES[base]
     return key, method + (" (tiny)" if task != base else "")
+
+
+# The classification tables' (T2-T4) backbone names as the DaR paper prints them, for every arch
+# the classification configs build (pretrain.models.ARCHS), in the paper's row order; the transfer
+# tables keep mmdet's "R-50" (arch_name).
+PAPER_ARCH_NAMES = {
+    "resnet110_cifar": "ResNet-110", "resnet164_cifar": "ResNet-164", "densenet_bc100_cifar": "DenseNet-BC-100",
+    "resnet18_cifar": "ResNet-18", "resnet10": "ResNet-10", "resnet18": "ResNet-18", "resnet34": "ResNet-34",
+    "resnet50": "ResNet-50", "resnet101": "ResNet-101", "resnet152": "ResNet-152",
+    "densenet121": "DenseNet-121", "densenet169": "DenseNet-169", "mobilenet_v1": "MobileNet-V1-1.0",
+}
+
+
+def paper_arch_name(arch: str) -> str:
+    """A classification table's backbone name: resnet110_cifar -> ResNet-110; unknown as it is."""
+    return PAPER_ARCH_NAMES.get(arch, arch)
+
+
+def paper_arch_order(arch: str) -> tuple:
+    """The paper's row order (ResNets by depth, then DenseNets, MobileNet), unknown archs last."""
+    order = list(PAPER_ARCH_NAMES)
+    return (order.index(arch) if arch in order else len(order), arch)
 
 
 def arch_name(arch: str) -> str:
@@ -299,9 +348,8 @@ def unpaired_units(reference: list[Run], arm: list[Run]) -> list:
     return _sorted_seeds({r.seed for r in arm} - {r.seed for r in reference})
 
 
-def delta_notes(group: str, rows: list[Row]) -> list[str]:
-    """What each kind of Δ in the group's rows is over, in words (gather.stats.method_delta)."""
-    deltas = [v for r in rows for v in r.values if isinstance(v, Delta)]
+def delta_notes(group: str, deltas: list[Delta]) -> list[str]:
+    """What each kind of Δ in a group is over, in words (gather.stats.method_delta)."""
     notes = []
     if any(not d.paired for d in deltas):
         notes.append(f"{group}: † no seed ran in both arms: Δ is the difference of the means, not paired.")
@@ -323,7 +371,8 @@ def delta_notes(group: str, rows: list[Row]) -> list[str]:
 def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
                 baseline: str, names: MethodNames = EARLIER_METHOD_LABELS) -> tuple[list[Row], list[str]]:
     """Rows (arms, then Δ rows) and notes of one (task or dataset, arch) group."""
-    group = f"{method} {arch_name(arch)}" if method else arch_name(arch)
+    arch_label = paper_arch_name if spec.key.removesuffix(ARMS_SUFFIX) in PAPER_LAYOUT else arch_name
+    group = f"{method} {arch_label(arch)}" if method else arch_label(arch)
     by_arm: dict[str, list[Run]] = defaultdict(list)
     for run in runs:
         by_arm[run.arm].append(run)
@@ -338,7 +387,7 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
     for arm in arms:
         values = tuple(summarize(v for v in seed_values(by_arm[arm], m).values() if v is not None)
                        for m in spec.metrics)
-        labels = lead + (f"{arch_name(arch)} ({name(arm)})", Cost(mean_cost(by_arm[arm])))
+        labels = lead + (f"{arch_label(arch)} ({name(arm)})", Cost(mean_cost(by_arm[arm])))
         rows.append(Row("arm", group, arm, labels, values))
     if any(len(r) > 1 for r in by_arm.values()):
         notes.append(f"{group}: mean ± std (ddof=1) over runs, seeds "
@@ -362,7 +411,8 @@ def build_group(spec: TableSpec, method: str | None, arch: str, runs: list[Run],
         if unpaired and len(unpaired) < len(by_arm[arm]):
             notes.append(f"{group}: {name(arm)} seed(s) {', '.join(map(str, unpaired))} "
                          f"have no {name(reference)} run and are left out of the paired Δ.")
-    return rows, notes + delta_notes(group, [r for r in rows if r.kind != "arm"])
+    return rows, notes + delta_notes(group, [v for r in rows if r.kind != "arm" for v in r.values
+                                             if isinstance(v, Delta)])
 
 
 def provenance_notes(group: str, provenance: list[dict]) -> list[str]:
@@ -383,7 +433,13 @@ def _group_tables(entries, baseline: str, names: MethodNames) -> list[Table]:
     for key, order, method, arch, run, provenance in entries:
         grouped[(key, order, method, arch)].append((run, provenance))
     tables: dict[str, Table] = {}
-    for group_key in sorted(grouped):
+
+    def row_order(group_key):  # T2-T4's architectures in the paper's row order, the others by name
+        key, rank, method, arch = group_key
+        return key, rank, method or "", paper_arch_order(arch) if key.removesuffix(ARMS_SUFFIX) in PAPER_LAYOUT \
+            else (0, arch)
+
+    for group_key in sorted(grouped, key=row_order):
         key, _, method, arch = group_key
         table = tables.setdefault(key, Table(SPECS[key]))
         members = grouped[group_key]
@@ -391,6 +447,128 @@ def _group_tables(entries, baseline: str, names: MethodNames) -> list[Table]:
         table.rows.extend(rows)
         table.notes.extend(notes + provenance_notes(rows[0].group, [m[1] for m in members]))
     return [tables[k] for k in SPECS if k in tables]
+
+
+# --- T2-T4 in the DaR paper's layout: a row per architecture, the arms as columns ------------
+@dataclass(frozen=True)
+class Published:
+    """An "original paper" cell: a published number as the paper printed it (percent)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class ArmCell:
+    """A paper-layout cell: an arm's mean ± std over its runs and, in brackets, its improvement
+    over the baseline (None for the baseline's own column)."""
+
+    summary: Summary | None
+    improvement: Delta | None = None
+
+
+ORIGINAL_PAPER = "original paper"
+OriginalPaper = dict[str, dict[str, dict[str, float]]]  # {dataset: {arch: {published_key: percent}}}
+
+
+def check_original_paper(original: OriginalPaper | None) -> None:
+    """ValueError naming the entry unless `original` is {dataset: {arch: {key: percent}}} over the
+    datasets of T2-T4 and their columns' published keys (an experiment's `original_paper`)."""
+    layout = {d: SPECS[t] for d, t in DATASET_TABLES.items() if t in PAPER_LAYOUT}
+    if not isinstance(original, dict):
+        raise ValueError(f"original_paper must be a dict {{dataset: {{arch: {{metric: percent}}}}}}, "
+                         f"got {type(original).__name__}")
+    for dataset, archs in original.items():
+        if dataset not in layout:
+            raise ValueError(f"original_paper.{dataset}: no paper-layout table for this dataset "
+                             f"(one of {', '.join(layout)})")
+        keys = [m.published_key for m in layout[dataset].metrics]
+        for arch, values in (archs or {}).items():
+            for key, value in (values or {}).items():
+                where = f"original_paper.{dataset}.{arch}.{key}"
+                if key not in keys:
+                    raise ValueError(f"{where}: {layout[dataset].key} has no such column (one of {', '.join(keys)})")
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+                    raise ValueError(f"{where}: {value!r} is not a percentage in [0, 100]")
+
+
+def improvement(reference: list[Run], arm: list[Run], metric: Metric) -> Delta | None:
+    """The paper's "improvement" of `arm` over `reference`: arm − reference for an accuracy,
+    reference − arm for an error (positive = better), with the interval of method_delta."""
+    delta = method_delta(seed_values(reference, metric), seed_values(arm, metric))
+    if delta is None or not metric.lower_is_better:
+        return delta
+    return replace(delta, mean=-delta.mean, low=None if delta.high is None else -delta.high,
+                   high=None if delta.low is None else -delta.low)
+
+
+def _percent_text(fraction: float) -> str:
+    return f"{100 * fraction:.1f}".removesuffix(".0")
+
+
+def cost_header(name: str, costs: list[float | None]) -> str:
+    """An arm's column header with its measured cost: "DaR (73.1% cost)", a range when the
+    architectures' runs differ ("DaR (72-74% cost)"), the bare name without a measured cost."""
+    texts = [_percent_text(c) for c in costs if c is not None]
+    if not texts:
+        return name
+    low, high = min(texts, key=float), max(texts, key=float)
+    return f"{name} ({low if low == high else f'{low}-{high}'}% cost)"
+
+
+def build_paper_table(spec: TableSpec, dataset: str, by_arch: dict[str, list[Run]], baseline: str,
+                      names: MethodNames = EARLIER_METHOD_LABELS,
+                      original: OriginalPaper | None = None) -> Table:
+    """T2-T4 as the DaR paper lays them out: a row per architecture (the paper's names and order);
+    columns "original paper" (when the experiment records a published number for this dataset),
+    the baseline ("re-implementation") and every other arm, each with its measured cost in the
+    header and its improvement over the baseline in brackets; per metric for T4 (top-1, top-5)."""
+    published = (original or {}).get(dataset) or {}
+    controls = {r.arm: r.control_of for runs in by_arch.values() for r in runs if r.control_of}
+    arms = order_arms({r.arm for runs in by_arch.values() for r in runs}, baseline, controls, names)
+
+    def name(a: str) -> str:
+        return arm_name(a, controls.get(a), names)
+
+    groups = ([ORIGINAL_PAPER] if published else []) + arms
+    headers = {arm: f"re-implementation ({name(arm)})" if arm == baseline
+               else cost_header(name(arm), [mean_cost([r for r in runs if r.arm == arm])
+                                            for runs in by_arch.values()])
+               for arm in arms}
+    headers[ORIGINAL_PAPER] = ORIGINAL_PAPER
+    several = len(spec.metrics) > 1
+    columns = tuple(Metric(m.key, f"{headers[g]} {m.label}" if several else headers[g], m.scale, m.sentinel,
+                           m.complement) for g in groups for m in spec.metrics)
+    table = Table(TableSpec(spec.key, spec.title, columns, False, labels=("Backbone",)))
+    deltas = []
+    for arch in sorted(by_arch, key=paper_arch_order):
+        runs = defaultdict(list)
+        for r in by_arch[arch]:
+            runs[r.arm].append(r)
+        cells = []
+        for group in groups:
+            for m in spec.metrics:
+                if group == ORIGINAL_PAPER:
+                    value = (published.get(arch) or {}).get(m.published_key)
+                    cells.append(None if value is None else Published(float(value)))
+                    continue
+                values = [v for v in seed_values(runs[group], m).values() if v is not None]
+                delta = (improvement(runs[baseline], runs[group], m)
+                         if group != baseline and runs[baseline] and runs[group] else None)
+                deltas += [delta] if delta is not None else []
+                cells.append(ArmCell(summarize(values), delta) if runs[group] else None)
+        table.rows.append(Row("arm", spec.key, arch, (paper_arch_name(arch),), tuple(cells)))
+    sign = "baseline − arm (an error)" if any(m.lower_is_better for m in spec.metrics) else "arm − baseline"
+    table.notes.append(f"{spec.key}: mean ± std (ddof=1) over each arm's runs; in brackets the improvement over "
+                       f"the re-implementation ({name(baseline)}), as the paper signs it: {sign}, positive = "
+                       f"better, with its 95% interval; every arm's Δ std and the Δ against the equal-cost "
+                       f"controls: table {spec.key}{ARMS_SUFFIX}.")
+    if published:
+        table.notes.append(f"{spec.key}: \"{ORIGINAL_PAPER}\": the published number the experiment config "
+                           "records (`original_paper`, its source there); empty where it records none.")
+    if baseline not in arms:
+        table.notes.append(f"{spec.key}: no {name(baseline)} (baseline) run, so no improvement in brackets.")
+    table.notes.extend(delta_notes(spec.key, deltas))
+    return table
 
 
 OWN_COST = "own cost"  # the budget tables' column for runs of a method without a budget
@@ -582,10 +760,13 @@ def build_voc_tables(transfer: list[TransferRow], baseline: str = IID) -> list[T
     return tables
 
 
-def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
-                 baseline: str = IID) -> tuple[list[Table], list[str]]:
-    """All tables with data, in paper order, and warnings (runs no table knows, skipped)."""
+def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow], baseline: str = IID,
+                 original_paper: OriginalPaper | None = None) -> tuple[list[Table], list[str]]:
+    """All tables with data, in paper order, and warnings (runs no table knows, skipped).
+    `original_paper` (an experiment's, checked by check_original_paper): the published numbers
+    T2-T4 print beside the measured arms."""
     warnings, entries = [], []
+    paper_runs: dict = defaultdict(lambda: defaultdict(list))  # {dataset: {arch: [Run]}} of T2-T4
     names = method_names([*transfer, *pretrain])
     task_rank = {t: i for i, t in enumerate(TASK_TABLES)}
     conditional = build_conditional_tables(transfer)
@@ -611,16 +792,24 @@ def build_tables(transfer: list[TransferRow], pretrain: list[PretrainRow],
             continue
         # a pretraining run measured by itself: its own seed is the unit
         run = Run(run_arm(r.arm, r.budget, r.control_of), None, r.cost, r.metrics, r.control_of, r.pretrain_seed)
-        entries.append((DATASET_TABLES[r.dataset], (False, 0), None, r.arch, run, {}))
-    return (_group_tables(entries, baseline, names) + build_voc_tables(transfer, baseline)
+        key = DATASET_TABLES[r.dataset]
+        if key in PAPER_LAYOUT:
+            paper_runs[r.dataset][r.arch].append(run)
+            key += ARMS_SUFFIX
+        entries.append((key, (False, 0), None, r.arch, run, {}))
+    paper = [build_paper_table(SPECS[DATASET_TABLES[dataset]], dataset, by_arch, baseline, names, original_paper)
+             for dataset, by_arch in paper_runs.items()]
+    order = list(SPECS)
+    tables = sorted(paper + _group_tables(entries, baseline, names), key=lambda t: order.index(t.spec.key))
+    return (tables + build_voc_tables(transfer, baseline)
             + build_budget_tables(transfer, pretrain, baseline) + conditional, warnings)
 
 
-def gather_tables(results_dir: str | Path, baseline: str = IID, warn: Warn = warn_stderr
-                  ) -> tuple[list[Table], list[PretrainRow]]:
+def gather_tables(results_dir: str | Path, baseline: str = IID, warn: Warn = warn_stderr,
+                  original_paper: OriginalPaper | None = None) -> tuple[list[Table], list[PretrainRow]]:
     """(tables, pretraining rows) of `results_dir`, every skipped file or run warned about."""
     transfer, pretrain = collect(results_dir, warn)
-    tables, warnings = build_tables(transfer, pretrain, baseline)
+    tables, warnings = build_tables(transfer, pretrain, baseline, original_paper)
     for message in warnings:
         warn(message)
     return tables, pretrain

@@ -38,6 +38,11 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
   demo_data        optional dict(coco=dict(...), cityscapes=dict(...), voc=dict(...)): generate the embedded
                    downstream data and point the tasks at it
   baseline         the arm the tables compare against (default "iid")
+  original_paper   optional, the published numbers T2-T4 print in their "original paper" column beside
+                   the measured arms: {dataset: {arch: {metric: percent}}} with dataset cifar10,
+                   cifar100 or imagenet, arch as the variants set it (e.g. "resnet110_cifar"), metric
+                   "top1" for an accuracy, "top1_err" / "top5_err" for T4's errors, each as the paper
+                   printed it (gather.tables.check_original_paper); quote the source beside each
   slurm            optional dict(pretrain=dict(...), transfer=dict(...)): each stage's job
                    resources for `--executor slurm` (partition, gpus_per_node, nodes, time,
                    cpus_per_task, mem_gb, additional; pipeline.cluster)
@@ -82,10 +87,12 @@ from mmengine.config import Config
 from common.keys import unknown_keys_message
 from common.provenance import REPO_ROOT
 from common.vocab import IID, SCHEDULED_FAMILIES, SCHEDULES, TINY_SUFFIX, VOC_DATA_TASKS
+from gather.tables import check_original_paper
 from pipeline.cells import Cell, PretrainCell, SelectionCell, TransferCell
 
 EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_seeds", "tasks", "seeds",
-                   "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "filename"}
+                   "demo_data", "baseline", "budgets", "random_init_seeds", "slurm", "selection", "original_paper",
+                   "filename"}
 TASK_KEYS = {"cfg_options", "schedules", "arms", "seeds"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
                   "feature_size", "selector", "selector_epochs", "selector_lr", "selector_batch_size"}
@@ -139,6 +146,7 @@ class Plan:
     demo_data: dict | None = None
     selection: list[SelectionCell] = field(default_factory=list)
     targets: dict = field(default_factory=dict)  # conditional pre-training: {name: dict(root=) or dict(generate=)}
+    original_paper: dict = field(default_factory=dict)  # published numbers for T2-T4 (gather.tables)
     # cell hashes and resolved configs remembered by `memoized`, when set to a dict: for
     # read-only uses of a plan (--dry-run, --status) while no config file changes
     memo: dict | None = None
@@ -191,6 +199,11 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
                 raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...), "
                                "with optional task_options={task: {cfg key: value}}")
     check_experiment_names(cfg)
+    if cfg.get("original_paper") is not None:
+        try:
+            check_original_paper(cfg["original_paper"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     return cfg
 
 
@@ -263,7 +276,8 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
     check_experiment_names(cfg)  # names become directories: none may leave the runs root
     name = cfg.get("name") or Path(cfg.filename).stem
     root = Path(runs_root) / name
-    plan = Plan(name=name, root=root, baseline=cfg.get("baseline", IID), demo_data=cfg.get("demo_data"))
+    plan = Plan(name=name, root=root, baseline=cfg.get("baseline", IID), demo_data=cfg.get("demo_data"),
+                original_paper=dict(cfg.get("original_paper") or {}))
     variants = cfg.get("variants") or [dict(name="", options={})]
     pretrain_seeds = list(cfg.get("pretrain_seeds", [0]))
     common = dict(cfg.get("pretrain_options") or {})

@@ -74,7 +74,7 @@ def write_report(plan: Plan, command: str, warn=lambda message: None) -> Path:
     """Write <run root>/report/report.md (+ PNG figures) from the files on disk; return its path."""
     out = plan.root / "report"
     transfer_rows, pretrain_rows = collect_files(*current_artifacts(plan), warn=warn)
-    tables, notes = build_tables(transfer_rows, pretrain_rows, plan.baseline)
+    tables, notes = build_tables(transfer_rows, pretrain_rows, plan.baseline, plan.original_paper)
     for note in notes:
         warn(note)
     figures = plot_all(tables, pretrain_rows, out, plan.baseline, transfer_rows)

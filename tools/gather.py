@@ -3,6 +3,7 @@
   python tools/gather.py work_dirs                       # markdown on stdout
   python tools/gather.py work_dirs --format tex --out tables.tex --plots figures/
   python tools/gather.py work_dirs --baseline torchvision --format csv
+  python tools/gather.py runs/cifar10_classification --experiment configs/experiments/cifar10_classification.py
 Unreadable files and unknown tasks are warned about on stderr and skipped (logic in gather/).
 """
 
@@ -28,6 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--format", choices=list(RENDERERS), default="md")
     parser.add_argument("--out", help="write the tables to this file instead of stdout")
     parser.add_argument("--plots", help="also write PNG figures into this directory")
+    parser.add_argument("--experiment", help="an experiment config: T2-T4 print its `original_paper` "
+                        "numbers beside the measured arms (tools/pipeline.py's report does so by itself)")
     return parser.parse_args(argv)
 
 
@@ -36,7 +39,16 @@ def main(argv=None) -> int:
     if not Path(args.results_dir).is_dir():
         print(f"gather: {args.results_dir} is not a directory", file=sys.stderr)
         return 2
-    tables, pretrain = gather_tables(args.results_dir, args.baseline)
+    original_paper = None
+    if args.experiment:
+        from pipeline.experiment import load_experiment
+
+        try:
+            original_paper = load_experiment(args.experiment).get("original_paper")
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"gather: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+            return 2
+    tables, pretrain = gather_tables(args.results_dir, args.baseline, original_paper=original_paper)
     if not tables:
         print(f"gather: no usable results.json or backbone.json under {args.results_dir}",
               file=sys.stderr)

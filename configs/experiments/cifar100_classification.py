@@ -15,3 +15,11 @@ variants = [
 pretrain_seeds = [0, 1, 2, 3, 4]
 tasks = dict()
 baseline = "iid"
+# T3's "original paper" column: each architecture's own published CIFAR-100 (flip/translation
+# augmentation) result as accuracy = 100 − its test error, from the architectures' papers (PAPERS.md
+# does not copy the DaR paper's cells; check them against its Table 3). He et al. (CVPR 2016) report
+# no CIFAR-100 result for ResNet-110: its cell stays empty.
+original_paper = dict(cifar100=dict(
+    resnet164_cifar=dict(top1=75.67),  # He et al., "Identity Mappings", ECCV 2016: pre-act ResNet-164, 24.33%
+    densenet_bc100_cifar=dict(top1=77.73),  # Huang et al., CVPR 2017, Table 2, C100+: DenseNet-BC k=12, 22.27%
+))

@@ -18,3 +18,12 @@ variants = [
 pretrain_seeds = [0, 1, 2, 3, 4]
 tasks = dict()
 baseline = "iid"
+# T2's "original paper" column: each architecture's own published CIFAR-10 (flip/translation
+# augmentation) result as accuracy = 100 − its test error. PAPERS.md does not copy the DaR paper's
+# table cells, so these come from the architectures' papers (what such a column reports); check
+# them against the DaR paper's Table 2 before quoting the comparison.
+original_paper = dict(cifar10=dict(
+    resnet110_cifar=dict(top1=93.57),  # He et al., CVPR 2016, Table 6: 6.43% (best of 5; 6.61 ± 0.16 mean)
+    resnet164_cifar=dict(top1=94.54),  # He et al., "Identity Mappings", ECCV 2016: pre-act ResNet-164, 5.46%
+    densenet_bc100_cifar=dict(top1=95.49),  # Huang et al., CVPR 2017, Table 2, C10+: DenseNet-BC k=12, 4.51%
+))

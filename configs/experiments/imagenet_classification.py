@@ -19,3 +19,12 @@ variants = [
 ]
 tasks = dict()
 baseline = "iid"
+# T4's "original paper" columns: single-crop top-1 / top-5 error (%) as the architectures' own
+# papers print them (PAPERS.md does not copy the DaR paper's cells; check them against its Table 4).
+# He et al. (CVPR 2016) report 10-crop errors for the ResNets, not single-crop ones: their cells
+# stay empty; Howard et al. report top-1 accuracy only.
+original_paper = dict(imagenet=dict(
+    densenet121=dict(top1_err=25.02, top5_err=7.71),  # Huang et al., CVPR 2017, Table 3, single-crop
+    densenet169=dict(top1_err=23.80, top5_err=6.85),  # Huang et al., CVPR 2017, Table 3, single-crop
+    mobilenet_v1=dict(top1_err=29.4),  # Howard et al. 2017, Table 6: 1.0 MobileNet-224, 70.6% top-1
+))

@@ -50,8 +50,9 @@ def write_cifar10(root: Path) -> Path:
 
 
 def table(tables, key):
-    (found,) = [t for t in tables if t.spec.key == key]
-    return found
+    found = [t for t in tables if t.spec.key == key]
+    assert len(found) == 1
+    return found[0]
 
 
 def md_rows(t):
@@ -172,7 +173,8 @@ def test_an_experiment_with_a_bad_original_paper_fails_to_load_naming_file_and_k
     from pipeline.experiment import load_experiment
 
     experiment = tmp_path / "bad.py"
-    experiment.write_text('arms = dict(iid=None)\noriginal_paper = dict(cifar10=dict(resnet110_cifar=dict(acc=93.57)))\n')
+    experiment.write_text("arms = dict(iid=None)\n"
+                          "original_paper = dict(cifar10=dict(resnet110_cifar=dict(acc=93.57)))\n")
     with pytest.raises(ValueError, match=r"bad\.py: original_paper\.cifar10\.resnet110_cifar\.acc"):
         load_experiment(str(experiment))
 

@@ -556,6 +556,7 @@ def build_paper_table(spec: TableSpec, dataset: str, by_arch: dict[str, list[Run
                          if group != baseline and runs[baseline] and runs[group] else None)
                 deltas += [delta] if delta is not None else []
                 cells.append(ArmCell(summarize(values), delta) if runs[group] else None)
+        # one group for the whole table (no rule between rows); the row's "arm" is its architecture
         table.rows.append(Row("arm", spec.key, arch, (paper_arch_name(arch),), tuple(cells)))
     sign = "baseline − arm (an error)" if any(m.lower_is_better for m in spec.metrics) else "arm − baseline"
     table.notes.append(f"{spec.key}: mean ± std (ddof=1) over each arm's runs; in brackets the improvement over "

@@ -4,7 +4,7 @@
 # cover 0 about 95% of the time, and the runs measure the two sources of spread the seed planner
 # needs: σ_pretrain (between backbones of one arm) and σ_finetune (between fine-tuning seeds of one
 # backbone), per task, in report/variance.json. 3 pretraining seeds × 2 fine-tuning seeds per arm on
-# PSPNet and SimpleBaseline tiny, with the demo's data and schedules (configs/experiments/demo.py).
+# PSPNet and SimpleBaseline tiny, with the crossed demo's data and schedules (configs/experiments/demo_crossed.py).
 name = "aa_tiny"
 arms = dict(
     iid="configs/pretrain/resnet18_shapes_tiny_iid.py",

@@ -19,7 +19,7 @@ from common.vocab import RANDOM_INIT
 from gather.collect import TransferRow
 from gather.headline import NAMES, headline_metrics
 from gather.planner import MAX_FINETUNE_SEEDS, cheapest_design, minimum_detectable_effect
-from gather.stats import VarianceComponents, mean, pooled_components, replicated, variance_components
+from gather.stats import VarianceComponents, mean, pooled_components, variance_components
 from gather.tables import arm_name, method_names, run_arm
 
 VARIANCE_FORMAT = "transfer-suite/variance/1"
@@ -59,8 +59,9 @@ def task_spreads(rows: list[TransferRow]) -> list[TaskSpread]:
                 components = variance_components(values)
                 if components is not None:
                     arms[arm] = components
-            pretrained = {a: c for a, c in arms.items()
-                          if a != RANDOM_INIT and replicated({(r.pretrain_seed, r.seed): None for r in by_arm[a]})}
+            # every pretrained arm, also one with a single backbone: its fine-tuning seeds still
+            # measure σ_finetune (σ_pretrain needs two backbones; pooling adds 0 df for it)
+            pretrained = {a: c for a, c in arms.items() if a != RANDOM_INIT}
             pooled_runs = [r for a in pretrained for r in by_arm[a]]
             backbones = {(r.arm, r.budget, r.pretrain_seed, r.pretrain_wall_clock_s) for r in pooled_runs}
             pretrain_s = [b[3] for b in backbones if b[3] is not None]
@@ -99,9 +100,38 @@ def _sigma(value: float | None, df: int) -> str:
     return "–" if value is None else f"{value:.2f} (df {df})"
 
 
+def _design_words(design, costs: tuple) -> str:
+    minutes = f", about {design.cost / 60:.0f} CPU-minutes on this machine" if all(costs) else ""
+    return (f"{design.pretrain_runs} pretraining runs × {design.finetune_seeds} fine-tuning seeds per arm "
+            f"({2 * design.pretrain_runs} backbones, {2 * design.pretrain_runs * design.finetune_seeds} fine-tuning "
+            f"runs{minutes})")
+
+
+def bounded_sentence(spread: TaskSpread, effect: float, target_power: float) -> str:
+    """The plan when only σ_finetune was measured (one backbone per arm): σ_pretrain = 0 gives
+    the fewest runs any design needs (power only falls as σ_pretrain grows); σ_pretrain =
+    σ_finetune is a stated assumption, not a measurement."""
+    sigma_f = spread.pooled.sigma_finetune
+    costs = (spread.cost_pretrain_s or 0.0, spread.cost_finetune_s or 0.0)
+    parts = []
+    for label, sigma_p in (("if backbones of an arm did not differ at all (σ_pretrain = 0, the least any "
+                            "design needs)", 0.0),
+                           (f"if they differed as much as fine-tuning seeds (σ_pretrain = {sigma_f:.2f}, assumed)",
+                            sigma_f)):
+        design = cheapest_design(effect, sigma_p, sigma_f, *costs, target_power)
+        parts.append(f"{label}: " + (_design_words(design, costs) if design else
+                                     "out of reach of 200 pretraining runs per arm"))
+    return (f"σ_pretrain not measured (one pretraining run per arm; two or more measure it). To detect "
+            f"{effect:g} point(s) with {100 * target_power:.0f}% power at the measured σ_finetune "
+            f"{sigma_f:.2f}: " + "; ".join(parts)
+            + "; as run it cannot test a method-level claim (one pretraining run per arm)")
+
+
 def planner_sentence(spread: TaskSpread, effect: float = REPORT_EFFECT, target_power: float = 0.8) -> str:
     """What the planner says at the spread's pooled components, in words."""
     pooled = spread.pooled
+    if pooled is not None and pooled.sigma_pretrain is None and pooled.sigma_finetune:
+        return bounded_sentence(spread, effect, target_power)
     if pooled is None or pooled.sigma_pretrain is None or pooled.sigma_finetune is None:
         need = "two or more pretraining runs per arm" if pooled is None or pooled.df_pretrain == 0 else \
             "two or more fine-tuning seeds per backbone"
@@ -117,7 +147,6 @@ def planner_sentence(spread: TaskSpread, effect: float = REPORT_EFFECT, target_p
               if mde is not None else "as run it cannot test a method-level claim (one pretraining run per arm)")
     if design is None:
         return f"a {effect:g}-point effect is out of reach of 200 pretraining runs per arm; {as_run}"
-    minutes = f", about {design.cost / 60:.0f} CPU-minutes on this machine" if all(costs) else ""
     caveats = []
     if pooled.var_pretrain_raw is not None and pooled.var_pretrain_raw < 0:
         caveats.append(f"σ_pretrain's raw estimate is negative ({pooled.var_pretrain_raw:.2f}), floored at 0 on "
@@ -125,9 +154,8 @@ def planner_sentence(spread: TaskSpread, effect: float = REPORT_EFFECT, target_p
                        "pretraining runs may contradict")
     if design.finetune_seeds == MAX_FINETUNE_SEEDS:
         caveats.append(f"m is at the planner's cap of {MAX_FINETUNE_SEEDS}")
-    return (f"to detect {effect:g} point(s) with {100 * target_power:.0f}% power: {design.pretrain_runs} pretraining "
-            f"runs × {design.finetune_seeds} fine-tuning seeds per arm ({2 * design.pretrain_runs} backbones, "
-            f"{2 * design.pretrain_runs * design.finetune_seeds} fine-tuning runs{minutes}); {as_run}"
+    return (f"to detect {effect:g} point(s) with {100 * target_power:.0f}% power: {_design_words(design, costs)}; "
+            f"{as_run}"
             + "".join(f" ({c})" for c in caveats))
 
 

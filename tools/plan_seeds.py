@@ -9,7 +9,10 @@ Prints the (k, m) of least cost that reaches the power (default 0.8) for a two-s
 test over pretraining runs at level α (default 0.05), that cost (2k(C_pretrain + m·C_finetune):
 both arms), its power, and the minimum detectable effect of the experiment as run or as given.
 From a run directory: per task and headline metric, the variance components pooled over its
-pretrained arms and the runs' measured wall-clock (seconds). The arithmetic is in
+pretrained arms and the runs' measured wall-clock (seconds). With one pretraining run per arm
+(runs/demo) σ_pretrain is not measured: the planner then answers at σ_pretrain = 0, the fewest
+runs any design needs, and at σ_pretrain = σ_finetune, an assumption it names as such
+(runs/demo_crossed, `make demo-crossed`, measures both). The arithmetic is in
 gather/planner.py (noncentral t), the components in gather/stats.py.
 """
 
@@ -111,14 +114,22 @@ def from_runs(args) -> list[dict]:
                  "df_pretrain": pooled.df_pretrain if pooled else 0, "df_finetune": pooled.df_finetune if pooled else 0}
         missing = [name for name, v in (("σ_pretrain", sigma_p), ("σ_finetune", sigma_f), ("pretraining wall-clock",
                    cost_p), ("fine-tuning wall-clock", cost_f)) if v is None]
-        if missing:
+        configured = (args.pretrain_runs, args.finetune_seeds) if args.pretrain_runs else \
+            (spread.pretrain_runs, max(spread.finetune_seeds, 1))
+        if missing == ["σ_pretrain"] and sigma_f:
+            # one backbone per arm: σ_finetune measured, σ_pretrain not. σ_pretrain = 0 gives the
+            # fewest runs any design needs; σ_pretrain = σ_finetune is an assumption, said as such
+            entry["sigma_pretrain"] = None
+            entry["scenarios"] = [{"assumed_sigma_pretrain": sigma, "assumption": label,
+                                   **plan(sigma, sigma_f, cost_p, cost_f, args, configured)}
+                                  for sigma, label in ((0.0, "σ_pretrain = 0 (the least any design needs)"),
+                                                       (sigma_f, "σ_pretrain = σ_finetune (assumed)"))]
+        elif missing:
             entry["error"] = (f"not measured: {', '.join(missing)} (σ_pretrain needs >= 2 pretraining runs per arm, "
                               "σ_finetune >= 2 fine-tuning seeds per backbone; or pass --sigma-pretrain etc.)")
         elif sigma_p == 0 and sigma_f == 0:
             entry["error"] = "no spread measured (every run of an arm gave the same value)"
         else:
-            configured = (args.pretrain_runs, args.finetune_seeds) if args.pretrain_runs else \
-                (spread.pretrain_runs, max(spread.finetune_seeds, 1))
             entry.update(plan(sigma_p, sigma_f, cost_p, cost_f, args, configured))
         answers.append(entry)
     return answers
@@ -150,6 +161,16 @@ def main(argv=None) -> int:
         head = f"{entry['task']}, {entry['metric']}"
         if "error" in entry:
             print(f"{head}: {entry['error']}")
+            continue
+        if "scenarios" in entry:
+            first = entry["scenarios"][0]
+            print(f"{head}: σ_pretrain not measured (one pretraining run per arm; two or more measure it), "
+                  f"σ_finetune {first['sigma_finetune']:.2f} (df {entry['df_finetune']}), pooled over "
+                  f"{', '.join(entry['pooled_over'])}; one pretraining run {first['cost_pretrain']:.0f} s, one "
+                  f"fine-tuning run {first['cost_finetune']:.0f} s")
+            for scenario in entry["scenarios"]:
+                print(f"  if {scenario['assumption']}: "
+                      + describe(scenario, " s", minutes=True).replace("\n", "\n  "))
             continue
         print(f"{head}: σ_pretrain {entry['sigma_pretrain']:.2f} (df {entry['df_pretrain']}), σ_finetune "
               f"{entry['sigma_finetune']:.2f} (df {entry['df_finetune']}), "

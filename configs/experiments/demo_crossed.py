@@ -7,11 +7,11 @@
 # and σ_finetune (between fine-tuning seeds; report/variance.json) and gives the DaR − i.i.d. Δ an
 # interval over pretraining runs, from which the report's seed planner says what would settle a
 # 1-point effect. Random init, the lower anchor trained at the same schedule, runs one seed. 40
-# cells, about 25 min with `--jobs 2` on 2 cores with AVX-512 (docs/results.md): past the quick
-# demo's 15-minute budget, which is why it is a target of its own. Its PSPNet and SimpleBaseline
-# schedules are the longer ones the quick demo cut (300 and 120 iterations), as measured in
-# docs/results.md. Numbers are toy-scale: they show the machinery and the statistics work, not what
-# the paper measures.
+# cells, about 25 min with `--jobs 2` on 2 cores with AVX-512 (docs/results.md): past the demo's
+# 15-minute budget, which is why it is a target of its own. Same arms, tasks, schedules and data as
+# configs/experiments/demo.py, whose 22 cells are this one's cells with pretraining seed 0.
+# Numbers are toy-scale: they show the machinery and the statistics work, not what the paper
+# measures.
 name = "demo_crossed"
 arms = dict(
     iid="configs/pretrain/resnet18_shapes_tiny_iid.py",

@@ -8,8 +8,8 @@
 # interval over pretraining runs, from which the report's seed planner says what would settle a
 # 1-point effect. Random init, the lower anchor trained at the same schedule, runs one seed. 40
 # cells, about 25 min with `--jobs 2` on 2 cores with AVX-512 (docs/results.md): past the demo's
-# 15-minute budget, which is why it is a target of its own. Same arms, tasks, schedules and data as
-# configs/experiments/demo.py, whose 22 cells are this one's cells with pretraining seed 0.
+# 15-minute budget, which is why it is a target of its own. Same arms, tasks and data as
+# configs/experiments/demo.py; its schedules too but SimpleBaseline's, 120 iterations here, 60 there.
 # Numbers are toy-scale: they show the machinery and the statistics work, not what the paper
 # measures.
 name = "demo_crossed"

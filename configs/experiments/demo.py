@@ -12,7 +12,7 @@
 #
 # Schedules: the crossed demo's, but SimpleBaseline 60 iterations instead of 120 (keypoint AP
 # about 30 instead of 49, random init 2-9: its signal stays), which brings the 22 cells from 15.2
-# to 14 minutes on 2 cores with AVX-512 (docs/results.md); so the cells of the other three tasks
+# to 13.8 minutes on 2 cores with AVX-512 (docs/results.md); so the cells of the other three tasks
 # are the crossed demo's cells with pretraining seed 0, number for number. Shorter schedules lose
 # a task's signal (measured): the detectors fall under their thresholds below 60 iterations (FPN
 # box AP 7.3 at 40) and PSPNet at 180 instead of 300 fell to mIoU 18.6 under AVX2 kernels, below

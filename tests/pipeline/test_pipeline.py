@@ -91,15 +91,34 @@ def test_progress_lines_print_each_tasks_headline_metric(finished):
     assert all(" keypoint AP " in ln for ln in done["simplebaseline_tiny"])
 
 
-def test_the_demo_crosses_two_backbones_per_arm_with_two_seeds_and_one_from_scratch(tmp_path):
-    plan = make_plan(load_experiment(DEMO), tmp_path)
+def transfer_seeds(plan) -> dict:
     seeds = {}
     for cell in plan.transfer:
         seeds.setdefault((cell.task, cell.arm), []).append((cell.pretrain_seed, cell.seed))
-    assert len(plan.pretrain) == 4 and len(seeds) == 12
+    return seeds
+
+
+def test_the_demo_fine_tunes_one_backbone_per_arm_twice_and_random_init_once(tmp_path):
+    plan = make_plan(load_experiment(DEMO), tmp_path)
+    seeds = transfer_seeds(plan)
+    assert len(plan.pretrain) == 2 and len(seeds) == 12 and len(plan.cells) == 22
+    for (task, arm), values in seeds.items():
+        assert values == ([(None, 0)] if arm == "random_init" else [(0, 0), (0, 1)]), (task, arm)
+
+
+def test_the_crossed_demo_crosses_two_backbones_per_arm_with_two_seeds_and_one_from_scratch(tmp_path):
+    crossed = load_experiment(str(REPO / "configs" / "experiments" / "demo_crossed.py"))
+    plan = make_plan(crossed, tmp_path)
+    seeds = transfer_seeds(plan)
+    assert len(plan.pretrain) == 4 and len(seeds) == 12 and len(plan.cells) == 40
     for (task, arm), values in seeds.items():
         expected = [(None, 0)] if arm == "random_init" else [(0, 0), (0, 1), (1, 0), (1, 1)]
         assert values == expected, (task, arm)
+    # the same arms, data and schedules as the demo's, but SimpleBaseline's (120 iterations, 60 there)
+    demo = load_experiment(DEMO)
+    assert crossed.arms == demo.arms and crossed.demo_data == demo.demo_data
+    different = {t for t in demo.tasks if demo.tasks[t] != crossed.tasks[t]}
+    assert different == {"simplebaseline_tiny"}
 
 
 @pytest.mark.e2e  # its module fixture runs the pipeline

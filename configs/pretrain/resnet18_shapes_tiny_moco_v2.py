@@ -7,7 +7,7 @@
 arch = "resnet18"
 data = dict(type="synthetic", num_train=2400, num_val=400, image_size=48, data_seed=0)
 objective = dict(name="moco_v2", dim=128, queue_size=1024, momentum=0.99, temperature=0.2, mlp=True,
-                 shuffle_bn=True)
+                 shuffle_bn=True, head_bn=True)
 arm = dict(name="iid")
 train = dict(epochs=10, batch_size=64, lr=0.06, momentum=0.9, weight_decay=5e-4, lr_schedule="cosine",
              workers=0)

@@ -42,7 +42,8 @@ Where this differs from the reference, and why:
     hidden layer with one component common to every image; the InfoNCE gradient (orthogonal to
     each embedding) grows that component instead of removing it, so every embedding ends up
     pointing the same way (measured at lr 0.06, queue 256, momentum 0.9: pairwise cosine 0.996 →
-    1.000 and head output norm ×8 within 30 steps) and the loss climbs to ln(K + 1). Centring the hidden layer over the batch removes that component.
+    1.000 and head output norm ×8 within 30 steps) and the loss climbs to ln(K + 1). Centring
+    the hidden layer over the batch removes that component.
     See docs/results.md (*Self-supervised pretraining (MoCo v2) at CPU scale*) for the runs.
   * Gaussian blur: torchvision's GaussianBlur (kernel ≈ 10% of the image, SimCLR's) instead of
     PIL's ImageFilter, with σ scaled by image_size / 224 (at 224 px: the reference's [0.1, 2.0]);

@@ -3,15 +3,12 @@
 # validation's kNN monitor uses them). MoCo v2's recipe scaled to minutes: the MLP head, dim 128,
 # temperature 0.2, SGD with a cosine schedule; a queue of 1024 keys (16 batches, under half an
 # epoch: K 65536 would be 27 epochs of this set) and key momentum 0.99 (0.999 moves the key
-# encoder too slowly for 380 steps). head_bn=True (not the reference's head, which the ImageNet
-# preset keeps): with the reference's Linear → ReLU → Linear head, the embeddings collapse to
-# one direction and InfoNCE rises to ln(K + 1) (measured: pairwise cosine 0.996 at init, 1.000
-# after 30 steps with queue 256 and momentum 0.9; the same, more slowly, with this preset's
-# values); the kNN after 10 epochs with head_bn is not measured yet (docs/results.md, MoCo v2 at CPU scale).
+# encoder too slowly for 380 steps). It does not learn shape features in 10 epochs, with or
+# without objective.head_bn (docs/results.md, MoCo v2 at CPU scale).
 arch = "resnet18"
 data = dict(type="synthetic", num_train=2400, num_val=400, image_size=48, data_seed=0)
 objective = dict(name="moco_v2", dim=128, queue_size=1024, momentum=0.99, temperature=0.2, mlp=True,
-                 shuffle_bn=True, head_bn=True)
+                 shuffle_bn=True)
 arm = dict(name="iid")
 train = dict(epochs=10, batch_size=64, lr=0.06, momentum=0.9, weight_decay=5e-4, lr_schedule="cosine",
              workers=0)

@@ -135,7 +135,7 @@ def test_tiny_moco_trains_and_exports_the_query_backbone_in_torchvision_layout(t
                  if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
     assert set(state) == reference
     assert saved["objective"] == {"name": "moco_v2", "dim": 16, "queue_size": 40, "momentum": 0.99,
-                                  "temperature": 0.2, "mlp": True, "shuffle_bn": True, "head_bn": True}
+                                  "temperature": 0.2, "mlp": True, "shuffle_bn": True, "head_bn": False}
     assert saved["cost"] == pytest.approx(1.0) and saved["forward_passes"] == 2
     assert saved["forwards"] == 2 * saved["backwards"] == 2 * 3 * 64 and saved["iid_forwards"] == 2 * 3 * 64
     assert saved["top1"] is None and 0 <= saved["metrics"]["knn_top1"] <= 100

@@ -31,9 +31,9 @@ CONFIG = {
                        "file of tools/select_subset.py>; synthetic: render_size, classes, hues, shape_mix)"),
     "arm": (REQUIRED, "dict(name=<method in pretrain/methods/>, <its parameters>), e.g. dict(name='dar', warmup=10)"),
     "objective": (SUPERVISED, "'supervised' (default: cross-entropy on the labels) or dict(name='moco_v2', dim=128, "
-                              "queue_size=65536, momentum=0.999, temperature=0.2, mlp=True, shuffle_bn=True): MoCo "
-                              "v2 self-supervised (pretrain/moco.py); every arm ranks samples by their per-sample "
-                              "training loss"),
+                              "queue_size=65536, momentum=0.999, temperature=0.2, mlp=True, shuffle_bn=True, "
+                              "head_bn=False): MoCo v2 self-supervised (pretrain/moco.py); every arm ranks "
+                              "samples by their per-sample training loss"),
     "label": (None, "the arm's name in tables and exports (default, also when empty: arm.name)"),
     "control_of": (None, "the arm this run is an equal-cost control of (set by experiments' `controls`)"),
     "train": (REQUIRED, "dict(epochs, batch_size (global: split over the processes), lr, momentum, weight_decay, "

@@ -11,7 +11,8 @@ with --mlp --aug-plus --cos) defines it:
                            (20-100% area), colour jitter (0.4, 0.4, 0.4, 0.1) with p 0.8,
                            grayscale p 0.2, Gaussian blur σ ∈ [0.1, 2.0] with p 0.5, flip
   query encoder            the config's arch (torchvision layout), its `fc` replaced by the MLP
-                           head Linear(d, d) → ReLU → Linear(d, dim); exported without `fc.*`,
+                           head Linear(d, d) → ReLU → Linear(d, dim) (`head_bn`: a BatchNorm1d
+                           after the first Linear, see below); exported without `fc.*`,
                            so the backbone is in the same layout as a supervised export
   key encoder              a copy, updated by momentum m before each key forward, never by
                            gradient; in train mode (its BN uses batch statistics) as the reference
@@ -35,6 +36,16 @@ Where this differs from the reference, and why:
     and a resumed run draws the same ones). In one process there is nothing to shuffle across
     (BN of one process sees the whole batch either way); the reference refuses to run without
     DDP. Ranks may hold different numbers of samples (in-batch selection): the gather pads.
+  * `head_bn` (default False: the reference's head, Linear → ReLU → Linear): BatchNorm1d after
+    the head's hidden Linear, as in SimCLR's and MoCo v3's heads. Tried on the tiny CPU
+    preset: with the reference's head, ReLU-pooled features that are all alike at initialization give a
+    hidden layer with one component common to every image; the InfoNCE gradient (orthogonal to
+    each embedding) grows that component instead of removing it, so every embedding ends up
+    pointing the same way (measured at lr 0.06, queue 256, momentum 0.9: pairwise cosine 0.996 →
+    1.000 and head output norm ×8 within 30 steps) and the loss climbs to ln(K + 1). Centring
+    the hidden layer over the batch removes that component (the loss no longer rises), but the
+    tiny preset's kNN monitor stayed below random init's, so it keeps the reference's head.
+    See docs/results.md (*Self-supervised pretraining (MoCo v2) at CPU scale*) for the runs.
   * Gaussian blur: torchvision's GaussianBlur (kernel ≈ 10% of the image, SimCLR's) instead of
     PIL's ImageFilter, with σ scaled by image_size / 224 (at 224 px: the reference's [0.1, 2.0]);
     at 48 px the reference's σ of 2 px would erase the shapes.
@@ -64,7 +75,7 @@ SUPERVISED = "supervised"
 MOCO_V2 = "moco_v2"
 OBJECTIVES = (SUPERVISED, MOCO_V2)
 MOCO_DEFAULTS = {"dim": 128, "queue_size": 65536, "momentum": 0.999, "temperature": 0.2, "mlp": True,
-                 "shuffle_bn": True}
+                 "shuffle_bn": True, "head_bn": False}
 # encoder forwards per trained sample: the objective's i.i.d. step is (passes + 2) forward-equivalents
 FORWARD_PASSES = {SUPERVISED: 1, MOCO_V2: 2}
 KNN_K, KNN_TEMPERATURE = 20, 0.07
@@ -90,6 +101,8 @@ def objective_settings(cfg: dict) -> dict:
         raise ValueError(f"objective.momentum must be in [0, 1), got {settings['momentum']!r}")
     if not float(settings["temperature"]) > 0:
         raise ValueError(f"objective.temperature must be > 0, got {settings['temperature']!r}")
+    if settings["head_bn"] and not settings["mlp"]:
+        raise ValueError("objective.head_bn=True normalizes the MLP head's hidden layer; it needs objective.mlp=True")
     return settings
 
 
@@ -162,7 +175,7 @@ class MoCoV2(BaseModel):
 
     def __init__(self, arch: str, loss: TrainingLoss | None = None, norm: str = BN, dim: int = 128,
                  queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.2, mlp: bool = True,
-                 shuffle_bn: bool = True, seed: int = 0):
+                 shuffle_bn: bool = True, head_bn: bool = False, seed: int = 0):
         from pretrain.models import build_network
 
         super().__init__()
@@ -171,9 +184,12 @@ class MoCoV2(BaseModel):
         if not isinstance(getattr(self.net, "fc", None), nn.Linear):
             raise ValueError(f"objective moco_v2 replaces the classifier `fc` by its projection head; arch {arch} "
                              "has no `fc` (use a ResNet or mobilenet_v1)")
+        if head_bn and not mlp:
+            raise ValueError("head_bn=True normalizes the MLP head's hidden layer; it needs mlp=True")
         if mlp:  # MoCo v2's head: fc becomes Linear(d, d) → ReLU → fc (the reference's "brute-force replacement")
             width = self.net.fc.weight.shape[1]
-            self.net.fc = nn.Sequential(nn.Linear(width, width), nn.ReLU(), self.net.fc)
+            hidden = [nn.Linear(width, width)] + ([nn.BatchNorm1d(width)] if head_bn else []) + [nn.ReLU()]
+            self.net.fc = nn.Sequential(*hidden, self.net.fc)
         self.key_net = copy.deepcopy(self.net)  # the reference's initialization: a copy of the query encoder
         for param in self.key_net.parameters():
             param.requires_grad = False  # updated by momentum only

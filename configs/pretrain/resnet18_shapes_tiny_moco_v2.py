@@ -3,7 +3,8 @@
 # validation's kNN monitor uses them). MoCo v2's recipe scaled to minutes: the MLP head, dim 128,
 # temperature 0.2, SGD with a cosine schedule; a queue of 1024 keys (16 batches, under half an
 # epoch: K 65536 would be 27 epochs of this set) and key momentum 0.99 (0.999 moves the key
-# encoder too slowly for 380 steps).
+# encoder too slowly for 380 steps). It does not learn shape features in 10 epochs, with or
+# without objective.head_bn (docs/results.md, MoCo v2 at CPU scale).
 arch = "resnet18"
 data = dict(type="synthetic", num_train=2400, num_val=400, image_size=48, data_seed=0)
 objective = dict(name="moco_v2", dim=128, queue_size=1024, momentum=0.99, temperature=0.2, mlp=True,

@@ -86,6 +86,22 @@ def test_queue_wraps_and_scoring_pass_has_no_side_effects():
     assert all(torch.equal(a, b) for a, b in zip(key, model.key_net.parameters(), strict=True))
 
 
+def test_head_bn_normalizes_the_hidden_layer_of_both_heads():
+    model = small_moco(head_bn=True)
+    for net in (model.net, model.key_net):
+        assert [type(m) for m in net.fc] == [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.ReLU, torch.nn.Linear]
+    model.train()
+    model.contrast(torch.randn(4, 2, 3, 32, 32))
+    hidden = []
+    model.net.fc[1].register_forward_hook(lambda module, args, out: hidden.append(out))
+    model.net(torch.randn(6, 3, 32, 32))
+    # centred over the batch: the hidden layer cannot carry one large component common to every image
+    assert hidden[0].mean(dim=0).abs().max() < 1e-5
+    assert [type(m) for m in small_moco().net.fc] == [torch.nn.Linear, torch.nn.ReLU, torch.nn.Linear]  # reference
+    with pytest.raises(ValueError, match="head_bn=True .* needs objective.mlp=True"):
+        objective_settings({"objective": dict(name="moco_v2", mlp=False, head_bn=True)})
+
+
 def test_config_errors_name_the_objective_key():
     with pytest.raises(ValueError, match="objective.name must be one of"):
         objective_settings({"objective": dict(name="simclr")})
@@ -119,7 +135,7 @@ def test_tiny_moco_trains_and_exports_the_query_backbone_in_torchvision_layout(t
                  if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
     assert set(state) == reference
     assert saved["objective"] == {"name": "moco_v2", "dim": 16, "queue_size": 40, "momentum": 0.99,
-                                  "temperature": 0.2, "mlp": True, "shuffle_bn": True}
+                                  "temperature": 0.2, "mlp": True, "shuffle_bn": True, "head_bn": False}
     assert saved["cost"] == pytest.approx(1.0) and saved["forward_passes"] == 2
     assert saved["forwards"] == 2 * saved["backwards"] == 2 * 3 * 64 and saved["iid_forwards"] == 2 * 3 * 64
     assert saved["top1"] is None and 0 <= saved["metrics"]["knn_top1"] <= 100

@@ -12,6 +12,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 from mmengine.config import DictAction
 
+from common.distributed import close_process_group
 from common.errors import errors_as_one_line
 from common.workdir import WorkDirInUse
 from pretrain.config import load_config
@@ -41,6 +42,7 @@ def main() -> None:
     if get_rank() == 0:
         print(f"export: {work_dir}/export/backbone.pth  cost {100 * meta['cost']:.1f}%  "
               f"top-1 {meta['top1']}  wall-clock {meta['wall_clock_s']:.0f} s")
+    close_process_group()
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def main(argv=None) -> int:
 
         print(describe_tasks())
         return 0
+    from common.distributed import close_process_group
     from common.errors import errors_as_one_line
     from common.workdir import WorkDirInUse
     from transfer.request import TransferRequest
@@ -84,6 +85,7 @@ def main(argv=None) -> int:
     with errors_as_one_line(args.debug, also=(WorkDirInUse,)):  # bad input, a refused file: a sentence naming it
         result = run_transfer(TransferRequest.from_args(args))
     print(json.dumps(result if args.dry_run else result["metrics"], indent=2))
+    close_process_group()
     return 0
 
 

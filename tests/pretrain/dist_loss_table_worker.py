@@ -36,12 +36,11 @@ def main(out_dir: str) -> None:
         table.close_epoch()
         kept = select_hardest(table.scores("mean"), sampler.subset, 11)
         torch.save({"seen": seen, "kept": kept, "count": table.count}, f"{out_dir}/rank{dist.get_rank()}.pt")
-        # Both ranks finish together. No destroy_process_group: with gloo it can hang when one
-        # rank tears down first (seen here); process exit releases the group.
+        # no process tears the group down while the other may still be in its last collective;
+        # exiting with the group alive can abort a gloo rank (common.distributed.close_process_group)
         dist.barrier()
-    except BaseException:
+    finally:
         dist.destroy_process_group()
-        raise
 
 
 if __name__ == "__main__":

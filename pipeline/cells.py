@@ -232,6 +232,16 @@ class TransferCell(Cell):
         return [self.source] if self.source is not None else []
 
     @property
+    def reads_target(self) -> bool:
+        """Whether the task trains on the target's images (the class-folder tasks of conditional
+        pre-training); any other task (VOC, COCO, Cityscapes) reads its own data, and the target
+        only chose the subset its backbone was pretrained on."""
+        from transfer.classification import SCOPE
+        from transfer.tasks import get_task
+
+        return self.target is not None and get_task(self.task).scope == SCOPE
+
+    @property
     def artifact(self) -> Path:
         return self.work_dir / RESULTS_FILE
 
@@ -263,7 +273,7 @@ class TransferCell(Cell):
         from transfer.run import run_transfer
 
         backbone = str(self.source.export_dir) if self.source else "none"
-        data_root = plan.target_root(self.target) if self.target else data_roots.get(self.data_kind)
+        data_root = plan.target_root(self.target) if self.reads_target else data_roots.get(self.data_kind)
         results = run_transfer(TransferRequest(self.task, backbone, seed=self.seed, work_dir=str(self.work_dir),
                                                cfg_options=self.cfg_options or None, data_root=data_root,
                                                resume=True, schedule=self.schedule, launcher=launcher))
@@ -289,5 +299,7 @@ class TransferCell(Cell):
         origin = f"  <- {self.source.name if self.source else 'random init'}"
         origin += f", data: {self.data_kind} (generated)" if self.data_kind else ""
         origin += f", schedule {schedule}" if (schedule := self.schedule_text(plan)) else ""
-        origin += f", target: {plan.target_root(self.target)}" if self.target else ""
+        if self.target:
+            origin += (f", target: {plan.target_root(self.target)}" if self.reads_target
+                       else f", subsets selected for target {self.target}")
         return origin

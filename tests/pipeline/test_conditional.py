@@ -97,3 +97,19 @@ def test_the_selfsup_plan_selects_on_moco_v2_features_learnt_on_each_target(tmp_
         settings = moco_feature_settings(cell.settings["feature_backbone"])
         assert settings is not None and settings["queue_size"] <= 5994  # under the smallest target (CUB)
     assert {c.selection.target for c in plan.pretrain if c.selection} == {"stanford_cars", "cub_200", "fmow"}
+
+
+def test_the_selfsup_tiny_plan_transfers_the_subset_on_the_voc_scenes_not_on_its_target(tmp_path):
+    """The target chooses the subset; the VOC tasks read the generated scenes, not the target's
+    class folders (a class-folder task on the same plan reads the target)."""
+    plan = make_plan(load_experiment(str(REPO / "configs" / "experiments" / "selfsup_tiny.py")), tmp_path)
+    [selection] = plan.selection
+    assert selection.target == "voc_objects" and selection.settings["feature_backbone"]["name"] == "moco_v2"
+    subset_arm = {c.arm for c in plan.pretrain if c.selection}
+    assert subset_arm == {"clustering_avg_0.5_48px_voc_objects"}
+    assert {c.arm for c in plan.transfer} == {"moco_v2_iid", "moco_v2_dar", "random_init", *subset_arm}
+    for cell in plan.transfer:
+        assert cell.data_kind == "voc" and not cell.reads_target
+        assert "subsets selected for target voc_objects" in cell.describe(plan)
+    tiny = make_plan(load_experiment(TINY, SMALLER), tmp_path / "conditional")
+    assert all(c.reads_target for c in tiny.transfer)

@@ -23,7 +23,11 @@ GRACE_S = 10.0  # a holder writes its record right after creating the file; olde
 
 
 class CellBusy(RuntimeError):
-    """A live process holds the cell's lock."""
+    """A live process holds the cell's lock; `holder`: its lock record, if it could be read."""
+
+    def __init__(self, message: str, holder: dict | None = None):
+        super().__init__(message)
+        self.holder = holder
 
 
 def process_start_time(pid: int) -> float | None:
@@ -134,7 +138,7 @@ class CellLock:
                     continue  # released between our open and our read: try again
                 if not stale:
                     raise CellBusy(f"{self.cell_dir} is being run by {describe(record)} "
-                                   f"(lock file {self.path})") from None
+                                   f"(lock file {self.path})", record) from None
                 self._remove_stale(stale)
                 continue
             record = _own_record()

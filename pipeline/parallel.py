@@ -8,9 +8,10 @@ single-threaded parts, its start-up, data loading and metric, overlap with the o
 training). Each worker imports the toolboxes once and keeps them for all its cells. Every worker picks, in plan order,
 the next cell whose inputs are finished (a transfer cell's pretraining export, a pretraining
 cell's subset) and runs it through `pipeline.run.run_one`, under the cell's lock: a cell is
-never run twice at once, and a cell locked by the other worker, or by another pipeline
-altogether, is left to it. A cell that failed in this run is not retried by the other worker
-(a new run of the command retries it, as without --jobs).
+never run twice at once, and a cell locked by the other worker (without a line: both reach the
+first ready cell at once), or by another pipeline altogether (said), is left to it. A cell
+that failed in this run is not retried by the other worker (a new run of the command retries
+it, as without --jobs).
 
 The cells compute what the sequential pipeline computes at the workers' thread count, in
 another order. Another thread count computes other numbers (torch's reductions split the work
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import socket
 import sys
 import time
 
@@ -59,6 +61,21 @@ def settled(cell: Cell, plan: Plan, since: float) -> str | None:
     return None
 
 
+def is_sibling(holder: dict) -> bool:
+    """Whether a cell's lock is held by another worker of this `--jobs` run (a process on this
+    host with our parent): both workers reach the first ready cell at once, and the one that
+    loses it just moves on."""
+    import psutil
+
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or holder.get("host") != socket.gethostname():
+        return False  # psutil.Process(None) would be this process
+    try:
+        return psutil.Process(pid).ppid() == os.getppid()
+    except psutil.Error:
+        return False
+
+
 def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, verbose: bool) -> None:
     """One worker's loop: run ready cells until every cell is settled for this run."""
     import torch
@@ -75,7 +92,7 @@ def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, v
             if any(settled(source, plan, since) is None for source in cell.depends_on):
                 continue  # its input is still pending or being made elsewhere: come back to it
             prefix = f"[{index[cell.name]}/{len(plan.cells)} {tag}] {cell.name}"
-            state = run_one(cell, plan, data_roots, prefix, verbose, log=_print)
+            state = run_one(cell, plan, data_roots, prefix, verbose, log=_print, quiet_if_held_by=is_sibling)
             if state == RUNNING:
                 continue  # another worker took it meanwhile
             pending.remove(cell)

@@ -176,15 +176,18 @@ def run_plan(plan: Plan, verbose: bool = False, log=_print) -> dict[str, str]:
 
 
 def run_one(cell: Cell, plan: Plan, data_roots: dict, prefix: str, verbose: bool = False, log=_print,
-            launcher: str = "none", job: dict | None = None) -> str:
+            launcher: str = "none", job: dict | None = None, quiet_if_held_by=None) -> str:
     """Run one cell under its lock, or skip it if another process holds the lock; its final
     state. What every executor calls: run_plan here, and each job of pipeline.cluster (`job`:
-    its {job_id, executor}, recorded in status.json; `launcher`: torch.distributed's)."""
+    its {job_id, executor}, recorded in status.json; `launcher`: torch.distributed's).
+    `quiet_if_held_by(lock record)`: True skips a busy cell without a line (a sibling worker
+    of `--jobs` took it a moment earlier: nothing the user needs to read)."""
     try:
         with CellLock(cell.work_dir, log=lambda m: log(f"{prefix}: {m}")) as lock:
             return _run_cell(cell, plan, data_roots, prefix, lock, verbose, log, launcher, job)
     except CellBusy as busy:
-        log(f"{prefix}: running elsewhere, skipped ({busy})")
+        if not (quiet_if_held_by and busy.holder and quiet_if_held_by(busy.holder)):
+            log(f"{prefix}: running elsewhere, skipped ({busy})")
         return RUNNING
 
 

@@ -23,6 +23,7 @@ from gather.tables import (
     MASK,
     MIOU_COLUMN,
     TOP1,
+    VOC_AP50,
     MethodNames,
     Metric,
     arm_name,
@@ -34,13 +35,14 @@ from gather.tables import (
 # metric family (common.vocab.TASK_FAMILIES) -> its headline metrics, the first one leading
 HEADLINES: dict[str, tuple[Metric, ...]] = {
     "detection": (BOX[0],),
+    "voc_detection": (VOC_AP50,),  # VOC's own metric; AP and AP75 are in the paper's table
     "instance_segmentation": (BOX[0], MASK[0]),
     "semantic_segmentation": MIOU_COLUMN,
     "keypoints": (KEYPOINTS[0],),
     "classification": (TOP1,),
 }
 NAMES = {BOX[0].key: "box AP", MASK[0].key: "mask AP", MIOU_COLUMN[0].key: "mIoU",
-         KEYPOINTS[0].key: "keypoint AP", TOP1.key: "top-1"}
+         KEYPOINTS[0].key: "keypoint AP", TOP1.key: "top-1", VOC_AP50.key: "box AP50"}
 
 
 def headline_metrics(task: str) -> tuple[Metric, ...]:

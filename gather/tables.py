@@ -92,6 +92,7 @@ _KP = ("", "50", "75", "M", "L")
 KEYPOINTS = tuple(_coco(key, f"{key.split('/')[1][:2]}{s}")
                   for key, s in zip(KEYPOINT_METRICS, _KP + _KP, strict=True))
 MIOU_COLUMN = (Metric(MIOU, "mIoU", PERCENT),)
+VOC_AP50 = Metric(VOC_BOX_METRICS[1], "AP50", FRACTION)  # mmdet's VOCMetric: a fraction
 TOP1 = Metric("top1", "top-1", PERCENT)
 TOP5 = Metric("top5", "top-5", PERCENT)
 

@@ -17,6 +17,9 @@ def test_progress_line_names_each_tasks_headline_in_percent():
                                               "coco/bbox_mAP_50": 0.9}) == "box AP 39.9, mask AP 20.0"
     assert format_headline("pspnet_tiny", {"aAcc": 80.0, "mIoU": 31.25}) == "mIoU 31.2"
     assert format_headline("simplebaseline", {"coco/AP": 0.5, "coco/AR": 0.6}) == "keypoint AP 50.0"
+    assert format_headline("faster_rcnn_c4_voc_tiny", {"pascal_voc/mAP": 0.024, "pascal_voc/AP50": 0.066}) \
+        == "box AP50 6.6"
+    assert format_headline("psanet_voc_tiny", {"mIoU": 12.5, "aAcc": 88.0}) == "mIoU 12.5"
     assert format_headline("no_such_task", {"mIoU": 1.0}) == ""
 
 

@@ -1,5 +1,7 @@
 """gather.tables and gather.render: scales, cell formats and table construction on hand-made rows (no files)."""
 
+from dataclasses import replace
+
 import pytest
 
 from gather.collect import PretrainRow, TransferRow
@@ -410,9 +412,19 @@ def test_voc_targets_sit_side_by_side_in_one_row_per_pretraining_arm():
             transfer_row("psanet_voc_tiny", "random_init", 0, {"mIoU": 20.0, "mAcc": 30.0, "aAcc": 80.0},
                          arch="resnet18")]
     table = one_table(build_tables(rows, [])[0], "VOC-methods-tiny")
-    assert table.spec.columns == ("Pre-training", "Pre-train Cost", "det AP", "det AP50", "det AP75", "seg mIoU",
-                                  "seg mAcc", "seg aAcc")
+    assert table.spec.columns == ("Pre-training", "Pre-train Cost", "Total Cost", "det AP", "det AP50", "det AP75",
+                                  "seg mIoU", "seg mAcc", "seg aAcc")
     assert md_cells(table) == [
-        ["i.i.d.", "100%", "30.0 ± 0.0", "63.0 ± 1.4", "25.0 ± 0.0", "40.0", "50.0", "90.0"],
-        ["DaR", "86%", "30.0", "60.0", "25.0", "–", "–", "–"],
-        ["random init", "0%", "–", "–", "–", "20.0", "30.0", "80.0"]]
+        ["i.i.d.", "100%", "100%", "30.0 ± 0.0", "63.0 ± 1.4", "25.0 ± 0.0", "40.0", "50.0", "90.0"],
+        ["DaR", "86%", "86%", "30.0", "60.0", "25.0", "–", "–", "–"],
+        ["random init", "0%", "0%", "–", "–", "–", "20.0", "30.0", "80.0"]]
+
+
+def test_a_conditional_subset_s_voc_row_carries_its_selection_in_the_total_cost():
+    subset = replace(transfer_row("psanet_voc_tiny", "clustering_avg_0.5_48px_voc", 0, {"mIoU": 30.0},
+                                  arch="resnet18", cost=0.5),
+                     conditional={"total_cost": 0.727, "pretrain_cost": 0.5, "selection_cost": 0.227})
+    rows = [transfer_row("psanet_voc_tiny", "iid", 0, {"mIoU": 40.0}, arch="resnet18"), subset]
+    table = one_table(build_tables(rows, [])[0], "VOC-methods-tiny")
+    assert [cells[:3] for cells in md_cells(table)] == [["i.i.d.", "100%", "100%"],
+                                                         ["clustering_avg_0.5_48px_voc", "50%", "72.7%"]]

@@ -30,6 +30,7 @@ from gather.tables import (
     method_names,
     order_arms,
     run_arm,
+    total_cost,
 )
 
 # metric family (common.vocab.TASK_FAMILIES) -> its headline metrics, the first one leading
@@ -174,10 +175,10 @@ def headline_section(rows: list[TransferRow], baseline: str) -> list[str]:
         for metric in headline_metrics(task):
             values = {arm: nested_values(runs[arm], metric) for arm in arms}
             lines.append(f"- **{label}, {NAMES[metric.key]}** (mean ± std over runs; cost = measured "
-                         "pre-training compute, i.i.d. = 100%):")
+                         "pre-training compute with a subset's selection, i.i.d. = 100%):")
             for arm in arms:
                 summary = summarize(v for v in values[arm].values() if v is not None)
-                costs = [r.cost for r in runs[arm] if r.cost is not None]
+                costs = [c for c in map(total_cost, runs[arm]) if c is not None]  # a subset's selection too
                 cost = f", cost {100 * sum(costs) / len(costs):.1f}%" if costs else ""
                 lines.append(f"  - {arm_name(arm, controls.get(arm), names)}: {format_summary(summary, MD)} "
                              f"({_runs_text(runs[arm]) if summary else _plural(0, 'seed')}{cost})")

@@ -60,3 +60,12 @@ def test_instance_segmentation_has_box_and_mask_headlines(task):
     rows = [row(task, "iid", 0, {"coco/bbox_mAP": 0.2, "coco/segm_mAP": 0.1})]
     text = "\n".join(headline_section(rows, "iid"))
     assert f"**{task}, box AP**" in text and f"**{task}, mask AP**" in text
+
+
+def test_a_conditional_subset_s_cost_includes_its_selection():
+    from dataclasses import replace
+
+    subset = replace(row("psanet_voc_tiny", "clustering_avg_0.5_48px_voc", 0, {"mIoU": 9.9}, cost=0.5),
+                     conditional={"total_cost": 0.727, "pretrain_cost": 0.5, "selection_cost": 0.227})
+    text = "\n".join(headline_section([row("psanet_voc_tiny", "iid", 0, {"mIoU": 10.6}), subset], "iid"))
+    assert "clustering_avg_0.5_48px_voc: 9.9 (1 seed, cost 72.7%)" in text

@@ -48,10 +48,13 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                    cpus_per_task, mem_gb, additional; pipeline.cluster)
   selection        optional, conditional pre-training (Chakraborty et al.): dict(
                      source=<pretraining config of the whole source set>,
-                     targets={name: dict(root=<ImageFolder train/val root>) or
+                     targets={name: dict(root=<ImageFolder train/val root, or a VOCdevkit: its
+                                   training images, unlabelled (pretrain.data.VOCImages)>) or
                               dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>)),
                               optionally task_options={task: {cfg key: value}}: that target's
-                              transfer cells' cfg_options (e.g. the paper's per-target recipe)},
+                              transfer cells' cfg_options (e.g. the paper's per-target recipe),
+                              and tasks=[...]: the experiment's tasks transferred for that target
+                              (default: all; a VOC target's to the VOC tasks only)},
                      methods=[...pretrain.selection.METHODS], fractions=[0.06, 0.12],
                      image_sizes=[224, 112], seed=0, k=200, feature_backbone=None, feature_size=None,
                      selector="linear", selector_epochs=None, selector_lr=None, selector_batch_size=None)
@@ -96,7 +99,7 @@ EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_see
 TASK_KEYS = {"cfg_options", "schedules", "arms", "seeds"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
                   "feature_size", "selector", "selector_epochs", "selector_lr", "selector_batch_size"}
-TARGET_KEYS = {"root", "generate", "task_options"}
+TARGET_KEYS = {"root", "generate", "task_options", "tasks"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what a name that becomes a directory may hold
 
@@ -197,7 +200,11 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
         for name, target in selection["targets"].items():
             if set(target or {}) - TARGET_KEYS or len(set(target or {}) & {"root", "generate"}) != 1:
                 raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...), "
-                               "with optional task_options={task: {cfg key: value}}")
+                               "with optional task_options={task: {cfg key: value}} and tasks=[...]")
+            unknown = sorted(set((target or {}).get("tasks") or ()) - set(cfg.get("tasks") or {}))
+            if unknown:
+                raise KeyError(f"{path}: selection.targets.{name}.tasks names {unknown}, which are not in the "
+                               f"experiment's tasks ({', '.join(cfg.get('tasks') or {})})")
     check_experiment_names(cfg)
     if cfg.get("original_paper") is not None:
         try:
@@ -311,6 +318,9 @@ def make_plan(cfg: Config, runs_root: str | Path = "runs") -> Plan:
         cfg_options = dict((spec or {}).get("cfg_options") or {})
         task_seeds = list((spec or {}).get("seeds") or seeds)
         for target in targets:
+            only = (plan.targets.get(target) or {}).get("tasks")
+            if only and task not in only:
+                continue  # e.g. a VOC target's subsets go to the VOC tasks, not to a class-folder task
             target_arms = task_arms + [(label, True, label) for label in selected.get(target, [])]
             for (arm, pretrained, _), schedule in itertools.product(target_arms, schedules):
                 # the pretraining run is the unit: every backbone of the arm × every fine-tuning seed

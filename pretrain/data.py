@@ -177,6 +177,60 @@ class ImageFolder(ClassificationDataset):
         return _open_rgb(self.samples[index])
 
 
+# Pascal VOC's training image lists, per year, as a VOCdevkit root holds them (the detection
+# protocol's 07+12 trainval when both years are there; the segmentation train list otherwise)
+VOC_DETECTION_LISTS = ("VOC2007/ImageSets/Main/trainval.txt", "VOC2012/ImageSets/Main/trainval.txt")
+VOC_SEGMENTATION_LIST = "VOC2012/ImageSets/Segmentation/train.txt"
+UNLABELLED = "unlabelled"
+
+
+def is_vocdevkit(root) -> bool:
+    """Whether `root` is a VOCdevkit (VOC2007/ or VOC2012/ with ImageSets/), not class folders."""
+    return any((Path(root) / year / "ImageSets").is_dir() for year in ("VOC2007", "VOC2012"))
+
+
+class VOCImages(ClassificationDataset):
+    """The training images of a VOCdevkit root, without labels: every list of VOC_DETECTION_LISTS
+    present, else VOC_SEGMENTATION_LIST; `<year>/JPEGImages/<id>.jpg`. Conditional pre-training
+    selects for Pascal VOC from its images alone (a domain classifier, clusters of their
+    features); one class, "unlabelled", every target 0."""
+
+    def __init__(self, root: str, transform, seed: int = 0):
+        super().__init__(transform, seed)
+        root = Path(root)
+        lists = [root / name for name in VOC_DETECTION_LISTS if (root / name).is_file()]
+        if not lists and (root / VOC_SEGMENTATION_LIST).is_file():
+            lists = [root / VOC_SEGMENTATION_LIST]
+        if not lists:
+            raise DataError(f"{root} holds none of the VOC training lists "
+                            f"({', '.join((*VOC_DETECTION_LISTS, VOC_SEGMENTATION_LIST))})")
+        self.samples = []
+        for listed in lists:
+            images = listed.parents[2] / "JPEGImages"
+            for stem in listed.read_text().split():
+                path = images / f"{stem}.jpg"
+                if not path.is_file():
+                    raise DataError(f"{listed} lists {stem}, but {path} does not exist")
+                self.samples.append(str(path))
+        if not self.samples:
+            raise DataError(f"the VOC training lists of {root} are empty: {', '.join(map(str, lists))}")
+        self.classes = [UNLABELLED]
+        self.targets = np.zeros(len(self.samples), dtype=np.int64)
+        self.num_classes = 1
+
+    def __len__(self):
+        return len(self.samples)
+
+    def load(self, index):
+        return _open_rgb(self.samples[index])
+
+
+def target_images(root, transform, seed: int = 0) -> ClassificationDataset:
+    """A conditional pre-training target's training images: a VOCdevkit's (VOCImages, without
+    labels) or class folders (ImageFolder)."""
+    return VOCImages(root, transform, seed) if is_vocdevkit(root) else ImageFolder(root, transform, seed)
+
+
 class ListDataset(ClassificationDataset):
     """A split list (`relative/path label` per line) over a root: ImageNet-LT's format."""
 

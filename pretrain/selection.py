@@ -35,7 +35,7 @@ from torch import nn
 
 from common.files import atomic_path
 from common.provenance import config_hash, versions
-from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder, build_datasets, feature_transform
+from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, UNLABELLED, build_datasets, feature_transform, target_images
 from pretrain.models import build_network, forward_flops
 from pretrain.selection_moco import moco_target_features
 from pretrain.selection_networks import (
@@ -150,8 +150,18 @@ def extract(net: nn.Module, dataset, batch_size: int = 128) -> np.ndarray:
     return np.concatenate(out)
 
 
+def needs_target_labels(method: str, selector: str) -> bool:
+    """Whether a method reads the target's class labels: active learning's entropy (a classifier
+    of the target's classes), and the target_trained selector's clustering (features of that
+    classifier); the domain classifier and the linear selector's clustering need images only."""
+    if method in ("active", "inverse_active"):
+        return True
+    return selector == "target_trained" and method.startswith("clustering")
+
+
 def target_train_split(root: str) -> str:
-    """The target's training split: ROOT/train if it exists (train/val layout), else ROOT."""
+    """The target's training split: ROOT/train if it exists (train/val layout), else ROOT (class
+    folders, or a VOCdevkit, whose training lists pretrain.data.VOCImages reads)."""
     return str(Path(root) / "train") if (Path(root) / "train").is_dir() else str(root)
 
 
@@ -181,7 +191,11 @@ def select_subset(source_cfg: dict, source_config_path: str, target_root: str, m
     source, _ = build_datasets(data, seed)
     size = feature_size or int(data["image_size"])
     source.transform = feature_transform(data, size)
-    target = ImageFolder(target_train_split(target_root), feature_transform(data, size), seed)
+    target = target_images(target_train_split(target_root), feature_transform(data, size), seed)
+    if target.classes == [UNLABELLED] and needs_target_labels(method, selector):
+        raise ValueError(f"selection method {method!r} with selector {selector!r} trains on the target's classes, "
+                         f"and {target_root} is a VOCdevkit whose images carry none here; for a VOC target use "
+                         "random, domain_classifier, or clustering_avg / clustering_min with selector='linear'")
 
     source_hash, target_hash = sample_list_hash(source), sample_list_hash(target)
     started = time.perf_counter()

@@ -31,7 +31,7 @@ from torch import nn
 from common.files import atomic_path
 from common.keys import check_keys
 from common.provenance import config_hash
-from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, ImageFolder
+from pretrain.data import IMAGENET_MEAN, IMAGENET_STD, target_images
 from pretrain.moco import FORWARD_PASSES, MOCO_V2, MoCoV2, TwoViews, moco_v2_transform
 from pretrain.models import build_network, forward_flops
 from pretrain.subset import sample_list_hash
@@ -67,8 +67,8 @@ def moco_feature_settings(feature_backbone) -> dict | None:
 
 def train_moco_features(target_dir: str, settings: dict, image_size: int, seed: int) -> tuple[nn.Module, dict]:
     """(query backbone returning pooled features, in eval mode; the run's record: its work and
-    wall-clock) of MoCo v2 on the images of `target_dir` (class folders; labels unused)."""
-    dataset = ImageFolder(target_dir, TwoViews(moco_v2_transform(image_size, IMAGENET_MEAN, IMAGENET_STD)), seed)
+    wall-clock) of MoCo v2 on the images of `target_dir` (class folders or a VOCdevkit; labels unused)."""
+    dataset = target_images(target_dir, TwoViews(moco_v2_transform(image_size, IMAGENET_MEAN, IMAGENET_STD)), seed)
     batch = min(int(settings["batch_size"]), len(dataset))
     if batch < 2:  # train-mode BatchNorm needs two samples
         raise ValueError(f"feature_backbone moco_v2: {target_dir} holds {len(dataset)} image(s); MoCo v2 needs 2")
@@ -122,7 +122,7 @@ def moco_target_features(feature_backbone, target_dir: str, image_size: int, see
     settings = moco_feature_settings(feature_backbone)
     if settings is None:
         return None
-    target_hash = sample_list_hash(ImageFolder(target_dir, None, seed))
+    target_hash = sample_list_hash(target_images(target_dir, None, seed))
     key = config_hash([settings, target_hash, int(image_size), int(seed)])
     described = f"MoCo v2 {settings['arch']} on the target ({settings['epochs']} epochs at {image_size} px, " \
                 f"seed {seed}, run {key})"

@@ -92,11 +92,29 @@ def test_the_selfsup_plan_selects_on_moco_v2_features_learnt_on_each_target(tmp_
     from pretrain.selection_moco import moco_feature_settings
 
     plan = make_plan(load_experiment(str(REPO / "configs" / "experiments" / "conditional_selfsup.py")), tmp_path)
-    assert len(plan.selection) == 3 * 3 * 2  # targets × methods × fractions
+    assert len(plan.selection) == 4 * 3 * 2  # targets × methods × fractions
     for cell in plan.selection:
         settings = moco_feature_settings(cell.settings["feature_backbone"])
         assert settings is not None and settings["queue_size"] <= 5994  # under the smallest target (CUB)
-    assert {c.selection.target for c in plan.pretrain if c.selection} == {"stanford_cars", "cub_200", "fmow"}
+    assert {c.selection.target for c in plan.pretrain if c.selection} == {"voc", "stanford_cars", "cub_200", "fmow"}
+    # each target's subsets (and the whole-source arms) go to that target's own tasks only
+    tasks_of = {}
+    for cell in plan.transfer:
+        tasks_of.setdefault(cell.target, set()).add(cell.task)
+    assert tasks_of == {"voc": {"faster_rcnn_c4_voc", "psanet_voc"}, "stanford_cars": {"finegrained_finetune"},
+                        "cub_200": {"finegrained_finetune"}, "fmow": {"finegrained_finetune"}}
+    assert all(c.reads_target == (c.task == "finegrained_finetune") for c in plan.transfer)
+    options = {(c.task, c.target): c.cfg_options for c in plan.transfer}
+    recipe = {"train.epochs": 100, "train.lr": 0.001, "train.batch_size": 64}
+    assert options[("finegrained_finetune", "cub_200")] == recipe
+    assert options[("finegrained_finetune", "fmow")] == {**recipe, "train.optimizer": "adam"}
+    assert options[("psanet_voc", "voc")] == {}
+
+
+def test_a_target_s_tasks_must_be_the_experiment_s(tmp_path):
+    bad = {"selection.targets.warm_shapes.tasks": ["finegrained_finetune"]}
+    with pytest.raises(KeyError, match=r"warm_shapes\.tasks names \['finegrained_finetune'\], which are not in"):
+        load_experiment(TINY, bad)
 
 
 def test_the_selfsup_tiny_plan_transfers_the_subset_on_the_voc_scenes_not_on_its_target(tmp_path):

@@ -154,3 +154,36 @@ def test_export_cost_is_relative_to_the_whole_source_pixel_weighted_plus_selecti
     assert meta["cost_pixels"] == pytest.approx(30 / 250 / 4)
     assert meta["total_cost"] == pytest.approx(30 / 250 / 4 + 0.01)
     assert meta["iid_forwards"] == 1000
+
+
+def test_a_vocdevkit_target_gives_its_training_images_without_labels(tmp_path):
+    from pretrain.data import UNLABELLED, VOCImages, is_vocdevkit, target_images
+    from transfer.synthetic import make_voc_scenes
+
+    root = Path(make_voc_scenes(tmp_path / "voc", num_train=6, num_val=3)["root"])
+    assert is_vocdevkit(root) and not is_vocdevkit(tmp_path)
+    images = target_images(root, None, seed=0)
+    assert isinstance(images, VOCImages) and images.classes == [UNLABELLED]
+    # VOC2007 trainval (the scenes' detection list); VOC2012 has only the segmentation lists here
+    stems = (root / "VOC2007" / "ImageSets" / "Main" / "trainval.txt").read_text().split()
+    assert [Path(p).stem for p in images.samples] == stems and images.targets.tolist() == [0] * 6
+    assert images.load(0).mode == "RGB"
+    (root / "VOC2007" / "JPEGImages" / f"{stems[2]}.jpg").unlink()
+    with pytest.raises(ValueError, match=f"trainval.txt lists {stems[2]}, but .*{stems[2]}.jpg does not exist"):
+        VOCImages(root, None)
+
+
+@pytest.mark.e2e
+def test_selection_for_a_voc_target_reads_its_images_and_refuses_label_methods(tmp_path):
+    from transfer.synthetic import make_voc_scenes
+
+    torch.set_num_threads(1)
+    root = make_voc_scenes(tmp_path / "voc", num_train=12, num_val=3)["root"]
+    cfg = load_config(SOURCE, SMALL_SOURCE)
+    for method in ("domain_classifier", "clustering_avg"):
+        record = select_subset(cfg, SOURCE, root, method, 0.1, seed=0, k=4, feature_size=32)
+        assert record["size"] == 16 and record["target"]["size"] == 12 and record["target"]["classes"] == ["unlabelled"]
+        assert record["cost"]["forwards"] == 160 + 12
+    for method, selector in (("active", "linear"), ("clustering_min", "target_trained")):
+        with pytest.raises(ValueError, match=f"{method}.*trains on the target's classes.*VOCdevkit"):
+            select_subset(cfg, SOURCE, root, method, 0.1, seed=0, k=4, feature_size=32, selector=selector)

@@ -100,3 +100,12 @@ def test_the_cache_is_keyed_by_the_settings(target, tmp_path):
     assert a[2] == b[2] != c[2] and len(list(tmp_path.glob("*.pth"))) == 2
     assert a[3] == b[3]
     assert moco_target_features(None, str(target / "train"), 32, 0) is None
+
+
+def test_moco_v2_features_learn_on_a_voc_target_s_images(tmp_path):
+    from transfer.synthetic import make_voc_scenes
+
+    root = make_voc_scenes(tmp_path / "voc", num_train=8, num_val=2)["root"]
+    net, record = train_moco_features(root, moco_feature_settings(dict(SMALL, epochs=1)), 32, seed=0)
+    assert record["target_size"] == 8 and record["steps"] == 1 and record["backwards"] == 8
+    assert net(torch.zeros(2, 3, 32, 32)).shape[0] == 2

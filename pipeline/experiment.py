@@ -50,7 +50,8 @@ An experiment (configs/experiments/*.py, an mmengine Python config) names:
                      source=<pretraining config of the whole source set>,
                      targets={name: dict(root=<ImageFolder train/val root, or a VOCdevkit: its
                                    training images, unlabelled (pretrain.data.VOCImages)>) or
-                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>)),
+                              dict(generate=dict(<pretrain.synthetic.write_shapes_folder args>)) or
+                              dict(demo_data="voc"): the experiment's generated VOC scenes,
                               optionally task_options={task: {cfg key: value}}: that target's
                               transfer cells' cfg_options (e.g. the paper's per-target recipe),
                               and tasks=[...]: the experiment's tasks transferred for that target
@@ -99,7 +100,7 @@ EXPERIMENT_KEYS = {"name", "arms", "variants", "pretrain_options", "pretrain_see
 TASK_KEYS = {"cfg_options", "schedules", "arms", "seeds"}
 SELECTION_KEYS = {"source", "targets", "methods", "fractions", "image_sizes", "seed", "k", "feature_backbone",
                   "feature_size", "selector", "selector_epochs", "selector_lr", "selector_batch_size"}
-TARGET_KEYS = {"root", "generate", "task_options", "tasks"}
+TARGET_KEYS = {"root", "generate", "demo_data", "task_options", "tasks"}
 COCO_FAMILIES = ("detection", "instance_segmentation", "keypoints")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what a name that becomes a directory may hold
 
@@ -168,8 +169,11 @@ class Plan:
         return self.memo[key]
 
     def target_root(self, target: str) -> Path:
-        """A target's data folder: as configured, or generated under the run directory."""
+        """A target's data folder: as configured, the experiment's demo data of a kind (where
+        pipeline.run.ensure_demo_data writes it), or generated under the run directory."""
         spec = self.targets[target]
+        if spec.get("demo_data"):
+            return self.root / "data" / spec["demo_data"]
         return Path(spec["root"]) if spec.get("root") else self.root / "data" / target
 
 
@@ -198,9 +202,14 @@ def load_experiment(path: str, overrides: dict | None = None) -> Config:
             if not selection.get(key):
                 raise KeyError(f"{path}: selection needs `{key}`")
         for name, target in selection["targets"].items():
-            if set(target or {}) - TARGET_KEYS or len(set(target or {}) & {"root", "generate"}) != 1:
-                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...) or dict(generate=...), "
-                               "with optional task_options={task: {cfg key: value}} and tasks=[...]")
+            if set(target or {}) - TARGET_KEYS or len(set(target or {}) & {"root", "generate", "demo_data"}) != 1:
+                raise KeyError(f"{path}: selection.targets.{name} must be dict(root=...), dict(generate=...) or "
+                               "dict(demo_data=KIND), with optional task_options={task: {cfg key: value}} and "
+                               "tasks=[...]")
+            kind = (target or {}).get("demo_data")
+            if kind and kind not in (cfg.get("demo_data") or {}):
+                raise KeyError(f"{path}: selection.targets.{name}.demo_data={kind!r} names no kind of the "
+                               f"experiment's demo_data ({', '.join(cfg.get('demo_data') or {}) or 'none'})")
             unknown = sorted(set((target or {}).get("tasks") or ()) - set(cfg.get("tasks") or {}))
             if unknown:
                 raise KeyError(f"{path}: selection.targets.{name}.tasks names {unknown}, which are not in the "
@@ -376,7 +385,10 @@ def _selection_cells(selection: dict | None, plan: Plan, options: dict, pretrain
     sizes = list(selection.get("image_sizes") or [None])
     labels: dict[str, list[str]] = {}
     for target, spec in selection["targets"].items():
-        plan.targets[target] = dict(spec)
+        spec = dict(spec)
+        if spec.get("demo_data"):  # the experiment's generated data of that kind: its args identify it
+            spec["demo_data_args"] = dict(plan.demo_data[spec["demo_data"]])
+        plan.targets[target] = spec
         for fraction in selection["fractions"]:
             for method in selection["methods"]:
                 cell = SelectionCell(target, method, float(fraction), int(selection.get("seed", 0)), source, settings,

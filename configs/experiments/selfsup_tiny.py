@@ -12,27 +12,24 @@ arms = dict(
     random_init=None,
 )
 # Chakraborty et al.'s unsupervised setting in miniature: the half of the source whose MoCo v2
-# features lie nearest the target's clusters ("we use MoCo-v2 on Pascal VOC to learn
-# representations"; clustering_avg, pretrain/selection.py), the features learnt by MoCo v2 on
-# the target's images first (pretrain/selection_moco.py, its cost in the subset's
-# selection_cost). The selection reads class folders, not a VOCdevkit, so the target stands
-# for the VOC scenes' objects: the eight shapes drawn as the scenes draw them, flat
-# backgrounds and 40% noisy, cluttered ones (transfer/synthetic.py _HARD_FRACTION), and none
-# of the source's near-duplicate prototypes. 50% of the source: a MoCo v2 run on fewer than
-# ~1200 shapes has too few steps at this scale.
+# features lie nearest the clusters of the VOC scenes' features ("we use MoCo-v2 on Pascal VOC to
+# learn representations"; clustering_avg, pretrain/selection.py), those features learnt by MoCo v2
+# on the scenes' training images first (pretrain/selection_moco.py, its cost in the subset's
+# selection_cost). The target is the experiment's own generated VOCdevkit (demo_data.voc below),
+# read as images without labels (pretrain.data.VOCImages), at the shapes' 48 px. 50% of the
+# source: a MoCo v2 run on fewer than ~1200 shapes has too few steps at this scale.
 selection = dict(
     source="configs/pretrain/resnet18_shapes_tiny_moco_v2.py",
-    targets=dict(voc_objects=dict(generate=dict(num_train=160, num_val=80, image_size=48, seed=7,
-                                                mix=(0.6, 0.0, 0.4)))),
+    targets=dict(voc_scenes=dict(demo_data="voc")),
     methods=["clustering_avg"],
     fractions=[0.5],
     image_sizes=[48],
     seed=0,
-    k=16,  # the paper's K=200 needs more than the target's 160 images
+    k=16,  # the paper's K=200 needs more than the target's 64 images
     selector="linear",
-    # the published recipe's lr 0.03 at batch 256, scaled to 32; a queue under the target's 160
-    # images, so that no image is its own negative; 30 epochs = 150 steps
-    feature_backbone=dict(name="moco_v2", arch="resnet18", epochs=30, batch_size=32, lr=0.00375, queue_size=128,
+    # the published recipe's lr 0.03 at batch 256, scaled to 16; a queue under the target's 64
+    # images, so that no image is its own negative; 40 epochs = 160 steps
+    feature_backbone=dict(name="moco_v2", arch="resnet18", epochs=40, batch_size=16, lr=0.001875, queue_size=48,
                           key_momentum=0.99),
     feature_size=48,
 )

@@ -117,17 +117,22 @@ def test_a_target_s_tasks_must_be_the_experiment_s(tmp_path):
         load_experiment(TINY, bad)
 
 
-def test_the_selfsup_tiny_plan_transfers_the_subset_on_the_voc_scenes_not_on_its_target(tmp_path):
-    """The target chooses the subset; the VOC tasks read the generated scenes, not the target's
-    class folders (a class-folder task on the same plan reads the target)."""
+def test_the_selfsup_tiny_plan_selects_for_its_own_voc_scenes_and_transfers_on_them(tmp_path):
+    """The target is the experiment's generated VOCdevkit (demo_data="voc"): the selection reads
+    its images, the VOC tasks train on it as their data, not as a target's class folders."""
     plan = make_plan(load_experiment(str(REPO / "configs" / "experiments" / "selfsup_tiny.py")), tmp_path)
     [selection] = plan.selection
-    assert selection.target == "voc_objects" and selection.settings["feature_backbone"]["name"] == "moco_v2"
+    assert selection.settings["feature_backbone"]["name"] == "moco_v2"
+    assert plan.target_root("voc_scenes") == tmp_path / "selfsup_tiny" / "data" / "voc"  # ensure_demo_data's
+    assert plan.targets["voc_scenes"]["demo_data_args"] == plan.demo_data["voc"]  # in the cells' hashes
     subset_arm = {c.arm for c in plan.pretrain if c.selection}
-    assert subset_arm == {"clustering_avg_0.5_48px_voc_objects"}
+    assert subset_arm == {"clustering_avg_0.5_48px_voc_scenes"}
     assert {c.arm for c in plan.transfer} == {"moco_v2_iid", "moco_v2_dar", "random_init", *subset_arm}
     for cell in plan.transfer:
         assert cell.data_kind == "voc" and not cell.reads_target
-        assert "subsets selected for target voc_objects" in cell.describe(plan)
+        assert "subsets selected for target voc_scenes" in cell.describe(plan)
     tiny = make_plan(load_experiment(TINY, SMALLER), tmp_path / "conditional")
     assert all(c.reads_target for c in tiny.transfer)
+    with pytest.raises(KeyError, match=r"voc_scenes\.demo_data='coco' names no kind of the experiment's demo_data"):
+        load_experiment(str(REPO / "configs" / "experiments" / "selfsup_tiny.py"),
+                        {"selection.targets.voc_scenes.demo_data": "coco"})

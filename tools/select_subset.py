@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source_config", metavar="SOURCE_CONFIG", help="pretraining config of the source set")
     parser.add_argument("--target", required=True, metavar="TARGET_DATA",
-                        help="target ImageFolder root (ROOT/train/<class>/*, or ROOT/<class>/*)")
+                        help="target ImageFolder root (ROOT/train/<class>/*, or ROOT/<class>/*), or a VOCdevkit "
+                        "root (its training images, unlabelled)")
     parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--fraction", required=True, type=float, help="kept share of the source, e.g. 0.12")
     parser.add_argument("--out", required=True, help="the subset file to write (JSON)")

@@ -428,3 +428,18 @@ def test_a_conditional_subset_s_voc_row_carries_its_selection_in_the_total_cost(
     table = one_table(build_tables(rows, [])[0], "VOC-methods-tiny")
     assert [cells[:3] for cells in md_cells(table)] == [["i.i.d.", "100%", "100%"],
                                                          ["clustering_avg_0.5_48px_voc", "50%", "72.7%"]]
+
+
+def test_self_supervised_shapes_exports_get_their_knn_monitor_in_a_table_of_their_own():
+    rows = [pretrain_row("synthetic", "moco_v2_iid", 0, {"top1": None, "top5": None, "knn_top1": 37.75},
+                         arch="resnet18", cost=1.0),
+            pretrain_row("synthetic", "moco_v2_dar", 0, {"top1": None, "top5": None, "knn_top1": 37.25},
+                         arch="resnet18", cost=0.816),
+            pretrain_row("synthetic", "iid", 0, {"top1": 71.8, "top5": 99.0}, arch="resnet18")]
+    tables = build_tables([], rows, baseline="moco_v2_iid")[0]
+    knn = one_table(tables, "Synthetic-kNN")
+    assert knn.spec.columns[-1] == "kNN top-1"
+    cells = md_cells(knn)
+    assert ["R-18 (moco_v2_iid)", "100%", "37.8"] in cells and ["R-18 (moco_v2_dar)", "81.6%", "37.2"] in cells
+    assert any(c[0] == "Δ moco_v2_dar − moco_v2_iid" and c[2] == "−0.5" for c in cells)
+    assert [c[0] for c in md_cells(one_table(tables, "Synthetic"))] == ["R-18 (i.i.d.)"]  # supervised: top-1 there

@@ -34,6 +34,15 @@ from pathlib import Path
 DEMO_EXPERIMENT = "configs/experiments/demo.py"
 RESNET = "resnet18_demo"  # the demo's pretraining network: ResNet-18, 48 px, batch 64
 TINY_TASKS = ("fpn_tiny", "mask_rcnn_tiny", "pspnet_tiny", "simplebaseline_tiny")
+# The detectors again with mmcv's RoIAlign kernel instead of the configs' MatmulRoIAlign
+# (transfer/roi_align.py): the same function, so the ratio of the two rows is the layer's gain.
+MMCV_ROI_ALIGN = {
+    "fpn_tiny:mmcv_roialign": ("fpn_tiny", {"model.roi_head.bbox_roi_extractor.roi_layer.type": "RoIAlign"}),
+    "mask_rcnn_tiny:mmcv_roialign": ("mask_rcnn_tiny", {
+        "model.roi_head.bbox_roi_extractor.roi_layer.type": "RoIAlign",
+        "model.roi_head.mask_roi_extractor.roi_layer.type": "RoIAlign"}),
+}
+MODELS = (RESNET, *TINY_TASKS, *MMCV_ROI_ALIGN)
 FORMATS = ("contiguous", "channels_last")
 
 
@@ -105,7 +114,7 @@ class TaskStep:
     (data preprocessor, forward with losses, backward, the config's optimizer) on one batch of
     the demo's data, built from the task config with the demo's overrides; random init."""
 
-    def __init__(self, task: str, data_root: Path):
+    def __init__(self, task: str, data_root: Path, extra_options: dict | None = None):
         import torch
         from mmengine.optim import build_optim_wrapper
         from mmengine.registry import init_default_scope
@@ -114,7 +123,8 @@ class TaskStep:
         from common.timing import import_toolbox
         from transfer.build import build_in_scope, resolve_task_config
 
-        spec, cfg = resolve_task_config(task, demo_task_options(task) or None, data_root=data_root)
+        options = {**demo_task_options(task), **(extra_options or {})}
+        spec, cfg = resolve_task_config(task, options or None, data_root=data_root)
         import_toolbox(spec.scope)
         init_default_scope(spec.scope)
         cfg.model.backbone.init_cfg = None
@@ -138,7 +148,8 @@ class TaskStep:
 def build_step(model: str, data_root: Path | None):
     if model == RESNET:
         return ResNetStep()
-    return TaskStep(model, Path(data_root) / data_kind(model))
+    task, extra_options = MMCV_ROI_ALIGN.get(model, (model, None))
+    return TaskStep(task, Path(data_root) / data_kind(task), extra_options)
 
 
 def worker_main(model: str, data_root: str | None) -> int:
@@ -375,7 +386,7 @@ def format_probe(report: dict) -> str:
              f"load average at start {m['load_average'][0]:.1f}",
              f"training steps: median s/step over {report['rounds']} interleaved rounds of "
              f"{report['steps_per_block']} steps per configuration",
-             f"{'model':<20} {'2 thr':>7} {'1 thr':>7} {'pair 1t':>8} {'CL 2t':>7} {'CL 1t':>7} {'CL pair':>8} | "
+             f"{'model':<28} {'2 thr':>7} {'1 thr':>7} {'pair 1t':>8} {'CL 2t':>7} {'CL 1t':>7} {'CL pair':>8} | "
              f"{'1t/2t':>6} {'pair/2t':>8} {'CL gain 2t':>10} {'CL gain 1t':>10} {'CL pair/2t':>10}"]
     for model, row in report["steps"].items():
         s, r = row["seconds_per_step"], row["ratios"]
@@ -384,11 +395,20 @@ def format_probe(report: dict) -> str:
             value = table.get(key)
             return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
 
-        lines.append(f"{model:<20} {f('contiguous_2t')} {f('contiguous_1t')} {f('contiguous_pair', width=8)} "
+        lines.append(f"{model:<28} {f('contiguous_2t')} {f('contiguous_1t')} {f('contiguous_pair', width=8)} "
                      f"{f('channels_last_2t')} {f('channels_last_1t')} {f('channels_last_pair', width=8)} | "
                      f"{f('contiguous_threads_speedup', r, 6, 2)} {f('contiguous_pair_over_2t', r, 8, 2)} "
                      f"{f('channels_last_gain_2t', r, 10, 3)} {f('channels_last_gain_1t', r, 10, 3)} "
                      f"{f('channels_last_pair_over_2t', r, 10, 2)}")
+    for variant, (task, _) in MMCV_ROI_ALIGN.items():
+        ours, mmcv = report["steps"].get(task), report["steps"].get(variant)
+        if ours and mmcv:
+            gains = [f"{mmcv['seconds_per_step'][k] / ours['seconds_per_step'][k]:.2f}x at {label}"
+                     for k, label in (("contiguous_2t", "2 threads"), ("contiguous_1t", "1 thread"),
+                                      ("contiguous_pair", "two 1-thread processes"))
+                     if ours["seconds_per_step"].get(k) and mmcv["seconds_per_step"].get(k)]
+            lines.append(f"{task}: MatmulRoIAlign over mmcv's RoIAlign kernel (s/step of mmcv's / ours): "
+                         + ", ".join(gains))
     lines.append("1t/2t: 1-thread s/step over 2-thread (2.0 = perfect scaling); pair/2t: throughput of two "
                  "1-thread processes at once over one 2-thread process (> 1: two cells at once pay); CL gain: "
                  "contiguous s/step over channels_last (> 1: channels_last is faster)")

@@ -3,7 +3,8 @@
 Prints, side by side from one run: the median seconds of one training step of the demo's
 ResNet-18 (48 px, batch 64) and of each tiny task's model (fpn_tiny, mask_rcnn_tiny,
 pspnet_tiny, simplebaseline_tiny) at 2 and 1 threads, contiguous or channels_last, and two
-processes stepping at once with one thread each, with the ratios; then a cell's fixed costs
+processes stepping at once with one thread each, with the ratios (the two detectors also with
+mmcv's RoIAlign kernel instead of their configs' MatmulRoIAlign, and the gain); then a cell's fixed costs
 (imports, config and backbone checks, data checks, dataset and model build, Runner set-up,
 test inference, the metric) apart from its training, from one short real cell per task.
 How: pipeline/cpu_bench.py. The machine's other load shows in every figure alike: the
@@ -22,12 +23,12 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401  (before any project import; see tools/_bootstrap.py)
 
-from pipeline.cpu_bench import RESNET, TINY_TASKS, format_probe, run_probe
+from pipeline.cpu_bench import MODELS, RESNET, TINY_TASKS, format_probe, run_probe
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", choices=[RESNET, *TINY_TASKS], help="default: all")
+    parser.add_argument("--models", nargs="+", choices=MODELS, help="default: all")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per model")
     parser.add_argument("--steps", type=int, default=4, help="steps per configuration and round")
     parser.add_argument("--fixed", nargs="*", choices=TINY_TASKS, help="tasks whose cell fixed costs to measure "
@@ -40,7 +41,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--log", help="the workers' output (default: a file in the temporary directory)")
     args = parser.parse_args()
-    models, fixed = args.models or [RESNET, *TINY_TASKS], TINY_TASKS if args.fixed is None else args.fixed
+    models, fixed = args.models or list(MODELS), TINY_TASKS if args.fixed is None else args.fixed
     rounds, steps, iters, epochs = args.rounds, args.steps, args.fixed_iters, args.pretrain_epochs
     if args.quick:
         models, fixed = args.models or [RESNET], ["fpn_tiny"] if args.fixed is None else args.fixed

@@ -103,6 +103,11 @@ def resolve_task_config(task: str, cfg_options: dict | None = None,
     """The task's config with every `_base_` level and override merged, its 1x scaled to
     `schedule` (detection tasks only): (task, Config)."""
     spec_task = get_task(task)
+    if spec_task.scope == "mmdet":
+        # the tiny detection configs name `MatmulRoIAlign`, which mmdet looks up in mmcv.ops
+        from transfer.roi_align import register
+
+        register()
     cfg = Config.fromfile(str(spec_task.config))
     if cfg.get("default_scope") != spec_task.scope:
         raise ValueError(f"{spec_task.config} has default_scope {cfg.get('default_scope')!r}, "

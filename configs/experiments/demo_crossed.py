@@ -11,5 +11,17 @@
 # statistics work, not what the paper measures.
 _base_ = "./demo.py"
 name = "demo_crossed"
-tasks = dict(simplebaseline_tiny=dict(cfg_options={"train_cfg.max_iters": 120}))
+# Its numbers in docs/results.md were measured with the settings below, which it keeps where the
+# demo moved on: mmcv's RoIAlign kernel (the demo computes the same function as matrix products,
+# transfer/roi_align.py, which rounds differently).
+tasks = dict(
+    _delete_=True,
+    fpn_tiny=dict(cfg_options={"train_cfg.max_iters": 60,
+                               "model.roi_head.bbox_roi_extractor.roi_layer.type": "RoIAlign"}),
+    mask_rcnn_tiny=dict(cfg_options={"train_cfg.max_iters": 60,
+                                     "model.roi_head.bbox_roi_extractor.roi_layer.type": "RoIAlign",
+                                     "model.roi_head.mask_roi_extractor.roi_layer.type": "RoIAlign"}),
+    pspnet_tiny=dict(cfg_options={"train_cfg.max_iters": 300}),
+    simplebaseline_tiny=dict(cfg_options={"train_cfg.max_iters": 120}),
+)
 pretrain_seeds = [0, 1]

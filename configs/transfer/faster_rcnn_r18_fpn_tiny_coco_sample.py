@@ -24,7 +24,9 @@ model = dict(
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=128),  # ResNet-18 stage widths
     rpn_head=dict(in_channels=128, feat_channels=128),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=128),
+        # mmcv's RoIAlign computed as two matrix products on CPU (transfer/roi_align.py): its
+        # scalar CPU kernel took 37-42% of a training step here
+        bbox_roi_extractor=dict(roi_layer=dict(type='MatmulRoIAlign'), out_channels=128),
         bbox_head=dict(num_classes=1, in_channels=128, fc_out_channels=256)),
     train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=200),
                    rcnn=dict(sampler=dict(num=128))),

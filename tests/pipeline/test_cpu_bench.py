@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cpu_bench import step_ratios
+from pipeline.cpu_bench import format_probe, step_ratios
 from pipeline.parallel import threads_per_job
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,6 +22,18 @@ def test_the_ratios_say_what_two_threads_two_processes_and_channels_last_buy():
     assert ratios["contiguous_pair_over_2t"] == pytest.approx(2.5 / (1 / 0.445))
     assert ratios["channels_last_gain_2t"] == pytest.approx(0.445 / 0.42)
     assert "channels_last_pair_over_2t" not in ratios  # not measured: not invented
+
+
+def test_the_detectors_roi_align_gain_is_the_ratio_of_their_two_rows():
+    machine = {"cpu": "x", "cores": 2, "avx512f": False, "avx2": True, "torch_capability": "AVX2", "capped": {},
+               "load_average": [0.1]}
+    report = {"machine": machine, "rounds": 1, "steps_per_block": 1, "fixed": {}, "steps": {
+        "fpn_tiny": {"seconds_per_step": {"contiguous_2t": 0.5, "contiguous_1t": 0.7}, "ratios": {}},
+        "fpn_tiny:mmcv_roialign": {"seconds_per_step": {"contiguous_2t": 0.6, "contiguous_1t": 1.05}, "ratios": {}}}}
+    text = format_probe(report)
+    assert "fpn_tiny: MatmulRoIAlign over mmcv's RoIAlign kernel (s/step of mmcv's / ours): 1.20x at 2 threads, " \
+           "1.50x at 1 thread" in text
+    assert "mask_rcnn_tiny: MatmulRoIAlign" not in text  # not measured: no line
 
 
 def test_threads_are_shared_out_among_the_jobs():

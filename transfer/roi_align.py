@@ -88,20 +88,29 @@ def roi_align_matmul(features: torch.Tensor, rois: torch.Tensor, output_size: tu
     rows = _axis_weights(y1, roi_h, pooled_h, height, sampling_ratio)  # (R, ph, H)
     cols = _axis_weights(x1, roi_w, pooled_w, width, sampling_ratio)  # (R, pw, W)
     batch = rois[:, 0].long()
-    out = features.new_zeros(rois.shape[0], channels, pooled_h, pooled_w)
+    pieces, order = [], []
     for image in range(n):
         index = (batch == image).nonzero().squeeze(1)
-        if index.numel() == 0:
-            continue
         count = index.numel()
-        # rows: (count * ph, H) @ (H, C * W) -> (count, ph, C, W)
+        if count == 0:
+            continue
+        # every RoI's output rows over all channels at once: (count * ph, H) @ (H, C * W)
         per_row = rows[index].reshape(count * pooled_h, height) @ \
             features[image].transpose(0, 1).reshape(height, channels * width)
-        per_row = per_row.view(count, pooled_h, channels, width).transpose(1, 2)  # (count, C, ph, W)
-        # columns: (count, C, ph, W) @ (count, 1, W, pw) -> (count, C, ph, pw)
-        pooled = per_row @ cols[index].transpose(1, 2).unsqueeze(1)
-        out = out.index_copy(0, index, pooled)
-    return out
+        # then their columns: (count, ph * C, W) @ (count, W, pw); both products keep the
+        # operands as they lie in memory (no copy of the large intermediate)
+        pooled = torch.bmm(per_row.view(count, pooled_h * channels, width), cols[index].transpose(1, 2))
+        pieces.append(pooled.view(count, pooled_h, channels, pooled_w))
+        order.append(index)
+    order = torch.cat(order) if order else batch.new_zeros(0)
+    if order.numel() != rois.shape[0]:
+        raise ValueError(f"RoI batch indices must lie in [0, {n}): got {sorted(set(batch.tolist()) - set(range(n)))}")
+    if not pieces:
+        return features.new_zeros(0, channels, pooled_h, pooled_w)
+    out = torch.cat(pieces).transpose(1, 2)  # (R, C, ph, pw) in image order
+    if not torch.equal(order, torch.arange(order.numel(), device=order.device)):  # mmdet's are sorted
+        out = out[torch.argsort(order)]
+    return out.contiguous()
 
 
 class MatmulRoIAlign(RoIAlign):

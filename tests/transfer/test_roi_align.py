@@ -45,6 +45,20 @@ def test_negative_size_is_an_error_when_aligned():
         roi_align_matmul(features, rois, (7, 7), 0.25, 0, True)
 
 
+def test_a_batch_index_without_an_image_is_an_error():
+    features, rois = _case()
+    rois[4, 0] = 7
+    with pytest.raises(ValueError, match=r"\[0, 3\): got \[7\]"):
+        roi_align_matmul(features, rois, (7, 7), 0.25, 0, True)
+
+
+def test_unsorted_rois_come_back_in_their_order():
+    features, rois = _case()
+    shuffled = rois[torch.randperm(rois.shape[0], generator=torch.Generator().manual_seed(1))]
+    torch.testing.assert_close(roi_align_matmul(features, shuffled, (7, 7), 0.25, 0, True),
+                               roi_align(features, shuffled, (7, 7), 0.25, 0, "avg", True), rtol=1e-5, atol=1e-6)
+
+
 def test_layer_uses_mmcv_for_large_maps_and_max_pooling():
     features, rois = _case(height=12, width=12)
     small = MatmulRoIAlign(7, spatial_scale=0.25, sampling_ratio=0, max_pixels=12 * 12)

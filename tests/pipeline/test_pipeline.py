@@ -114,11 +114,21 @@ def test_the_crossed_demo_crosses_two_backbones_per_arm_with_two_seeds_and_one_f
     for (task, arm), values in seeds.items():
         expected = [(None, 0)] if arm == "random_init" else [(0, 0), (0, 1), (1, 0), (1, 1)]
         assert values == expected, (task, arm)
-    # the same arms, data and schedules as the demo's, but SimpleBaseline's (120 iterations, 60 there)
+    # the demo's arms and data; the tasks as its documented numbers were measured, where the demo
+    # has moved on to cheaper settings (mmcv's RoIAlign kernel, 128 RoIs, 128-px crops, 120 iterations)
     demo = load_experiment(DEMO)
     assert crossed.arms == demo.arms and crossed.demo_data == demo.demo_data
-    different = {t for t in demo.tasks if demo.tasks[t] != crossed.tasks[t]}
-    assert different == {"simplebaseline_tiny"}
+    box, mask = ("model.roi_head.bbox_roi_extractor.roi_layer.type", "model.roi_head.mask_roi_extractor.roi_layer.type")
+    assert crossed.tasks == {
+        "fpn_tiny": {"cfg_options": {"train_cfg.max_iters": 60, box: "RoIAlign"}},
+        "mask_rcnn_tiny": {"cfg_options": {"train_cfg.max_iters": 60, box: "RoIAlign", mask: "RoIAlign"}},
+        "pspnet_tiny": {"cfg_options": {"train_cfg.max_iters": 300}},
+        "simplebaseline_tiny": {"cfg_options": {"train_cfg.max_iters": 120}},
+    }
+    # so the pretraining cells are shared: the same hashes
+    crossed_plan = {c.name: c.hash(plan) for c in plan.pretrain}
+    demo_plan = make_plan(demo, tmp_path / "demo")
+    assert {c.name: c.hash(demo_plan) for c in demo_plan.pretrain}.items() <= crossed_plan.items()
 
 
 @pytest.mark.e2e  # its module fixture runs the pipeline

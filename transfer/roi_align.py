@@ -76,7 +76,7 @@ def roi_align_matmul(features: torch.Tensor, rois: torch.Tensor, output_size: tu
     batch index, x1, y1, x2, y2 in image coordinates): (R, C, pooled_h, pooled_w)."""
     pooled_h, pooled_w = output_size
     n, channels, height, width = features.shape
-    rois = rois.detach().to(features.dtype)
+    rois = rois.detach().float()  # positions in float32 whatever the features' dtype (bfloat16 under AMP)
     offset = 0.5 if aligned else 0.0
     x1, y1 = rois[:, 1] * spatial_scale - offset, rois[:, 2] * spatial_scale - offset
     roi_w, roi_h = rois[:, 3] * spatial_scale - offset - x1, rois[:, 4] * spatial_scale - offset - y1
@@ -85,8 +85,8 @@ def roi_align_matmul(features: torch.Tensor, rois: torch.Tensor, output_size: tu
             raise ValueError("RoIs in RoIAlign cannot have negative size")
     else:
         roi_w, roi_h = roi_w.clamp_min(1.0), roi_h.clamp_min(1.0)
-    rows = _axis_weights(y1, roi_h, pooled_h, height, sampling_ratio)  # (R, ph, H)
-    cols = _axis_weights(x1, roi_w, pooled_w, width, sampling_ratio)  # (R, pw, W)
+    rows = _axis_weights(y1, roi_h, pooled_h, height, sampling_ratio).to(features.dtype)  # (R, ph, H)
+    cols = _axis_weights(x1, roi_w, pooled_w, width, sampling_ratio).to(features.dtype)  # (R, pw, W)
     batch = rois[:, 0].long()
     pieces, order = [], []
     for image in range(n):

@@ -84,3 +84,11 @@ def test_mmdet_builds_it_by_name():
     coarse = torch.randn(3, 5, 6, 6)
     out = extractor((features, coarse), rois)
     assert out.shape == (rois.shape[0], 5, 7, 7)
+
+
+def test_bfloat16_features_keep_float32_positions():
+    features, rois = _case()
+    expected = roi_align(features.detach(), rois, (7, 7), 0.25, 0, "avg", True)
+    actual = roi_align_matmul(features.detach().bfloat16(), rois, (7, 7), 0.25, 0, True)
+    assert actual.dtype == torch.bfloat16
+    torch.testing.assert_close(actual.float(), expected, rtol=0.05, atol=0.05)

@@ -11,7 +11,8 @@ cell's subset) and runs it through `pipeline.run.run_one`, under the cell's lock
 never run twice at once, and a cell locked by the other worker (without a line: both reach the
 first ready cell at once), or by another pipeline altogether (said), is left to it. A cell
 that failed in this run is not retried by the other worker (a new run of the command retries
-it, as without --jobs).
+it, as without --jobs). A worker whose pipeline process is gone (killed: Ctrl-C reaches the
+workers too) stops within a second instead of running on beside the next run (`exit_with_parent`).
 
 The cells compute what the sequential pipeline computes at the workers' thread count, in
 another order. Another thread count computes other numbers (torch's reductions split the work
@@ -27,6 +28,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 
 from pipeline.cells import Cell
@@ -76,10 +78,36 @@ def is_sibling(holder: dict) -> bool:
         return False
 
 
-def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, verbose: bool) -> None:
+PARENT_POLL_S = 1.0
+PARENT_GONE_EXIT = 3
+
+
+def exit_with_parent(parent: int, poll_s: float = PARENT_POLL_S) -> threading.Thread:
+    """End this process (exit code PARENT_GONE_EXIT) once `parent` is no longer its parent.
+
+    A pipeline killed with SIGTERM or SIGKILL does not take its spawned workers with it: they
+    would go on running cells for a run nobody waits for, beside (and into the cells of) the next
+    run. The cell in progress is left as a crash leaves it: its checkpoints are whole, its lock
+    names a dead process, and the next run resumes it."""
+    def watch():
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                _print(f"the pipeline (pid {parent}) has ended: worker {os.getpid()} stops")
+                os._exit(PARENT_GONE_EXIT)
+
+    watcher = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    watcher.start()
+    return watcher
+
+
+def worker(plan: Plan, data_roots: dict, since: float, tag: str, threads: int, verbose: bool,
+           parent: int | None = None) -> None:
     """One worker's loop: run ready cells until every cell is settled for this run."""
     import torch
 
+    if parent is not None:
+        exit_with_parent(parent)
     torch.set_num_threads(threads)
     index = {cell.name: i for i, cell in enumerate(plan.cells, start=1)}
     pending = list(plan.cells)
@@ -127,7 +155,8 @@ def run_parallel(plan: Plan, jobs: int, verbose: bool = False) -> dict[str, str]
     since = time.time()
     threads = threads_per_job(jobs)
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch's threads
-    workers = [context.Process(target=worker, args=(plan, data_roots, since, f"w{i + 1}", threads, verbose))
+    workers = [context.Process(target=worker,
+                               args=(plan, data_roots, since, f"w{i + 1}", threads, verbose, os.getpid()))
                for i in range(jobs)]
     _print(f"{jobs} workers, {threads} torch thread(s) each")
     with _main_script_importable():

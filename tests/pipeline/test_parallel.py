@@ -35,3 +35,49 @@ def test_a_busy_cell_is_skipped_quietly_only_when_its_holder_is_a_sibling(tmp_pa
             == RUNNING
         assert run_one(cell, None, {}, "[1/1] cell", log=lines.append) == RUNNING
     assert len(lines) == 2 and all("running elsewhere, skipped" in line for line in lines)
+
+
+ORPHAN_SCRIPT = """
+import multiprocessing, os, sys, time
+from pipeline.parallel import exit_with_parent
+
+
+def child(parent):
+    exit_with_parent(parent, poll_s=0.05)
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),))
+    process.start()
+    print(process.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_worker_stops_when_its_pipeline_is_killed(tmp_path):
+    import signal
+    import time
+
+    import psutil
+
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        child = psutil.Process(int(parent.stdout.readline()))
+        time.sleep(0.3)
+        assert child.is_running()
+        parent.send_signal(signal.SIGKILL)  # no clean-up in the parent: only the child's own watch
+        parent.wait(timeout=10)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if not child.is_running() or child.status() == psutil.STATUS_ZOMBIE:
+                break
+            time.sleep(0.05)
+        else:
+            child.kill()
+            raise AssertionError("the orphaned worker kept running")
+    finally:
+        parent.kill()

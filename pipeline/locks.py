@@ -31,9 +31,14 @@ class CellBusy(RuntimeError):
 
 
 def process_start_time(pid: int) -> float | None:
-    """The start time of process `pid` (seconds since the epoch), None if it does not exist."""
+    """The start time of process `pid` (seconds since the epoch), None if it does not exist or
+    has ended without being reaped yet (a zombie: e.g. a killed pipeline's worker whose new
+    parent does not reap its children)."""
     try:
-        return psutil.Process(pid).create_time()
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return None
 

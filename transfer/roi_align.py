@@ -20,13 +20,14 @@ once. Sample positions, clamping at the border, the out-of-map rule (a sample wi
 y > H, x < -1 or x > W counts zero, still divided by the full count), `aligned` (the half-pixel
 offset) and the adaptive grid (ceil(roi size / pooled size) per RoI when `sampling_ratio` is 0)
 follow mmcv's kernel (mmcv/ops/csrc/pytorch/cpu/roi_align.cpp); the sums run in another
-order, so results differ from mmcv's by float rounding (max 1e-6 relative in
-tests/transfer/test_roi_align.py), which is why a run records the layer in its config.
+order, so results differ from mmcv's by float rounding (within 1e-5 relative, values and
+gradients, in tests/transfer/test_roi_align.py), and a few hundred training steps carry that
+into other metrics: a config names the layer it uses.
 
 Cost grows with H × W per RoI (mmcv's with the number of samples), so it pays on small maps
 only: on a level larger than `max_pixels` (default 96 × 96, above the tiny configs' 128-px
-images at stride 4) and for max pooling it calls mmcv's kernel. Paper-scale configs keep mmcv's
-`RoIAlign`; on GPU this layer is never faster and always calls mmcv's kernel.
+images at stride 4), for max pooling and on GPU it calls mmcv's kernel. Paper-scale configs
+keep mmcv's `RoIAlign`.
 
 mmdet builds a RoI extractor's `roi_layer` by looking its `type` up in `mmcv.ops`, so
 `register()` (called by transfer.build before a detection model is built) adds the class there:

@@ -87,6 +87,19 @@ def test_a_reused_pid_does_not_keep_the_cell_locked(tmp_path):
         pass
 
 
+def test_an_ended_but_unreaped_holder_does_not_keep_the_cell_locked(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = process_start_time(child.pid)
+    try:
+        deadline = time.time() + 30
+        while process_start_time(child.pid) is not None and time.time() < deadline:
+            time.sleep(0.05)  # not waited for: it stays a zombie of this process
+        write_lock(tmp_path, pid=child.pid, start_time=start, host=socket.gethostname(), started=1.0)
+        assert lock_holder(tmp_path) is None
+    finally:
+        child.wait()
+
+
 def test_an_empty_lock_is_held_for_a_grace_period_then_stale(tmp_path):
     (tmp_path / LOCK_FILE).write_text("")
     assert lock_holder(tmp_path) is not None  # a writer may be between create and write

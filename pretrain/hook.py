@@ -22,6 +22,7 @@ import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from common.amp import CPU_AMP_WRAPPER
 from common.backbone import BackboneExport, write_export
 from common.checkpoints import UnsafeCheckpoint, safe_load
 from common.errors import MethodFailed, check_finite_loss
@@ -129,8 +130,12 @@ class MethodHook(Hook):
         self.table.record(record.indices, record.losses)
         self._epoch_counts[0] += record.forwards
         self._epoch_counts[1] += record.backwards
+        advice = "lower the lr, or check the data"
+        if type(runner.optim_wrapper).__name__ == CPU_AMP_WRAPPER:
+            advice += ("; under bfloat16 on a CPU also the map sizes: oneDNN's gradient of a stride-2 "
+                       "convolution on a 1x1 map can be NaN (docs/setup.md, Mixed precision)")
         check_finite_loss(outputs, f"arm {self.arm['name']}", f"epoch {runner.epoch + 1}, iteration {batch_idx + 1}",
-                          runner.work_dir, "lower the lr, or check the data")
+                          runner.work_dir, advice)
 
     def after_train_epoch(self, runner) -> None:
         epoch = runner.epoch + 1  # 1-based index of the epoch that just trained

@@ -200,10 +200,12 @@ def test_defaults_are_one_table_resolved_for_the_trainer_and_left_out_of_the_has
     assert hashes == {"iid": "a39646adf857ba8a", "dar": "002d8c8d709a0a23"}
 
 
-def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(tmp_path):
-    cfg = tiny_cfg("iid", **{"train.lr": 1e12, "train.epochs": 2})
-    with pytest.raises(FloatingPointError, match="non-finite training loss .* at epoch 1"):
+@pytest.mark.parametrize("amp", [False, True])
+def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoints(amp, tmp_path):
+    cfg = tiny_cfg("iid", **{"train.lr": 1e12, "train.epochs": 2, "train.amp": amp})
+    with pytest.raises(FloatingPointError, match="non-finite training loss .* at epoch 1") as error:
         train(cfg, str(tmp_path))
+    assert ("1x1 map" in str(error.value)) == amp  # bfloat16 on the CPU: oneDNN's known fault is named
     assert not list(tmp_path.glob("epoch_*.pth"))  # nothing poisoned was saved
     assert not (tmp_path / "export").exists()
 
@@ -266,7 +268,11 @@ class RecordDtypes(Hook):
 
 @pytest.mark.e2e
 def test_a_bf16_cpu_run_autocasts_the_network_and_ranks_float32_losses(tmp_path):
-    runner = build_runner(tiny_cfg("dar", **{"train.amp": True}), str(tmp_path))
+    # 32 px, not FAST's 16: at 16 px layer4's first (3x3, stride 2) convolution sees a 1x1 map, and
+    # oneDNN's bfloat16 weight gradient of that shape (torch 2.4.1, on a CPU with AMX / AVX-512
+    # bf16) is NaN in about a third of the calls (uninitialised memory; measured, see
+    # docs/setup.md, *Mixed precision*), which the run then reports as a non-finite loss
+    runner = build_runner(tiny_cfg("dar", **{"train.amp": True, "data.image_size": 32}), str(tmp_path))
     dtypes = RecordDtypes()
     runner.register_hook(dtypes)
     runner.train()

@@ -118,6 +118,10 @@ class MethodHook(Hook):
     # --- engine events ---------------------------------------------------------------
     def before_train(self, runner) -> None:
         self._t0 = time.perf_counter()
+        self._nan_advice = "lower the lr, or check the data"
+        if type(runner.optim_wrapper).__name__ == CPU_AMP_WRAPPER:
+            self._nan_advice += ("; under bfloat16 on a CPU also the map sizes: oneDNN's gradient of a stride-2 "
+                                 "convolution on a 1x1 map can be NaN (docs/setup.md, Mixed precision)")
         if self.plan is None:  # a fresh run; a resumed one has its plan from the checkpoint
             self._apply(self._ask_method("start() before epoch 1", self.method.start))
         self._set_max_iters(runner)
@@ -130,12 +134,8 @@ class MethodHook(Hook):
         self.table.record(record.indices, record.losses)
         self._epoch_counts[0] += record.forwards
         self._epoch_counts[1] += record.backwards
-        advice = "lower the lr, or check the data"
-        if type(runner.optim_wrapper).__name__ == CPU_AMP_WRAPPER:
-            advice += ("; under bfloat16 on a CPU also the map sizes: oneDNN's gradient of a stride-2 "
-                       "convolution on a 1x1 map can be NaN (docs/setup.md, Mixed precision)")
         check_finite_loss(outputs, f"arm {self.arm['name']}", f"epoch {runner.epoch + 1}, iteration {batch_idx + 1}",
-                          runner.work_dir, advice)
+                          runner.work_dir, self._nan_advice)
 
     def after_train_epoch(self, runner) -> None:
         epoch = runner.epoch + 1  # 1-based index of the epoch that just trained
